@@ -1,0 +1,107 @@
+import { bytesEqual } from './bytes.js';
+import { ByteReader, ByteWriter } from './codec.js';
+import { Context, PROTOCOL_VERSION } from './contexts.js';
+import { CertificateError, DecodeError, SealchatError } from './errors.js';
+import { DEVICE_ID_LENGTH, deviceIdFromSigningKey, type PublicDevice } from './identity.js';
+import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, sign, verify } from './keys.js';
+import { ORG_ID_LENGTH } from './org-key.js';
+
+export type DeviceRole = 'agent' | 'supervisor';
+const ROLE_CODES: Record<DeviceRole, number> = { agent: 1, supervisor: 2 };
+const MAX_DISPLAY_NAME_BYTES = 256;
+
+/** What a certificate says about a device. */
+export interface CertificateFields extends PublicDevice {
+  readonly orgId: Uint8Array<ArrayBuffer>;
+  readonly displayName: string;
+  readonly role: DeviceRole;
+  /** Milliseconds since the Unix epoch. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** Ed25519 public key that signed this certificate. In protocol v1 foundation, the org root key. */
+  readonly issuerKey: Uint8Array<ArrayBuffer>;
+}
+
+/** A certificate that has been decoded and checked against the organisation key. */
+export interface VerifiedCertificate extends CertificateFields {
+  /** The canonical encoding, as signed and as carried in a roster. */
+  readonly encoded: Uint8Array<ArrayBuffer>;
+}
+
+function encodeFields(fields: CertificateFields): Uint8Array<ArrayBuffer> {
+  return new ByteWriter()
+    .u8(PROTOCOL_VERSION)
+    .fixed(fields.orgId, ORG_ID_LENGTH)
+    .fixed(fields.deviceId, DEVICE_ID_LENGTH)
+    .string(fields.displayName)
+    .u8(ROLE_CODES[fields.role])
+    .fixed(fields.signingPublic, PUBLIC_KEY_LENGTH)
+    .fixed(fields.agreementPublic, PUBLIC_KEY_LENGTH)
+    .u64(fields.issuedAt)
+    .u64(fields.expiresAt)
+    .fixed(fields.issuerKey, PUBLIC_KEY_LENGTH)
+    .finish();
+}
+
+/** Signs a device certificate with the issuer's private key. */
+export async function issueCertificate(
+  fields: Omit<CertificateFields, 'issuerKey'>,
+  issuer: { privateKey: CryptoKey; publicKey: Uint8Array<ArrayBuffer> },
+): Promise<Uint8Array<ArrayBuffer>> {
+  const tbs = encodeFields({ ...fields, issuerKey: issuer.publicKey });
+  const signature = await sign(issuer.privateKey, Context.certificate, tbs);
+  return new ByteWriter().bytes(tbs).fixed(signature, SIGNATURE_LENGTH).finish();
+}
+
+/**
+ * Decodes a certificate and checks it: issued by the org root, for this org, device id derived
+ * from its signing key, valid at `now`.
+ * @throws CertificateError for any failed check (wrapping DecodeError or SignatureError as the cause).
+ */
+export async function verifyCertificate(
+  encoded: Uint8Array<ArrayBuffer>,
+  trust: { orgRootKey: Uint8Array<ArrayBuffer>; orgId: Uint8Array<ArrayBuffer>; now: number },
+): Promise<VerifiedCertificate> {
+  try {
+    const outer = new ByteReader(encoded);
+    const tbs = outer.bytes(4096);
+    const signature = outer.fixed(SIGNATURE_LENGTH);
+    outer.end();
+    const fields = decodeFields(tbs);
+    if (!bytesEqual(fields.issuerKey, trust.orgRootKey)) {
+      throw new CertificateError('Certificate is not issued by the organisation key');
+    }
+    await verify(fields.issuerKey, Context.certificate, tbs, signature);
+    if (!bytesEqual(fields.orgId, trust.orgId)) throw new CertificateError('Certificate belongs to another organisation');
+    if (!bytesEqual(fields.deviceId, await deviceIdFromSigningKey(fields.signingPublic))) {
+      throw new CertificateError('Certificate device id does not match its signing key');
+    }
+    if (trust.now < fields.issuedAt || trust.now >= fields.expiresAt) {
+      throw new CertificateError('Certificate is not valid at this time');
+    }
+    return { ...fields, encoded };
+  } catch (error) {
+    if (error instanceof CertificateError) throw error;
+    if (error instanceof SealchatError) throw new CertificateError(`Invalid certificate: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+function decodeFields(tbs: Uint8Array): CertificateFields {
+  const r = new ByteReader(tbs);
+  const version = r.u8();
+  if (version !== PROTOCOL_VERSION) throw new DecodeError(`Unsupported certificate version ${version}`);
+  const orgId = r.fixed(ORG_ID_LENGTH);
+  const deviceId = r.fixed(DEVICE_ID_LENGTH);
+  const displayName = r.string(MAX_DISPLAY_NAME_BYTES);
+  const roleCode = r.u8();
+  const role = (Object.keys(ROLE_CODES) as DeviceRole[]).find((name) => ROLE_CODES[name] === roleCode);
+  if (!role) throw new DecodeError(`Unknown role code ${roleCode}`);
+  const signingPublic = r.fixed(PUBLIC_KEY_LENGTH);
+  const agreementPublic = r.fixed(PUBLIC_KEY_LENGTH);
+  const issuedAt = r.u64();
+  const expiresAt = r.u64();
+  const issuerKey = r.fixed(PUBLIC_KEY_LENGTH);
+  r.end();
+  return { orgId, deviceId, displayName, role, signingPublic, agreementPublic, issuedAt, expiresAt, issuerKey };
+}

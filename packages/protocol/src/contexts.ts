@@ -1,0 +1,21 @@
+/**
+ * Domain-separation labels. Every signature, HKDF output and HPKE `info` starts with one of these,
+ * so bytes produced for one purpose can never verify or decrypt as another (the confusion behind
+ * CVE-2022-39251 in Matrix). docs/protocol.md §Contexts lists them.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const Context = {
+  orgKeyChecksum: 'sealchat/v1 org-key-checksum',
+  orgId: 'sealchat/v1 org-id',
+  deviceId: 'sealchat/v1 device-id',
+  certificate: 'sealchat/v1 certificate',
+  roster: 'sealchat/v1 roster',
+  relayAuth: 'sealchat/v1 relay-auth',
+  keyShareInfo: 'sealchat/v1 key-share',
+  chainInit: 'sealchat/v1 chain-init',
+  chainStep: 'sealchat/v1 chain-step',
+  messageKey: 'sealchat/v1 message-key',
+  envelopeKeyShare: 'sealchat/v1 envelope key-share',
+  envelopeMessage: 'sealchat/v1 envelope message',
+} as const;

@@ -1,0 +1,64 @@
+/**
+ * Every failure a caller can act on has its own class and a stable `code`, listed in docs/errors.md.
+ * Crypto failures carry detail for local logs only; what goes back over the wire is never more
+ * specific than {@link OpenError}'s code, so a remote party cannot learn which check failed.
+ */
+export class SealchatError extends Error {
+  /** Stable, machine-readable code, `SEALCHAT_E_...`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Bytes that do not decode as the expected structure (truncated, trailing bytes, unknown version or kind). */
+export class DecodeError extends SealchatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SEALCHAT_E_DECODE', message, options);
+  }
+}
+
+/** The text form of an organisation key is malformed or fails its checksum (usually a typo in `org="..."`). */
+export class OrgKeyFormatError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_ORG_KEY_FORMAT', message);
+  }
+}
+
+/** An Ed25519 signature did not verify. */
+export class SignatureError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_SIGNATURE', message);
+  }
+}
+
+/** A certificate does not chain to the pinned organisation key, or is not valid at this time. */
+export class CertificateError extends SealchatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SEALCHAT_E_CERTIFICATE', message, options);
+  }
+}
+
+/** A roster is not signed by the organisation, is expired, or is older than one already seen (rollback). */
+export class RosterError extends SealchatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SEALCHAT_E_ROSTER', message, options);
+  }
+}
+
+/** A key share or message could not be opened: wrong key, tampered bytes, or bound to another context. */
+export class OpenError extends SealchatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SEALCHAT_E_OPEN', message, options);
+  }
+}
+
+/** A message index was already used, or lies too far ahead of the chain (more skipped keys than allowed). */
+export class ChainIndexError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_CHAIN_INDEX', message);
+  }
+}

@@ -1,0 +1,58 @@
+import { resolve } from 'node:path';
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+import { CHROMIUM_ARGS, findChromium } from './scripts/find-chromium.mjs';
+
+const here = import.meta.dirname;
+
+// Workspace packages export a "source" condition pointing at src/*.ts: the demo and the tests run
+// straight from source, while npm consumers get dist/ (the "default" condition).
+const resolveSource = { conditions: ['source', 'module', 'browser', 'development|production'] };
+
+export default defineConfig({
+  // `vite` / `vite build` serve and build the demo site.
+  root: resolve(here, 'demo'),
+  resolve: resolveSource,
+  server: { port: 5173, strictPort: true },
+  preview: { port: 5173, strictPort: true },
+  build: {
+    outDir: resolve(here, 'demo/dist'),
+    emptyOutDir: true,
+    rollupOptions: {
+      input: {
+        shop: resolve(here, 'demo/index.html'),
+        agent: resolve(here, 'demo/agent.html'),
+        relay: resolve(here, 'demo/relay.html'),
+      },
+    },
+  },
+  test: {
+    projects: [
+      {
+        root: here,
+        resolve: { conditions: ['source'] },
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['packages/*/src/**/*.test.ts', 'e2e/support/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        root: here,
+        resolve: resolveSource,
+        test: {
+          name: 'chromium',
+          // Shared crypto suites run here too, so the protocol is proven in both runtimes.
+          include: ['packages/*/src/**/*.browser.test.ts', 'packages/protocol/src/**/*.test.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({ launchOptions: { executablePath: findChromium(), args: CHROMIUM_ARGS } }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
+  },
+});
