@@ -18,7 +18,7 @@ export default defineConfig({
   build: {
     outDir: resolve(here, 'demo/dist'),
     emptyOutDir: true,
-    rollupOptions: {
+    rolldownOptions: {
       input: {
         shop: resolve(here, 'demo/index.html'),
         agent: resolve(here, 'demo/agent.html'),
@@ -34,13 +34,15 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['packages/*/src/**/*.test.ts', 'e2e/support/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'e2e/support/**/*.test.ts', 'e2e/node/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
         },
       },
       {
         root: here,
         resolve: resolveSource,
+        // Pre-bundled up front, so vite does not reload the page mid-run when it discovers them.
+        optimizeDeps: { include: ['@hpke/core', 'lit', 'idb', 'fast-check'] },
         test: {
           name: 'chromium',
           // Shared crypto suites run here too, so the protocol is proven in both runtimes.

@@ -27,7 +27,9 @@ export function findChromium(env = process.env) {
   const fromEnv = env.SEALCHAT_CHROMIUM;
   if (fromEnv) {
     if (executable(fromEnv)) return fromEnv;
-    throw new Error(`SEALCHAT_CHROMIUM=${fromEnv} is not an executable file. Point it at a Chromium binary, or unset it.`);
+    throw new Error(
+      `SEALCHAT_CHROMIUM=${fromEnv} is not an executable file. Point it at a Chromium binary, or unset it.`,
+    );
   }
   if (executable('/usr/bin/chromium')) return '/usr/bin/chromium';
   let bundled;

@@ -39,7 +39,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 export function toHex(bytes: Uint8Array): string {
   let out = '';
-  for (const byte of bytes) out += HEX[byte];
+  for (const byte of bytes) out += HEX[byte]!;
   return out;
 }
 
@@ -52,7 +52,7 @@ export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
 }
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const B64URL_INDEX = new Map([...B64URL].map((c, i) => [c, i]));
+const B64URL_INDEX = new Map(Array.from(B64URL, (c, i) => [c, i]));
 
 /** base64url without padding (RFC 4648 §5). */
 export function toBase64Url(bytes: Uint8Array): string {
@@ -80,7 +80,8 @@ export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   let bits = 0;
   let value = 0;
   let o = 0;
-  for (const c of text) {
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charAt(k);
     const v = B64URL_INDEX.get(c);
     if (v === undefined) throw new TypeError(`Invalid base64url character ${JSON.stringify(c)}`);
     value = (value << 6) | v;

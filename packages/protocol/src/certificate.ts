@@ -72,7 +72,8 @@ export async function verifyCertificate(
       throw new CertificateError('Certificate is not issued by the organisation key');
     }
     await verify(fields.issuerKey, Context.certificate, tbs, signature);
-    if (!bytesEqual(fields.orgId, trust.orgId)) throw new CertificateError('Certificate belongs to another organisation');
+    if (!bytesEqual(fields.orgId, trust.orgId))
+      throw new CertificateError('Certificate belongs to another organisation');
     if (!bytesEqual(fields.deviceId, await deviceIdFromSigningKey(fields.signingPublic))) {
       throw new CertificateError('Certificate device id does not match its signing key');
     }
@@ -82,7 +83,8 @@ export async function verifyCertificate(
     return { ...fields, encoded };
   } catch (error) {
     if (error instanceof CertificateError) throw error;
-    if (error instanceof SealchatError) throw new CertificateError(`Invalid certificate: ${error.message}`, { cause: error });
+    if (error instanceof SealchatError)
+      throw new CertificateError(`Invalid certificate: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -98,7 +98,7 @@ export class ByteReader {
     this.need(length);
     const out = this.input.slice(this.offset, this.offset + length);
     this.offset += length;
-    return out as Uint8Array<ArrayBuffer>;
+    return out;
   }
 
   bytes(maxLength = Number.MAX_SAFE_INTEGER): Uint8Array<ArrayBuffer> {

@@ -107,7 +107,12 @@ function signedPart(header: Uint8Array, body: Uint8Array): Uint8Array<ArrayBuffe
  * @throws SignatureError
  */
 export async function verifyEnvelope(envelope: Envelope, senderSigningPublic: Uint8Array<ArrayBuffer>): Promise<void> {
-  await verify(senderSigningPublic, CONTEXT_BY_TYPE[envelope.type], signedPart(envelope.header, envelope.body), envelope.signature);
+  await verify(
+    senderSigningPublic,
+    CONTEXT_BY_TYPE[envelope.type],
+    signedPart(envelope.header, envelope.body),
+    envelope.signature,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,7 +136,11 @@ export interface OpenedKeyShare {
   readonly seed: Uint8Array<ArrayBuffer>;
 }
 
-function shareInfo(b: KeyShareBinding, senderDeviceId: Uint8Array, recipientDeviceId: Uint8Array): Uint8Array<ArrayBuffer> {
+function shareInfo(
+  b: KeyShareBinding,
+  senderDeviceId: Uint8Array,
+  recipientDeviceId: Uint8Array,
+): Uint8Array<ArrayBuffer> {
   return concatBytes(
     utf8Encode(Context.keyShareInfo),
     new ByteWriter()
@@ -170,7 +179,12 @@ export async function sealKeyShare(params: {
     .u64(binding.rosterVersion)
     .u32(recipients.length);
   for (const recipient of recipients) {
-    const sealed = await hpkeSeal(recipient.agreementPublic, seed, shareInfo(binding, sender.deviceId, recipient.deviceId), header);
+    const sealed = await hpkeSeal(
+      recipient.agreementPublic,
+      seed,
+      shareInfo(binding, sender.deviceId, recipient.deviceId),
+      header,
+    );
     w.fixed(recipient.deviceId, DEVICE_ID_LENGTH).fixed(sealed.enc, HPKE_ENC_LENGTH).bytes(sealed.ciphertext);
   }
   return signEnvelope(sender, header, EnvelopeType.keyShare, w.finish());
@@ -243,7 +257,12 @@ export async function openKeyShare(
       chainId: envelope.chainId,
       rosterVersion: body.rosterVersion,
     };
-    const seed = await hpkeOpen(me.agreement, share, shareInfo(binding, envelope.senderDeviceId, me.deviceId), envelope.header);
+    const seed = await hpkeOpen(
+      me.agreement,
+      share,
+      shareInfo(binding, envelope.senderDeviceId, me.deviceId),
+      envelope.header,
+    );
     if (seed.length !== CHAIN_SEED_LENGTH) throw new OpenError('Key share has the wrong length');
     return {
       senderDeviceId: envelope.senderDeviceId,

@@ -12,6 +12,10 @@ export async function hkdf(
   length: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const key = await crypto.subtle.importKey('raw', ikm, 'HKDF', false, ['deriveBits']);
-  const bits = await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: utf8Encode(info) }, key, length * 8);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'HKDF', hash: 'SHA-256', salt, info: utf8Encode(info) },
+    key,
+    length * 8,
+  );
   return new Uint8Array(bits);
 }

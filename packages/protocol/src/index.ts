@@ -2,12 +2,40 @@
  * @sealchat/protocol — the cryptographic core of Sealchat, over WebCrypto and @hpke/core only.
  * It knows nothing of sockets, DOM or storage engines. docs/protocol.md specifies what it implements.
  */
-export { SealchatError, DecodeError, OrgKeyFormatError, SignatureError, CertificateError, RosterError, OpenError, ChainIndexError } from './errors.js';
-export { utf8Encode, utf8Decode, concatBytes, bytesEqual, randomBytes, toHex, fromHex, toBase64Url, fromBase64Url } from './bytes.js';
+export {
+  SealchatError,
+  DecodeError,
+  OrgKeyFormatError,
+  SignatureError,
+  CertificateError,
+  RosterError,
+  OpenError,
+  ChainIndexError,
+} from './errors.js';
+export {
+  utf8Encode,
+  utf8Decode,
+  concatBytes,
+  bytesEqual,
+  randomBytes,
+  toHex,
+  fromHex,
+  toBase64Url,
+  fromBase64Url,
+} from './bytes.js';
 export { ByteReader, ByteWriter } from './codec.js';
 export { PROTOCOL_VERSION, Context } from './contexts.js';
 export { padmeLength, pad, unpad } from './padding.js';
-export { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, generateSigningKeyPair, generateAgreementKeyPair, exportPublicKey, sign, verify, sha256 } from './keys.js';
+export {
+  PUBLIC_KEY_LENGTH,
+  SIGNATURE_LENGTH,
+  generateSigningKeyPair,
+  generateAgreementKeyPair,
+  exportPublicKey,
+  sign,
+  verify,
+  sha256,
+} from './keys.js';
 export { ORG_KEY_PREFIX, ORG_ID_LENGTH, formatOrgKey, parseOrgKey, orgIdFromRootKey } from './org-key.js';
 export { DEVICE_ID_LENGTH, generateDeviceIdentity, restoreDeviceIdentity, deviceIdFromSigningKey } from './identity.js';
 export type { DeviceIdentity, PublicDevice } from './identity.js';

@@ -11,7 +11,7 @@ export const PUBLIC_KEY_LENGTH = 32;
 export const SIGNATURE_LENGTH = 64;
 
 export async function generateSigningKeyPair(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+  return await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
 }
 
 export async function generateAgreementKeyPair(): Promise<CryptoKeyPair> {

@@ -25,7 +25,7 @@ export function pad(plaintext: Uint8Array): Uint8Array<ArrayBuffer> {
 /** @throws DecodeError when the padding marker is missing. */
 export function unpad(padded: Uint8Array): Uint8Array<ArrayBuffer> {
   for (let i = padded.length - 1; i >= 0; i--) {
-    if (padded[i] === 0x80) return padded.slice(0, i) as Uint8Array<ArrayBuffer>;
+    if (padded[i] === 0x80) return padded.slice(0, i);
     if (padded[i] !== 0) break;
   }
   throw new DecodeError('Missing padding marker');

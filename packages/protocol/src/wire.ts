@@ -258,7 +258,12 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
       frame = { kind, requestId: r.u32(), lastSeq: r.u64() };
       break;
     case 'record':
-      frame = { kind, conversationId: r.fixed(CONVERSATION_ID_LENGTH), seq: r.u64(), envelope: r.bytes(MAX_ENVELOPE_BYTES) };
+      frame = {
+        kind,
+        conversationId: r.fixed(CONVERSATION_ID_LENGTH),
+        seq: r.u64(),
+        envelope: r.bytes(MAX_ENVELOPE_BYTES),
+      };
       break;
     case 'ack':
       frame = { kind, requestId: r.u32(), seq: r.u64() };

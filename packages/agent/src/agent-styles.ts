@@ -1,0 +1,111 @@
+import { css } from 'lit';
+
+export const agentStyles = css`
+  :host {
+    display: grid !important;
+    grid-template-columns: minmax(200px, 280px) 1fr;
+    block-size: var(--sealchat-agent-height, 560px);
+    border: 1px solid #d1d1d6;
+    border-radius: 10px;
+    overflow: hidden;
+    font: 14px/1.4 var(--sealchat-font, system-ui, sans-serif);
+    color: var(--sealchat-text, #1c1c1e);
+    background: var(--sealchat-surface, #fff);
+    --_accent: var(--sealchat-accent, #1f5eff);
+  }
+  nav {
+    border-inline-end: 1px solid #d1d1d6;
+    overflow-y: auto;
+  }
+  nav h2,
+  main h2 {
+    margin: 0;
+    padding: 12px;
+    font-size: 15px;
+    border-block-end: 1px solid #e5e5ea;
+  }
+  nav ul {
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  nav button {
+    display: block;
+    inline-size: 100%;
+    padding: 10px 12px;
+    border: 0;
+    border-block-end: 1px solid #f0f0f3;
+    background: transparent;
+    text-align: start;
+    font: inherit;
+    cursor: pointer;
+  }
+  nav button[aria-current='true'] {
+    background: #eef3ff;
+  }
+  .preview {
+    display: block;
+    color: #6b6b70;
+    font-size: 12px;
+    white-space: nowrap;
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+  main {
+    display: flex;
+    flex-direction: column;
+    min-inline-size: 0;
+  }
+  ol {
+    flex: 1;
+    margin: 0;
+    padding: 12px;
+    list-style: none;
+    overflow-y: auto;
+  }
+  li {
+    max-inline-size: 75%;
+    margin-block-end: 8px;
+    padding: 8px 12px;
+    border-radius: 10px;
+    background: #f0f0f3;
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+  }
+  li.mine {
+    margin-inline-start: auto;
+    background: var(--_accent);
+    color: #fff;
+  }
+  .meta {
+    display: block;
+    font-size: 11px;
+    opacity: 0.8;
+  }
+  .empty {
+    padding: 16px;
+    color: #6b6b70;
+  }
+  form {
+    display: flex;
+    gap: 8px;
+    padding: 10px;
+    border-block-start: 1px solid #e5e5ea;
+  }
+  textarea {
+    flex: 1;
+    resize: none;
+    font: inherit;
+    padding: 8px;
+  }
+  form button,
+  .retry {
+    border: 0;
+    border-radius: 8px;
+    padding: 0 14px;
+    background: var(--_accent);
+    color: #fff;
+    font: inherit;
+    cursor: pointer;
+  }
+`;

@@ -1,0 +1,5 @@
+/**
+ * @sealchat/agent — `<sealchat-agent>`, the agent console. Import `@sealchat/agent/define` to
+ * register the tag, or this module for the class alone (no side effects).
+ */
+export { SealchatAgent } from './sealchat-agent.js';

@@ -1,0 +1,116 @@
+import {
+  orgIdFromRootKey,
+  SealchatError,
+  signRelayChallenge,
+  toHex,
+  type ConversationSummary,
+  type DeviceIdentity,
+  type RelayFrame,
+} from '@sealchat/protocol';
+import type { ChatMessage } from './chat-message.js';
+import { ChatSession, type ChatSessionOptions } from './chat-session.js';
+import { Conversation } from './conversation.js';
+
+/** Agents attach by their authenticated socket, not by a visitor capability. */
+const EMPTY_CAPABILITY = new Uint8Array(0);
+
+export interface AgentSessionOptions extends ChatSessionOptions {
+  /** The organisation root public key (32 bytes) this device's certificate chains to. */
+  readonly orgRootKey: Uint8Array<ArrayBuffer>;
+  /** This agent device's identity; its certificate must be on the org's roster. */
+  readonly identity: DeviceIdentity;
+}
+
+/**
+ * An agent device's side: authenticates to the relay with its device key, follows every
+ * conversation of the organisation, decrypts what was shared with it, and replies.
+ */
+export class AgentSession extends ChatSession {
+  private started: Promise<void> | undefined;
+
+  /**
+   * Connects, authenticates and attaches to every conversation of the org.
+   * @throws RelayRequestError when the relay refuses the device (not on the roster).
+   */
+  static async start(options: AgentSessionOptions): Promise<AgentSession> {
+    const orgId = await orgIdFromRootKey(options.orgRootKey);
+    const session = new AgentSession(options, options.identity, options.orgRootKey, orgId);
+    await session.connect();
+    return session;
+  }
+
+  /** Conversations in the order they were opened. */
+  get conversationList(): readonly Conversation[] {
+    return [...this.conversations.values()];
+  }
+
+  /** Encrypts and queues a reply in a conversation. */
+  async reply(conversationId: string, text: string): Promise<ChatMessage> {
+    await this.started;
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
+    if (!conversation.hasVisitor) throw new SealchatError('SEALCHAT_E_NO_VISITOR', 'The visitor has not written yet');
+    return this.sendText(conversation, text);
+  }
+
+  private connect(): Promise<void> {
+    this.started = new Promise<void>((resolve, reject) => {
+      this.connection.addEventListener('connected', (event) => {
+        this.onConnected(event.detail.challenge).then(resolve, (error: unknown) => {
+          reject(error instanceof Error ? error : new SealchatError('SEALCHAT_E_INTERNAL', String(error)));
+        });
+      });
+    });
+    this.connection.open();
+    return this.started;
+  }
+
+  private async onConnected(challenge: Uint8Array<ArrayBuffer>): Promise<void> {
+    const signature = await signRelayChallenge(
+      this.identity.signing.privateKey,
+      challenge,
+      this.orgId,
+      this.identity.deviceId,
+    );
+    await this.connection.request({
+      kind: 'auth-agent',
+      orgId: this.orgId,
+      deviceId: this.identity.deviceId,
+      signature,
+    });
+    await this.refreshRoster();
+    const answer = await this.connection.request({ kind: 'watch-org' });
+    if (answer.kind !== 'conversation-list') {
+      throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected a conversation list, got ${answer.kind}`);
+    }
+    for (const summary of answer.conversations) await this.follow(summary);
+    this.outbox.resume();
+  }
+
+  protected override onFrame(frame: RelayFrame): void {
+    if (frame.kind === 'conversation-created') {
+      void this.follow(frame.conversation).catch((error: unknown) => {
+        const problem =
+          error instanceof SealchatError ? error : new SealchatError('SEALCHAT_E_INTERNAL', String(error));
+        this.emit('problem', { conversationId: toHex(frame.conversation.conversationId), seq: 0, error: problem });
+      });
+      return;
+    }
+    if (frame.kind === 'roster') {
+      void this.acceptRoster(frame.roster).catch(() => undefined);
+      return;
+    }
+    super.onFrame(frame);
+  }
+
+  private async follow(summary: ConversationSummary): Promise<void> {
+    const id = toHex(summary.conversationId);
+    let conversation = this.conversations.get(id);
+    if (!conversation) {
+      conversation = new Conversation(summary.conversationId, this.identity, this.orgId, this.roster!, false);
+      this.conversations.set(id, conversation);
+      this.emit('conversation', conversation);
+    }
+    await this.attach(conversation, EMPTY_CAPABILITY);
+  }
+}

@@ -1,0 +1,171 @@
+import {
+  SealchatError,
+  toHex,
+  verifyRoster,
+  type DeviceIdentity,
+  type RelayFrame,
+  type VerifiedRoster,
+} from '@sealchat/protocol';
+import type { ChatMessage } from './chat-message.js';
+import { loadRosterVersion, saveRosterVersion, type ClientStore } from './client-store.js';
+import { Conversation, type ConversationProblem } from './conversation.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
+import { RelayConnection, type ConnectionState, type RelayConnectionOptions } from './relay-connection.js';
+
+export interface ChatSessionOptions extends RelayConnectionOptions, OutboxOptions {
+  /** ws:// or wss:// URL of the relay. */
+  readonly relayUrl: string;
+  readonly store: ClientStore;
+}
+
+export interface ChatSessionEventMap {
+  /** A message was added or changed state. */
+  message: CustomEvent<ChatMessage>;
+  /** A conversation appeared (agents) or was opened (visitors). */
+  conversation: CustomEvent<Conversation>;
+  /** A record was rejected: forged, replayed, misplaced or undecryptable. */
+  problem: CustomEvent<ConversationProblem>;
+  state: CustomEvent<ConnectionState>;
+}
+
+/**
+ * What visitor and agent sessions share: one relay connection, the conversations it is attached
+ * to, records fed to each conversation strictly in order, and the outbox.
+ */
+export abstract class ChatSession extends EventTarget {
+  readonly connection: RelayConnection;
+  protected readonly outbox: Outbox;
+  protected readonly conversations = new Map<string, Conversation>();
+  /** Records are processed one at a time per session, in arrival (= sequence) order. */
+  private processing: Promise<void> = Promise.resolve();
+  protected roster: VerifiedRoster | undefined;
+
+  protected constructor(
+    protected readonly options: ChatSessionOptions,
+    readonly identity: DeviceIdentity,
+    protected readonly orgRootKey: Uint8Array<ArrayBuffer>,
+    readonly orgId: Uint8Array<ArrayBuffer>,
+  ) {
+    super();
+    this.connection = new RelayConnection(options.relayUrl, options);
+    this.outbox = new Outbox(
+      this.connection,
+      {
+        sent: (id, conversationId, seq) => this.changeMessage(conversationId, id, { seq, state: 'sent' }),
+        failed: (id, conversationId) => this.changeMessage(conversationId, id, { state: 'failed' }),
+      },
+      options,
+    );
+    this.connection.addEventListener('frame', (event) => this.onFrame(event.detail));
+    this.connection.addEventListener('state', (event) => this.emit('state', event.detail));
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** Every message of a conversation, in order. */
+  messagesOf(conversationId: string): readonly ChatMessage[] {
+    return this.conversations.get(conversationId)?.messages ?? [];
+  }
+
+  /** Sends a failed message (and anything queued behind it) again. */
+  retry(): void {
+    this.outbox.retry();
+  }
+
+  close(): void {
+    this.outbox.stop();
+    this.connection.close();
+  }
+
+  override addEventListener<K extends keyof ChatSessionEventMap>(
+    type: K,
+    listener: (event: ChatSessionEventMap[K]) => void,
+  ): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
+    super.addEventListener(type, listener);
+  }
+
+  override removeEventListener<K extends keyof ChatSessionEventMap>(
+    type: K,
+    listener: (event: ChatSessionEventMap[K]) => void,
+  ): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
+    super.removeEventListener(type, listener);
+  }
+
+  protected emit<K extends keyof ChatSessionEventMap>(type: K, detail: ChatSessionEventMap[K]['detail']): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Fetches and verifies the org's roster, refusing a version lower than any seen before. */
+  protected async refreshRoster(): Promise<VerifiedRoster> {
+    const answer = await this.connection.request({ kind: 'get-roster', orgId: this.orgId });
+    if (answer.kind !== 'roster')
+      throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected a roster, got ${answer.kind}`);
+    return this.acceptRoster(answer.roster);
+  }
+
+  protected async acceptRoster(bytes: Uint8Array<ArrayBuffer>): Promise<VerifiedRoster> {
+    const minVersion = await loadRosterVersion(this.options.store, this.orgId);
+    const roster = await verifyRoster(bytes, { orgRootKey: this.orgRootKey, now: Date.now(), minVersion });
+    if (roster.version > minVersion) await saveRosterVersion(this.options.store, this.orgId, roster.version);
+    this.roster = roster;
+    for (const conversation of this.conversations.values()) conversation.updateRoster(roster);
+    return roster;
+  }
+
+  /** Attaches to a conversation from where we left off; records stream in through `onFrame`. */
+  protected async attach(conversation: Conversation, capability: Uint8Array<ArrayBuffer>): Promise<void> {
+    await this.connection.request({
+      kind: 'attach-conversation',
+      conversationId: conversation.conversationId,
+      capability,
+      afterSeq: conversation.lastSeq,
+    });
+    // The answer comes after the backlog; wait until the backlog is processed too.
+    await this.processing;
+  }
+
+  protected async sendText(conversation: Conversation, text: string): Promise<ChatMessage> {
+    const messageId = Outbox.newClientMessageId();
+    const outgoing = await conversation.seal(text, messageId);
+    const message = outgoing.at(-1)!.message!;
+    this.emit('message', message);
+    this.outbox.enqueue(
+      conversation.conversationId,
+      outgoing.map((o) => (o.message ? { envelope: o.envelope, messageId: o.message.id } : { envelope: o.envelope })),
+    );
+    return message;
+  }
+
+  protected onFrame(frame: RelayFrame): void {
+    if (frame.kind !== 'record') return;
+    const conversation = this.conversations.get(toHex(frame.conversationId));
+    if (!conversation) return;
+    this.processing = this.processing.then(async () => {
+      try {
+        const message = await conversation.accept(frame.seq, frame.envelope);
+        if (message) this.emit('message', message);
+      } catch (error) {
+        const problem =
+          error instanceof SealchatError
+            ? error
+            : new SealchatError('SEALCHAT_E_INTERNAL', 'Record could not be processed', { cause: error });
+        this.emit('problem', { conversationId: conversation.id, seq: frame.seq, error: problem });
+      }
+    });
+  }
+
+  private changeMessage(
+    conversationId: Uint8Array,
+    id: string,
+    change: Partial<Pick<ChatMessage, 'seq' | 'state'>>,
+  ): void {
+    const message = this.conversations.get(toHex(conversationId))?.update(id, change);
+    if (message) this.emit('message', message);
+  }
+}

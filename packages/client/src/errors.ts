@@ -1,0 +1,18 @@
+import { SealchatError } from '@sealchat/protocol';
+
+/** The relay answered a request with an error frame; `code` is the relay's stable code. */
+export class RelayRequestError extends SealchatError {}
+
+/** The connection closed before the relay answered; the request may be retried after reconnecting. */
+export class ConnectionLostError extends SealchatError {
+  constructor(message = 'Connection to the relay was lost') {
+    super('SEALCHAT_E_CONNECTION_LOST', message);
+  }
+}
+
+/** A stored client record did not parse: the local database is corrupt or from an unknown version. */
+export class StoredStateError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_STORED_STATE', message);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * @sealchat/client — the headless SDK under the widget and the agent console: a relay connection
+ * that resumes, an outbox that never drops a message silently, conversation state, and storage.
+ * Runs in browsers and in Node (pass `ws` as the WebSocket on Node 20).
+ */
+export { RelayRequestError, ConnectionLostError, StoredStateError } from './errors.js';
+export { RelayConnection } from './relay-connection.js';
+export type {
+  ConnectionState,
+  RelayConnectionOptions,
+  RelayConnectionEventMap,
+  WebSocketLike,
+  WebSocketConstructor,
+} from './relay-connection.js';
+export type { ChatMessage, MessageState } from './chat-message.js';
+export { Conversation } from './conversation.js';
+export type { ConversationProblem, OutgoingEnvelope } from './conversation.js';
+export { Outbox } from './outbox.js';
+export type { OutboxOptions } from './outbox.js';
+export {
+  MemoryClientStore,
+  loadConversationPointer,
+  saveConversationPointer,
+  loadRosterVersion,
+  saveRosterVersion,
+} from './client-store.js';
+export type { ClientStore, ConversationPointer } from './client-store.js';
+export { IdbClientStore } from './idb-client-store.js';
+export { ChatSession } from './chat-session.js';
+export type { ChatSessionOptions, ChatSessionEventMap } from './chat-session.js';
+export { VisitorSession } from './visitor-session.js';
+export type { VisitorSessionOptions } from './visitor-session.js';
+export { AgentSession } from './agent-session.js';
+export type { AgentSessionOptions } from './agent-session.js';
+export { loadOrCreateOrganisation, publishRoster } from './organisation-bootstrap.js';
+export type { Organisation, OrganisationOptions } from './organisation-bootstrap.js';
