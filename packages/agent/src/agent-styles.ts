@@ -63,16 +63,18 @@ export const agentStyles = css`
     list-style: none;
     overflow-y: auto;
   }
-  li {
+  ol > li {
     max-inline-size: 75%;
     margin-block-end: 8px;
     padding: 8px 12px;
     border-radius: 10px;
     background: #f0f0f3;
-    white-space: pre-wrap;
     overflow-wrap: anywhere;
   }
-  li.mine {
+  .text {
+    white-space: pre-wrap;
+  }
+  ol > li.mine {
     margin-inline-start: auto;
     background: var(--_accent);
     color: #fff;

@@ -87,7 +87,8 @@ export class SealchatAgent extends LitElement {
         ${c.messages.map(
           (m) =>
             html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
-              <span class="meta">${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}</span>${m.text}
+              <span class="meta">${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}</span
+            ><span class="text">${m.text}</span>
               ${
                 m.mine && m.state === 'failed'
                   ? html`<span class="meta"

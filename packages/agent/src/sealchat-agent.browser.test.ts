@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentSession, ChatMessage, Conversation } from '@sealchat/client';
+import './define.js';
+
+/** Just enough of an AgentSession to render: the console only reads conversations and listens. */
+function fakeSession(messages: ChatMessage[]): AgentSession {
+  const conversation = { id: 'c0ffee', messages, hasVisitor: true } as unknown as Conversation;
+  const target = new EventTarget();
+  return Object.assign(target, { conversationList: [conversation], retry: () => undefined }) as unknown as AgentSession;
+}
+
+const message = (text: string): ChatMessage => ({
+  id: 'seq:1',
+  conversationId: 'c0ffee',
+  seq: 1,
+  author: 'visitor',
+  authorName: undefined,
+  mine: false,
+  text,
+  sentAt: 0,
+  state: 'sent',
+});
+
+describe('<sealchat-agent>', () => {
+  it('renders a visitor\'s HTML as inert text', async () => {
+    const payloads = [
+      '<img src=x onerror="window.__pwned=1">',
+      '<script>window.__pwned=1</script>',
+      '<a href="javascript:window.__pwned=1">click</a>',
+    ];
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession(payloads.map(message));
+    document.body.append(el);
+    await el.updateComplete;
+    const log = el.shadowRoot!.querySelector('[role="log"]')!;
+    for (const payload of payloads) expect(log.textContent).toContain(payload);
+    expect(log.querySelector('img, script, a')).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((window as { __pwned?: number }).__pwned).toBeUndefined();
+    el.remove();
+  });
+
+  it('opens the newest conversation when none is selected', async () => {
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession([message('hello')]);
+    document.body.append(el);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('nav button')!.getAttribute('aria-current')).toBe('true');
+    expect(el.shadowRoot!.querySelector('[role="log"]')!.textContent).toContain('hello');
+    el.remove();
+  });
+});

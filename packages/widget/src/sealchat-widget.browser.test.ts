@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import './define.js';
+import type { SealchatWidget } from './sealchat-widget.js';
+
+const added: Element[] = [];
+afterEach(() => {
+  for (const el of added.splice(0)) el.remove();
+});
+
+function mount(attributes: Record<string, string>): SealchatWidget {
+  const widget = document.createElement('sealchat-widget');
+  for (const [name, value] of Object.entries(attributes)) widget.setAttribute(name, value);
+  document.body.append(widget);
+  added.push(widget);
+  return widget;
+}
+
+describe('<sealchat-widget>', () => {
+  it('renders its launcher inside a shadow root, labelled by the heading', async () => {
+    const widget = mount({ heading: 'Ask us' });
+    await widget.updateComplete;
+    expect(widget.shadowRoot).not.toBeNull();
+    const launcher = widget.shadowRoot!.querySelector<HTMLButtonElement>('button.launcher')!;
+    expect(launcher.textContent.trim()).toBe('Ask us');
+    expect(launcher.getAttribute('aria-expanded')).toBe('false');
+    // Nothing leaks into the page's own DOM.
+    expect(widget.children.length).toBe(0);
+  });
+
+  it('stays visible when the host page hides empty elements or the tag itself', async () => {
+    const style = document.createElement('style');
+    style.textContent = 'div:empty, sealchat-widget { display: none; } button { visibility: hidden; }';
+    document.head.append(style);
+    added.push(style);
+    const widget = mount({});
+    await widget.updateComplete;
+    expect(getComputedStyle(widget).display).toBe('block');
+    const launcher = widget.shadowRoot!.querySelector('button.launcher')!;
+    expect(getComputedStyle(launcher).visibility).toBe('visible');
+    expect(launcher.getBoundingClientRect().width).toBeGreaterThan(0);
+  });
+
+  it('says clearly when the org key in the tag is mistyped, and does not start a chat', async () => {
+    const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'sc1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    const events: string[] = [];
+    widget.addEventListener('sealchat-open', (event) => {
+      events.push(event.type);
+      expect(event.composed && event.bubbles).toBe(true);
+    });
+    await widget.show();
+    expect(events).toEqual(['sealchat-open']);
+    await expect
+      .poll(() => widget.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? '')
+      .toMatch(/checksum|org key/i);
+    expect(widget.shadowRoot!.querySelector('textarea')!.disabled).toBe(true);
+  });
+
+  it('closes on the close button and gives focus back to the launcher', async () => {
+    const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'bad' });
+    await widget.show();
+    widget.shadowRoot!.querySelector<HTMLButtonElement>('button[aria-label="Close chat"]')!.click();
+    await widget.updateComplete;
+    expect(widget.open).toBe(false);
+    await expect.poll(() => widget.shadowRoot!.activeElement?.className).toBe('launcher');
+  });
+});
