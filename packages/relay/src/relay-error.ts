@@ -1,0 +1,48 @@
+/**
+ * The codes the relay answers with in `error` frames, and the WebSocket close codes it uses. Both
+ * are stable: clients switch on them. docs/relay-protocol.md lists what a client should do for each.
+ */
+export const RelayErrorCode = {
+  /** Not one well-formed binary client frame (text frame, truncated, unknown version or kind). */
+  badFrame: 'SEALCHAT_E_BAD_FRAME',
+  /** The organisation is not registered on this relay. */
+  unknownOrg: 'SEALCHAT_E_UNKNOWN_ORG',
+  /** Nothing stored under that id (for example no roster published yet). */
+  notFound: 'SEALCHAT_E_NOT_FOUND',
+  /** Wrong or missing capability, failed agent authentication, or a conversation that does not exist. */
+  unauthorized: 'SEALCHAT_E_UNAUTHORIZED',
+  /** A roster that does not verify, belongs to another org, has expired, or is not newer than the stored one. */
+  rosterRejected: 'SEALCHAT_E_ROSTER_REJECTED',
+  /** A per-socket limit of the relay's options was reached. */
+  limit: 'SEALCHAT_E_LIMIT',
+  /** The relay is shutting down; retry on a new connection. */
+  unavailable: 'SEALCHAT_E_UNAVAILABLE',
+  /** Storage or another internal failure; nothing was acknowledged, retry later. */
+  internal: 'SEALCHAT_E_INTERNAL',
+} as const;
+
+/** One of {@link RelayErrorCode}'s values. */
+export type RelayErrorCodeValue = (typeof RelayErrorCode)[keyof typeof RelayErrorCode];
+
+/** WebSocket close codes the relay sends (RFC 6455 §7.4; 4000–4999 are application codes). */
+export const RelayCloseCode = {
+  /** The relay is shutting down (RFC 6455 §7.4.1). Reconnect with backoff. */
+  goingAway: 1001,
+  /** A frame larger than `maxFrameBytes` (RFC 6455 §7.4.1, sent by ws itself). */
+  messageTooBig: 1009,
+  /** The socket did not read its data fast enough (RFC 6455 "Try Again Later", IANA registry). */
+  tryAgainLater: 1013,
+  /** The agent's device is no longer on the organisation's roster. Do not reconnect as this device. */
+  revoked: 4003,
+} as const;
+
+/** A request the relay refuses; turned into an `error` frame carrying `code`, never a crash. */
+export class RelayRequestError extends Error {
+  readonly code: RelayErrorCodeValue;
+
+  constructor(code: RelayErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
