@@ -56,7 +56,12 @@ async function setup(relay: RunningRelay) {
   });
   closers.push(() => agent.close());
   const visitorStore = new MemoryClientStore();
-  const visitor = await VisitorSession.start({ relayUrl: relay.url, orgKey: org.orgKey, store: visitorStore, WebSocket: WS });
+  const visitor = await VisitorSession.start({
+    relayUrl: relay.url,
+    orgKey: org.orgKey,
+    store: visitorStore,
+    WebSocket: WS,
+  });
   closers.push(() => visitor.close());
   return { org, agentStore, agent, visitorStore, visitor };
 }
@@ -90,7 +95,12 @@ describe('visitor ↔ agent over a real relay', () => {
     visitor.close();
     agent.close();
 
-    const visitor2 = await VisitorSession.start({ relayUrl: relay.url, orgKey: org.orgKey, store: visitorStore, WebSocket: WS });
+    const visitor2 = await VisitorSession.start({
+      relayUrl: relay.url,
+      orgKey: org.orgKey,
+      store: visitorStore,
+      WebSocket: WS,
+    });
     closers.push(() => visitor2.close());
     expect(visitor2.conversationId).toBe(first.conversationId);
     expect(visitor2.messages.map((m) => [m.text, m.mine])).toEqual([

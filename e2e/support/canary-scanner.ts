@@ -47,7 +47,10 @@ export function scanBytes(source: string, haystack: Uint8Array, canary: string):
 }
 
 /** Scans files; a file that does not exist is reported as scanned-empty in `missing`. */
-export async function scanFiles(paths: readonly string[], canary: string): Promise<{ hits: CanaryHit[]; bytesRead: number; missing: string[] }> {
+export async function scanFiles(
+  paths: readonly string[],
+  canary: string,
+): Promise<{ hits: CanaryHit[]; bytesRead: number; missing: string[] }> {
   const hits: CanaryHit[] = [];
   const missing: string[] = [];
   let bytesRead = 0;

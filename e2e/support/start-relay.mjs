@@ -16,7 +16,16 @@ mkdirSync(out, { recursive: true });
 const log = createWriteStream(resolve(out, 'relay.log'));
 const relay = spawn(
   process.execPath,
-  [resolve(root, 'packages/relay/dist/cli.js'), '--demo', '--port', port, '--db', resolve(out, 'relay.db'), '--allow-origin', webOrigin],
+  [
+    resolve(root, 'packages/relay/dist/cli.js'),
+    '--demo',
+    '--port',
+    port,
+    '--db',
+    resolve(out, 'relay.db'),
+    '--allow-origin',
+    webOrigin,
+  ],
   { stdio: ['ignore', 'pipe', 'pipe'] },
 );
 relay.stdout.pipe(log);

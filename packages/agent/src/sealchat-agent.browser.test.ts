@@ -22,7 +22,7 @@ const message = (text: string): ChatMessage => ({
 });
 
 describe('<sealchat-agent>', () => {
-  it('renders a visitor\'s HTML as inert text', async () => {
+  it("renders a visitor's HTML as inert text", async () => {
     const payloads = [
       '<img src=x onerror="window.__pwned=1">',
       '<script>window.__pwned=1</script>',

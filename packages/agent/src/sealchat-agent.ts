@@ -88,7 +88,7 @@ export class SealchatAgent extends LitElement {
           (m) =>
             html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
               <span class="meta">${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}</span
-            ><span class="text">${m.text}</span>
+              ><span class="text">${m.text}</span>
               ${
                 m.mine && m.state === 'failed'
                   ? html`<span class="meta"

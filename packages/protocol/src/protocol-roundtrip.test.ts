@@ -192,9 +192,9 @@ describe('key shares and messages', () => {
     moved[2] = moved[2]! ^ 0xff; // first byte of the conversation id
     const env = decodeEnvelope(moved);
     await expect(verifyEnvelope(env, visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
-    await expect(openMessage(env, await new ReceivingChain(opened.chainId, opened.seed).take(0))).rejects.toBeInstanceOf(
-      OpenError,
-    );
+    await expect(
+      openMessage(env, await new ReceivingChain(opened.chainId, opened.seed).take(0)),
+    ).rejects.toBeInstanceOf(OpenError);
     const flipped = sealed.slice();
     flipped[flipped.length - 70] = flipped[flipped.length - 70]! ^ 1; // inside the ciphertext
     await expect(verifyEnvelope(decodeEnvelope(flipped), visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
@@ -204,7 +204,9 @@ describe('key shares and messages', () => {
     const { visitor, share } = await setup();
     const confused = share.slice();
     confused[1] = 2; // key-share → message
-    await expect(verifyEnvelope(decodeEnvelope(confused), visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
+    await expect(verifyEnvelope(decodeEnvelope(confused), visitor.signingPublic)).rejects.toBeInstanceOf(
+      SignatureError,
+    );
   });
 
   it('rejects indices far ahead of the chain (skipped-key cap)', async () => {

@@ -67,7 +67,8 @@ export class VisitorPanel implements ReactiveController {
           ${this.messages.map(
             (m) =>
               html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
-                <span class="meta">${m.mine ? 'You' : (m.authorName ?? 'Agent')}</span><span class="text">${m.text}</span>
+                <span class="meta">${m.mine ? 'You' : (m.authorName ?? 'Agent')}</span
+                ><span class="text">${m.text}</span>
                 ${
                   m.mine && m.state !== 'sent'
                     ? html`<span class="meta"
