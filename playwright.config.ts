@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, findChromium } from './scripts/find-chromium.mjs';
-import { E2E_OUTPUT_DIR, E2E_RELAY_PORT, E2E_WEB_ORIGIN, E2E_WEB_PORT } from './e2e/support/ports.js';
+import { E2E_OUTPUT_DIR, E2E_PLAIN_ORIGIN, E2E_RELAY_PORT, E2E_WEB_ORIGIN, E2E_WEB_PORT } from './e2e/support/ports.js';
 
 // End-to-end suites in real Chromium. They start their own relay (demo mode, fresh database under
 // e2e/.output) and the demo pages, on ports apart from `npm run demo`'s.
@@ -22,7 +22,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `node e2e/support/start-relay.mjs ${E2E_RELAY_PORT} ${E2E_WEB_ORIGIN} ${E2E_OUTPUT_DIR}`,
+      command: `node e2e/support/start-relay.mjs ${E2E_RELAY_PORT} ${E2E_WEB_ORIGIN},${E2E_PLAIN_ORIGIN} ${E2E_OUTPUT_DIR}`,
       url: `http://localhost:${E2E_RELAY_PORT}/healthz`,
       reuseExistingServer: false,
       timeout: 30_000,

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const [port, webOrigin, outDir] = process.argv.slice(2);
-if (!port || !webOrigin || !outDir) {
-  console.error('usage: start-relay.mjs <port> <web origin> <output dir>');
+const [port, webOrigins, outDir] = process.argv.slice(2);
+if (!port || !webOrigins || !outDir) {
+  console.error('usage: start-relay.mjs <port> <allowed origins, comma-separated> <output dir>');
   process.exit(2);
 }
 const root = resolve(import.meta.dirname, '../..');
@@ -23,8 +23,7 @@ const relay = spawn(
     port,
     '--db',
     resolve(out, 'relay.db'),
-    '--allow-origin',
-    webOrigin,
+    ...webOrigins.split(',').flatMap((origin) => ['--allow-origin', origin]),
   ],
   { stdio: ['ignore', 'pipe', 'pipe'] },
 );

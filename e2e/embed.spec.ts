@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { startPlainSite, type PlainSite } from './support/plain-site.js';
+import { E2E_PLAIN_ORIGIN, E2E_PLAIN_PORT, E2E_RELAY_WS } from './support/ports.js';
+
+/**
+ * The site owner's path: a plain HTML page with one <script type="module" integrity=...> and one
+ * <sealchat-widget> tag, using the single-file bundle `npm run build` makes. Served under a strict
+ * Content-Security-Policy with Trusted Types required.
+ */
+const bundlePath = resolve('packages/widget/dist/cdn/sealchat-widget.js');
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  `connect-src 'self' ${E2E_RELAY_WS}`,
+  "require-trusted-types-for 'script'",
+].join('; ');
+
+let site: PlainSite | undefined;
+test.afterEach(async () => {
+  await site?.close();
+  site = undefined;
+});
+
+async function servePlainSite(orgKey: string, integrity: string): Promise<void> {
+  site = await startPlainSite(E2E_PLAIN_PORT, {
+    '/': {
+      type: 'text/html',
+      headers: { 'Content-Security-Policy': CSP },
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plain shop</title>
+<script type="module" src="/sealchat-widget.js" integrity="${integrity}" crossorigin="anonymous"></script>
+</head><body><h1>A plain page</h1>
+<sealchat-widget relay="${E2E_RELAY_WS}" org="${orgKey}" heading="Talk to us"></sealchat-widget>
+</body></html>`,
+    },
+    '/sealchat-widget.js': { type: 'text/javascript', body: readFileSync(bundlePath) },
+  });
+}
+
+async function demoOrgKey(page: Page): Promise<string> {
+  await page.goto(`/agent.html?relay=${encodeURIComponent(E2E_RELAY_WS)}`);
+  await expect(page.locator('#status')).toHaveText('');
+  return (await page.locator('#org-key').textContent())!;
+}
+
+test('the script-tag bundle works on a plain page under a strict CSP with Trusted Types, with zero violations', async ({
+  browser,
+}) => {
+  const agentContext = await browser.newContext();
+  const agent = await agentContext.newPage();
+  const orgKey = await demoOrgKey(agent);
+
+  const visitorContext = await browser.newContext();
+  const visitor = await visitorContext.newPage();
+  await visitor.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __violations: string[] }).__violations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const integrity = readFileSync(`${bundlePath}.sri`, 'utf8').trim();
+  await servePlainSite(orgKey, integrity);
+  await visitor.goto(`${E2E_PLAIN_ORIGIN}/`);
+
+  await visitor.getByRole('button', { name: 'Talk to us' }).click();
+  const composer = visitor.getByRole('textbox', { name: 'Message' });
+  await expect(composer).toBeEnabled();
+  await composer.fill('Sent from a plain HTML page');
+  await composer.press('Enter');
+  await expect(visitor.getByRole('log', { name: 'Messages' }).locator('li[data-state="sent"]')).toContainText(
+    'plain HTML page',
+  );
+  await expect(agent.getByRole('log', { name: 'Messages' })).toContainText('Sent from a plain HTML page');
+
+  expect(await visitor.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+  await agentContext.close();
+  await visitorContext.close();
+});
+
+test('a bundle that does not match its integrity hash never runs', async ({ page }) => {
+  const wrong = `sha384-${Buffer.alloc(48, 7).toString('base64')}`;
+  await servePlainSite('sc1unused', wrong);
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(`${E2E_PLAIN_ORIGIN}/`);
+  await expect.poll(() => errors.join('\n')).toMatch(/integrity/i);
+  expect(await page.evaluate(() => customElements.get('sealchat-widget'))).toBeUndefined();
+});
