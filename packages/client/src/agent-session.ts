@@ -10,6 +10,7 @@ import {
 import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
 import { Conversation } from './conversation.js';
+import { toSealchatError } from './errors.js';
 
 /** Agents attach by their authenticated socket, not by a visitor capability. */
 const EMPTY_CAPABILITY = new Uint8Array(0);
@@ -26,8 +27,6 @@ export interface AgentSessionOptions extends ChatSessionOptions {
  * conversation of the organisation, decrypts what was shared with it, and replies.
  */
 export class AgentSession extends ChatSession {
-  private started: Promise<void> | undefined;
-
   /**
    * Connects, authenticates and attaches to every conversation of the org.
    * @throws RelayRequestError when the relay refuses the device (not on the roster).
@@ -53,19 +52,7 @@ export class AgentSession extends ChatSession {
     return this.sendText(conversation, text);
   }
 
-  private connect(): Promise<void> {
-    this.started = new Promise<void>((resolve, reject) => {
-      this.connection.addEventListener('connected', (event) => {
-        this.onConnected(event.detail.challenge).then(resolve, (error: unknown) => {
-          reject(error instanceof Error ? error : new SealchatError('SEALCHAT_E_INTERNAL', String(error)));
-        });
-      });
-    });
-    this.connection.open();
-    return this.started;
-  }
-
-  private async onConnected(challenge: Uint8Array<ArrayBuffer>): Promise<void> {
+  protected override async onConnected(challenge: Uint8Array<ArrayBuffer>): Promise<void> {
     const signature = await signRelayChallenge(
       this.identity.signing.privateKey,
       challenge,
@@ -89,15 +76,14 @@ export class AgentSession extends ChatSession {
 
   protected override onFrame(frame: RelayFrame): void {
     if (frame.kind === 'conversation-created') {
-      void this.follow(frame.conversation).catch((error: unknown) => {
-        const problem =
-          error instanceof SealchatError ? error : new SealchatError('SEALCHAT_E_INTERNAL', String(error));
-        this.emit('problem', { conversationId: toHex(frame.conversation.conversationId), seq: 0, error: problem });
-      });
+      void this.follow(frame.conversation).catch((error: unknown) => this.emit('error', toSealchatError(error)));
       return;
     }
     if (frame.kind === 'roster') {
-      void this.acceptRoster(frame.roster).catch(() => undefined);
+      // A pushed roster that does not verify (or rolls back) is refused; the session keeps its current one.
+      void this.acceptRoster(frame.roster).catch((error: unknown) => {
+        this.emit('error', toSealchatError(error));
+      });
       return;
     }
     super.onFrame(frame);

@@ -9,6 +9,7 @@ import {
 import type { ChatMessage } from './chat-message.js';
 import { loadRosterVersion, saveRosterVersion, type ClientStore } from './client-store.js';
 import { Conversation, type ConversationProblem } from './conversation.js';
+import { toSealchatError } from './errors.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { RelayConnection, type ConnectionState, type RelayConnectionOptions } from './relay-connection.js';
 
@@ -26,6 +27,8 @@ export interface ChatSessionEventMap {
   /** A record was rejected: forged, replayed, misplaced or undecryptable. */
   problem: CustomEvent<ConversationProblem>;
   state: CustomEvent<ConnectionState>;
+  /** Resuming after a reconnect failed (for example the relay offered a roster that does not verify). */
+  error: CustomEvent<SealchatError>;
 }
 
 /**
@@ -39,6 +42,8 @@ export abstract class ChatSession extends EventTarget {
   /** Records are processed one at a time per session, in arrival (= sequence) order. */
   private processing: Promise<void> = Promise.resolve();
   protected roster: VerifiedRoster | undefined;
+  /** Settles with the first (re)connection's setup. */
+  protected started: Promise<void> | undefined;
 
   protected constructor(
     protected readonly options: ChatSessionOptions,
@@ -95,6 +100,42 @@ export abstract class ChatSession extends EventTarget {
   override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
   override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
     super.removeEventListener(type, listener);
+  }
+
+  /**
+   * Runs on every fresh socket, after the relay's challenge: authenticate, verify the roster,
+   * re-attach from the last sequence numbers, resume the outbox.
+   */
+  protected abstract onConnected(challenge: Uint8Array<ArrayBuffer>): Promise<void>;
+
+  /**
+   * Opens the connection and resolves once the first {@link onConnected} completed. If that first
+   * setup fails, the connection is closed and the error thrown; later failures are `error` events.
+   */
+  protected async connect(): Promise<void> {
+    this.started = new Promise<void>((resolve, reject) => {
+      let first = true;
+      this.connection.addEventListener('connected', (event) => {
+        this.onConnected(event.detail.challenge).then(
+          () => {
+            if (first) resolve();
+            first = false;
+          },
+          (error: unknown) => {
+            if (first) reject(toSealchatError(error));
+            else this.emit('error', toSealchatError(error));
+            first = false;
+          },
+        );
+      });
+    });
+    this.connection.open();
+    try {
+      await this.started;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   protected emit<K extends keyof ChatSessionEventMap>(type: K, detail: ChatSessionEventMap[K]['detail']): void {

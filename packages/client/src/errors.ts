@@ -16,3 +16,12 @@ export class StoredStateError extends SealchatError {
     super('SEALCHAT_E_STORED_STATE', message);
   }
 }
+
+/** Wraps anything thrown into a SealchatError, keeping SealchatErrors as they are. */
+export function toSealchatError(error: unknown): SealchatError {
+  return error instanceof SealchatError
+    ? error
+    : new SealchatError('SEALCHAT_E_INTERNAL', error instanceof Error ? error.message : String(error), {
+        cause: error,
+      });
+}

@@ -1,5 +1,8 @@
 import { CLIENT_MESSAGE_ID_LENGTH, fromHex, randomBytes, toHex } from '@sealchat/protocol';
-import { ConnectionLostError } from './errors.js';
+import { ConnectionLostError, RelayRequestError } from './errors.js';
+
+/** Relay refusals that say "not now" rather than "never": wait for the reconnect or a retry. */
+const TRANSIENT_CODES = new Set(['SEALCHAT_E_UNAVAILABLE', 'SEALCHAT_E_INTERNAL']);
 import type { RelayConnection } from './relay-connection.js';
 
 /** One envelope waiting for the relay's ack. */
@@ -109,7 +112,10 @@ export class Outbox {
           this.queue.shift();
           if (entry.messageId) this.listener.sent(entry.messageId, entry.conversationId, answer.seq);
         } catch (error) {
+          // Transient: the socket dropped, or the relay is shutting down (it closes with 1001 next).
+          // The entry stays first in line and goes again after the reconnect.
           if (error instanceof ConnectionLostError) break;
+          if (error instanceof RelayRequestError && TRANSIENT_CODES.has(error.code)) break;
           this.halted = true;
           for (const e of this.queue) if (e.messageId) this.listener.failed(e.messageId, e.conversationId);
         }

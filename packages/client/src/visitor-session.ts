@@ -17,7 +17,6 @@ export interface VisitorSessionOptions extends ChatSessionOptions {
 export class VisitorSession extends ChatSession {
   private conversation: Conversation | undefined;
   private pointer: ConversationPointer | undefined;
-  private started: Promise<void> | undefined;
 
   /**
    * Connects and resumes the visitor's conversation, if there is one.
@@ -52,19 +51,7 @@ export class VisitorSession extends ChatSession {
     return this.sendText(this.conversation!, text);
   }
 
-  private connect(): Promise<void> {
-    this.started = new Promise<void>((resolve, reject) => {
-      this.connection.addEventListener('connected', () => {
-        this.onConnected().then(resolve, (error: unknown) => {
-          reject(error instanceof Error ? error : new SealchatError('SEALCHAT_E_INTERNAL', String(error)));
-        });
-      });
-    });
-    this.connection.open();
-    return this.started;
-  }
-
-  private async onConnected(): Promise<void> {
+  protected override async onConnected(): Promise<void> {
     const roster = await this.refreshRoster();
     if (this.pointer) {
       this.conversation ??= this.addConversation(this.pointer, roster);

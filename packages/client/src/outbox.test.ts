@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { RelayFrame } from '@sealchat/protocol';
+import { ConnectionLostError, RelayRequestError } from './errors.js';
+import { Outbox } from './outbox.js';
+import type { RelayConnection, RequestFrame } from './relay-connection.js';
+
+/** A connection whose answers the test scripts, one per post. */
+function scriptedConnection(answers: (() => RelayFrame)[]) {
+  const posts: RequestFrame[] = [];
+  const connection = {
+    state: 'open',
+    request(frame: RequestFrame): Promise<RelayFrame> {
+      posts.push(frame);
+      const next = answers.shift();
+      if (!next) return Promise.reject(new ConnectionLostError());
+      try {
+        return Promise.resolve(next());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+  };
+  return { connection: connection as unknown as RelayConnection, posts };
+}
+
+function recorder() {
+  const events: string[] = [];
+  return {
+    events,
+    listener: {
+      sent: (id: string, _c: Uint8Array, seq: number) => events.push(`sent ${id} ${seq}`),
+      failed: (id: string) => events.push(`failed ${id}`),
+    },
+  };
+}
+
+const conversationId = new Uint8Array(16);
+const envelope = new Uint8Array([1, 2, 3]);
+const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe('Outbox', () => {
+  it('keeps a message queued when the relay is shutting down, and delivers it on resume under the same id', async () => {
+    const { connection, posts } = scriptedConnection([
+      () => {
+        throw new RelayRequestError('SEALCHAT_E_UNAVAILABLE', 'shutting down');
+      },
+      () => ({ kind: 'ack', requestId: 1, seq: 7 }),
+    ]);
+    const { events, listener } = recorder();
+    const outbox = new Outbox(connection, listener);
+    outbox.enqueue(conversationId, [{ envelope, messageId: 'aa'.repeat(16) }]);
+    await tick();
+    expect(events).toEqual([]);
+    expect(outbox.size).toBe(1);
+    outbox.resume();
+    await tick();
+    expect(events).toEqual([`sent ${'aa'.repeat(16)} 7`]);
+    // The retry reuses the client message id, so the relay can dedupe it.
+    const ids = posts.map((p) => (p.kind === 'post' ? p.clientMessageId.join() : ''));
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
+    outbox.stop();
+  });
+
+  it('marks everything queued as failed when the relay refuses for good, and sends it again on retry', async () => {
+    const { connection } = scriptedConnection([
+      () => {
+        throw new RelayRequestError('SEALCHAT_E_UNAUTHORIZED', 'no');
+      },
+      () => ({ kind: 'ack', requestId: 2, seq: 1 }),
+      () => ({ kind: 'ack', requestId: 3, seq: 2 }),
+    ]);
+    const { events, listener } = recorder();
+    const outbox = new Outbox(connection, listener);
+    outbox.enqueue(conversationId, [{ envelope }, { envelope, messageId: 'bb'.repeat(16) }]);
+    await tick();
+    expect(events).toEqual([`failed ${'bb'.repeat(16)}`]);
+    outbox.retry();
+    await tick();
+    expect(events).toEqual([`failed ${'bb'.repeat(16)}`, `sent ${'bb'.repeat(16)} 2`]);
+    expect(outbox.size).toBe(0);
+    outbox.stop();
+  });
+
+  it('shows a message as failed when no ack comes within the timeout', async () => {
+    const { connection } = scriptedConnection([]);
+    (connection as { state: string }).state = 'closed';
+    const { events, listener } = recorder();
+    const outbox = new Outbox(connection, listener, { sendTimeoutMs: 50 });
+    outbox.enqueue(conversationId, [{ envelope, messageId: 'cc'.repeat(16) }]);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(events).toEqual([`failed ${'cc'.repeat(16)}`]);
+    expect(outbox.size).toBe(1);
+    outbox.stop();
+  });
+});
