@@ -9,15 +9,13 @@ function scriptedConnection(answers: (() => RelayFrame)[]) {
   const posts: RequestFrame[] = [];
   const connection = {
     state: 'open',
-    request(frame: RequestFrame): Promise<RelayFrame> {
+    // async: a scripted answer that throws becomes a rejection, as a relay refusal would.
+    async request(frame: RequestFrame): Promise<RelayFrame> {
+      await Promise.resolve();
       posts.push(frame);
       const next = answers.shift();
-      if (!next) return Promise.reject(new ConnectionLostError());
-      try {
-        return Promise.resolve(next());
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      if (!next) throw new ConnectionLostError();
+      return next();
     },
   };
   return { connection: connection as unknown as RelayConnection, posts };
