@@ -93,7 +93,10 @@ export class AgentSession extends ChatSession {
     const id = toHex(summary.conversationId);
     let conversation = this.conversations.get(id);
     if (!conversation) {
-      conversation = new Conversation(summary.conversationId, this.identity, this.orgId, this.roster!, false);
+      conversation = new Conversation(summary.conversationId, this.identity, this.orgId, this.roster!, false, {
+        ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
+        ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
+      });
       this.conversations.set(id, conversation);
       this.emit('conversation', conversation);
     }

@@ -7,13 +7,18 @@ import {
   type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
-import { loadRosterVersion, saveRosterVersion, type ClientStore } from './client-store.js';
-import { Conversation, type ConversationProblem } from './conversation.js';
+import { loadRosterMark, saveRosterMark, type ClientStore } from './client-store.js';
+import {
+  Conversation,
+  type ConversationOptions,
+  type ConversationProblem,
+  type TranscriptNotice,
+} from './conversation.js';
 import { toSealchatError } from './errors.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { RelayConnection, type ConnectionState, type RelayConnectionOptions } from './relay-connection.js';
 
-export interface ChatSessionOptions extends RelayConnectionOptions, OutboxOptions {
+export interface ChatSessionOptions extends RelayConnectionOptions, OutboxOptions, Omit<ConversationOptions, 'mode'> {
   /** ws:// or wss:// URL of the relay. */
   readonly relayUrl: string;
   readonly store: ClientStore;
@@ -26,6 +31,8 @@ export interface ChatSessionEventMap {
   conversation: CustomEvent<Conversation>;
   /** A record was rejected: forged, replayed, misplaced or undecryptable. */
   problem: CustomEvent<ConversationProblem>;
+  /** The transcript shows a dropped, late or forked record (the relay lost or reordered something). */
+  transcript: CustomEvent<TranscriptNotice>;
   state: CustomEvent<ConnectionState>;
   /** Resuming after a reconnect failed (for example the relay offered a roster that does not verify). */
   error: CustomEvent<SealchatError>;
@@ -151,9 +158,14 @@ export abstract class ChatSession extends EventTarget {
   }
 
   protected async acceptRoster(bytes: Uint8Array<ArrayBuffer>): Promise<VerifiedRoster> {
-    const minVersion = await loadRosterVersion(this.options.store, this.orgId);
-    const roster = await verifyRoster(bytes, { orgRootKey: this.orgRootKey, now: Date.now(), minVersion });
-    if (roster.version > minVersion) await saveRosterVersion(this.options.store, this.orgId, roster.version);
+    const mark = await loadRosterMark(this.options.store, this.orgId);
+    const roster = await verifyRoster(bytes, {
+      orgRootKey: this.orgRootKey,
+      now: Date.now(),
+      minVersion: mark.version,
+      knownDigest: mark.digest,
+    });
+    if (roster.version > mark.version || !mark.digest) await saveRosterMark(this.options.store, this.orgId, roster);
     this.roster = roster;
     for (const conversation of this.conversations.values()) conversation.updateRoster(roster);
     return roster;
@@ -189,7 +201,8 @@ export abstract class ChatSession extends EventTarget {
     if (!conversation) return;
     this.processing = this.processing.then(async () => {
       try {
-        const message = await conversation.accept(frame.seq, frame.envelope);
+        const { message, notices } = await conversation.accept(frame.seq, frame.envelope);
+        for (const notice of notices) this.emit('transcript', notice);
         if (message) this.emit('message', message);
       } catch (error) {
         const problem =

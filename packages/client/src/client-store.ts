@@ -70,16 +70,37 @@ export function saveConversationPointer(
   });
 }
 
-/** The highest roster version accepted for an org; a relay offering a lower one is rolling back. */
-export async function loadRosterVersion(store: ClientStore, orgId: Uint8Array): Promise<number> {
-  const value = await store.getRecord(`roster-version/${toHex(orgId)}`);
-  if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new StoredStateError('Stored roster version is malformed');
-  }
-  return value;
+/** The highest roster accepted for an org: its version and digest. A lower version is a rollback; the same version with another digest is a fork. */
+export interface RosterMark {
+  readonly version: number;
+  readonly digest: Uint8Array<ArrayBuffer> | undefined;
 }
 
-export function saveRosterVersion(store: ClientStore, orgId: Uint8Array, version: number): Promise<void> {
-  return store.putRecord(`roster-version/${toHex(orgId)}`, version);
+export async function loadRosterMark(store: ClientStore, orgId: Uint8Array): Promise<RosterMark> {
+  const value = await store.getRecord(`roster/${toHex(orgId)}`);
+  if (value === undefined) return { version: 0, digest: undefined };
+  const v = value as Record<string, unknown>;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof v['version'] !== 'number' ||
+    !Number.isSafeInteger(v['version']) ||
+    v['version'] < 0 ||
+    typeof v['digest'] !== 'string'
+  ) {
+    throw new StoredStateError('Stored roster mark is malformed');
+  }
+  try {
+    return { version: v['version'], digest: fromHex(v['digest']) };
+  } catch {
+    throw new StoredStateError('Stored roster digest is not hex');
+  }
+}
+
+export function saveRosterMark(
+  store: ClientStore,
+  orgId: Uint8Array,
+  mark: { version: number; digest: Uint8Array },
+): Promise<void> {
+  return store.putRecord(`roster/${toHex(orgId)}`, { version: mark.version, digest: toHex(mark.digest) });
 }

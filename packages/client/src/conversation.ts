@@ -1,194 +1,128 @@
 import {
-  bytesEqual,
   decodeContent,
-  decodeEnvelope,
   encodeContent,
   EnvelopeType,
-  openKeyShare,
-  openMessage,
-  readKeyShareIntro,
-  ReceivingChain,
-  sealKeyShare,
-  sealMessage,
-  SealchatError,
-  SendingChain,
+  SecureConversation,
   toHex,
-  verifyEnvelope,
+  type ConversationMode,
   type DeviceIdentity,
-  type PublicDevice,
+  type RotationPolicy,
+  type SealchatError,
+  type TranscriptEvent,
   type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
 
-/** Something a conversation could not accept; surfaced as an event, never a crash. */
+/** A record a conversation could not accept; surfaced as an event, never a crash. */
 export interface ConversationProblem {
   readonly conversationId: string;
   readonly seq: number;
   readonly error: SealchatError;
 }
 
-interface Sender {
-  readonly role: 'visitor' | 'agent';
-  readonly name: string | undefined;
-  readonly signingPublic: Uint8Array<ArrayBuffer>;
+/** What the transcript revealed about a record: a drop, a late arrival, or a fork (protocol §Transcript). */
+export interface TranscriptNotice {
+  readonly conversationId: string;
+  readonly seq: number;
+  readonly kind: TranscriptEvent['kind'];
+  readonly senderDeviceId: string;
 }
 
-/** An envelope ready to post, with the id the relay will dedupe retries by. */
+/** An envelope ready to post; `message` is set for a chat message, absent for a key share. */
 export interface OutgoingEnvelope {
   readonly envelope: Uint8Array<ArrayBuffer>;
-  /** Present for a chat message, absent for a key share. */
   readonly message?: ChatMessage;
 }
 
+export interface ConversationOptions {
+  readonly mode?: ConversationMode;
+  readonly rotation?: RotationPolicy;
+  readonly maxSkip?: number;
+}
+
 /**
- * The cryptographic state of one conversation, seen from one device: who may write in it, the
- * receiving chain of every sender, this device's sending chain, and the decrypted messages.
- * Records must be fed in relay sequence order; {@link accept} is not re-entrant.
- *
- * Trust: an agent is a device on the verified roster; the visitor is the one non-roster device
- * whose key share comes first in the conversation. Anyone else is rejected.
+ * One conversation as the UI sees it: the decrypted messages with their delivery states. The
+ * security decisions are all {@link SecureConversation}'s; this class maps its results to
+ * {@link ChatMessage}s. Records must be fed in relay sequence order.
  */
 export class Conversation {
   readonly id: string;
   readonly messages: ChatMessage[] = [];
   lastSeq = 0;
-  private visitor: PublicDevice | undefined;
-  private readonly chains = new Map<string, { chain: ReceivingChain; sender: Sender }>();
-  private sending: { chain: SendingChain; recipients: Set<string> } | undefined;
-  /** Our own messages posted but not yet seen back from the relay, by chain id and index. */
+  private readonly secure: SecureConversation;
+  /** Our own envelopes posted but not yet seen back, by digest → message id. */
   private readonly ownPending = new Map<string, string>();
 
   constructor(
     readonly conversationId: Uint8Array<ArrayBuffer>,
     private readonly me: DeviceIdentity,
-    private readonly orgId: Uint8Array<ArrayBuffer>,
+    orgId: Uint8Array<ArrayBuffer>,
     private roster: VerifiedRoster,
-    /** Whether this device is the visitor of this conversation. */
     private readonly iAmVisitor: boolean,
+    options: ConversationOptions = {},
   ) {
     this.id = toHex(conversationId);
-    if (iAmVisitor) this.visitor = me;
+    this.secure = new SecureConversation({ me, orgId, conversationId, roster, iAmVisitor, ...options });
   }
 
   updateRoster(roster: VerifiedRoster): void {
     this.roster = roster;
+    this.secure.updateRoster(roster);
   }
 
   /** True once the visitor has introduced itself (agents can reply only then). */
   get hasVisitor(): boolean {
-    return this.visitor !== undefined;
+    return this.secure.visitor !== undefined;
+  }
+
+  get mode(): ConversationMode | undefined {
+    return this.secure.mode;
   }
 
   /**
-   * Processes one stored record. Returns the message it added or updated, if any.
+   * Processes one stored record. Returns the message it added or updated, if any, and what the
+   * transcript revealed.
    * @throws SealchatError when the record is forged, replayed, misplaced or undecryptable.
    */
-  async accept(seq: number, bytes: Uint8Array): Promise<ChatMessage | undefined> {
-    if (seq <= this.lastSeq) return undefined;
+  async accept(seq: number, bytes: Uint8Array): Promise<{ message?: ChatMessage; notices: TranscriptNotice[] }> {
+    if (seq <= this.lastSeq) return { notices: [] };
     this.lastSeq = seq;
-    const envelope = decodeEnvelope(bytes);
-    if (!bytesEqual(envelope.conversationId, this.conversationId)) {
-      throw new SealchatError('SEALCHAT_E_WRONG_CONVERSATION', 'Envelope belongs to another conversation');
+    const { received, events } = await this.secure.receive(bytes);
+    const notices = events.map((e) => ({
+      conversationId: this.id,
+      seq,
+      kind: e.kind,
+      senderDeviceId: toHex(e.senderDeviceId),
+    }));
+    if (received.kind === 'own-echo') {
+      const id = this.ownPending.get(received.digest);
+      if (id === undefined) return { notices };
+      this.ownPending.delete(received.digest);
+      const message = this.update(id, { seq, state: 'sent' });
+      return message ? { message, notices } : { notices };
     }
-    if (envelope.type === EnvelopeType.keyShare) {
-      await this.acceptKeyShare(envelope);
-      return undefined;
-    }
-    const chainKey = toHex(envelope.chainId);
-    const pendingId = this.ownPending.get(`${chainKey}:${envelope.index}`);
-    if (pendingId && bytesEqual(envelope.senderDeviceId, this.me.deviceId)) {
-      this.ownPending.delete(`${chainKey}:${envelope.index}`);
-      return this.update(pendingId, { seq, state: 'sent' });
-    }
-    const entry = this.chains.get(chainKey);
-    if (!entry) throw new SealchatError('SEALCHAT_E_NO_CHAIN', 'Message on a chain with no key share');
-    await verifyEnvelope(envelope, entry.sender.signingPublic);
-    const key = await entry.chain.take(envelope.index);
-    const content = decodeContent(await openMessage(envelope, key));
-    const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
+    if (received.kind !== 'payload' || received.type !== EnvelopeType.message) return { notices };
+    const content = decodeContent(received.plaintext);
     const message: ChatMessage = {
       id: `seq:${seq}`,
       conversationId: this.id,
       seq,
-      author: entry.sender.role,
-      authorName: entry.sender.name,
-      mine,
+      author: received.sender.role === 'visitor' ? 'visitor' : 'agent',
+      authorName: received.sender.displayName,
+      mine: received.sender.mine,
       text: content.text,
       sentAt: content.sentAt,
       state: 'sent',
     };
     this.messages.push(message);
-    return message;
+    return { message, notices };
   }
 
-  private async acceptKeyShare(envelope: ReturnType<typeof decodeEnvelope>): Promise<void> {
-    const intro = await readKeyShareIntro(envelope);
-    const cert = this.roster.devices.find((d) => bytesEqual(d.deviceId, envelope.senderDeviceId));
-    let sender: Sender;
-    if (cert) {
-      if (!bytesEqual(cert.signingPublic, intro.senderSigningPublic)) {
-        throw new SealchatError('SEALCHAT_E_UNTRUSTED_SENDER', 'Key share keys do not match the roster');
-      }
-      sender = { role: 'agent', name: cert.displayName, signingPublic: cert.signingPublic };
-    } else {
-      if (!this.visitor) {
-        this.visitor = {
-          deviceId: envelope.senderDeviceId,
-          signingPublic: intro.senderSigningPublic,
-          agreementPublic: intro.senderAgreementPublic,
-        };
-      } else if (
-        !bytesEqual(this.visitor.deviceId, envelope.senderDeviceId) ||
-        !bytesEqual(this.visitor.agreementPublic, intro.senderAgreementPublic)
-      ) {
-        throw new SealchatError(
-          'SEALCHAT_E_UNTRUSTED_SENDER',
-          'Key share from a device that is neither the visitor nor on the roster',
-        );
-      }
-      sender = { role: 'visitor', name: undefined, signingPublic: intro.senderSigningPublic };
-    }
-    const opened = await openKeyShare(envelope, this.me, this.orgId);
-    this.chains.set(toHex(opened.chainId), { chain: new ReceivingChain(opened.chainId, opened.seed), sender });
-  }
-
-  /**
-   * Encrypts `text` for everyone who may read this conversation. When the set of readers changed
-   * (or there is no chain yet), a fresh chain starts and its key share is returned first.
-   */
+  /** Encrypts `text` for everyone who may read this conversation (a key share first when the chain rotates). */
   async seal(text: string, clientMessageId: string): Promise<OutgoingEnvelope[]> {
-    const recipients = this.recipients();
-    const recipientKey = (d: PublicDevice) => toHex(d.deviceId);
-    const out: OutgoingEnvelope[] = [];
-    const current = this.sending;
-    if (!current || recipients.some((d) => !current.recipients.has(recipientKey(d)))) {
-      const chain = SendingChain.create();
-      const envelope = await sealKeyShare({
-        sender: this.me,
-        binding: {
-          orgId: this.orgId,
-          conversationId: this.conversationId,
-          chainId: chain.chainId,
-          rosterVersion: this.roster.version,
-        },
-        seed: chain.chainSeed,
-        recipients,
-      });
-      this.sending = { chain, recipients: new Set(recipients.map(recipientKey)) };
-      out.push({ envelope });
-    }
-    const { chain } = this.sending!;
     const sentAt = Date.now();
-    const messageKey = await chain.nextMessageKey();
-    const envelope = await sealMessage({
-      sender: this.me,
-      conversationId: this.conversationId,
-      chainId: chain.chainId,
-      messageKey,
-      plaintext: encodeContent({ kind: 'text', text, sentAt }),
-    });
-    this.ownPending.set(`${toHex(chain.chainId)}:${messageKey.index}`, clientMessageId);
-    const myCert = this.roster.devices.find((d) => bytesEqual(d.deviceId, this.me.deviceId));
+    const sealed = await this.secure.seal(EnvelopeType.message, encodeContent({ kind: 'text', text, sentAt }));
+    const myCert = this.roster.devices.find((d) => toHex(d.deviceId) === toHex(this.me.deviceId));
     const message: ChatMessage = {
       id: clientMessageId,
       conversationId: this.id,
@@ -201,8 +135,11 @@ export class Conversation {
       state: 'sending',
     };
     this.messages.push(message);
-    out.push({ envelope, message });
-    return out;
+    return sealed.map((s) => {
+      if (s.type !== EnvelopeType.message) return { envelope: s.envelope };
+      this.ownPending.set(s.digest, clientMessageId);
+      return { envelope: s.envelope, message };
+    });
   }
 
   /** Changes a message's delivery state (or seq) and returns the new value. */
@@ -215,14 +152,5 @@ export class Conversation {
     const updated = { ...current, ...change };
     this.messages[index] = updated;
     return updated;
-  }
-
-  /** Every device that gets our chain seed: the roster, the visitor, and this device itself (to read its own history after a reload). */
-  private recipients(): PublicDevice[] {
-    const all = new Map<string, PublicDevice>();
-    for (const d of this.roster.devices) all.set(toHex(d.deviceId), d);
-    if (this.visitor) all.set(toHex(this.visitor.deviceId), this.visitor);
-    all.set(toHex(this.me.deviceId), this.me);
-    return [...all.values()];
   }
 }

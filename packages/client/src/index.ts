@@ -14,17 +14,17 @@ export type {
 } from './relay-connection.js';
 export type { ChatMessage, MessageState } from './chat-message.js';
 export { Conversation } from './conversation.js';
-export type { ConversationProblem, OutgoingEnvelope } from './conversation.js';
+export type { ConversationProblem, ConversationOptions, OutgoingEnvelope, TranscriptNotice } from './conversation.js';
 export { Outbox } from './outbox.js';
 export type { OutboxOptions } from './outbox.js';
 export {
   MemoryClientStore,
   loadConversationPointer,
   saveConversationPointer,
-  loadRosterVersion,
-  saveRosterVersion,
+  loadRosterMark,
+  saveRosterMark,
 } from './client-store.js';
-export type { ClientStore, ConversationPointer } from './client-store.js';
+export type { ClientStore, ConversationPointer, RosterMark } from './client-store.js';
 export { IdbClientStore } from './idb-client-store.js';
 export { ChatSession } from './chat-session.js';
 export type { ChatSessionOptions, ChatSessionEventMap } from './chat-session.js';

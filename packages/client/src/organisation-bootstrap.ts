@@ -2,6 +2,7 @@ import {
   exportPublicKey,
   formatOrgKey,
   fromHex,
+  generateAgreementKeyPair,
   generateSigningKeyPair,
   issueCertificate,
   issueRoster,
@@ -16,11 +17,12 @@ import type { ClientStore } from './client-store.js';
 import { RelayConnection, type RelayConnectionOptions } from './relay-connection.js';
 
 /**
- * An organisation created in this browser: its root key and one agent device certified by it.
+ * An organisation created in this browser: its root key, a supervisor device certified by the
+ * root, the archive key, and one agent device certified by the supervisor.
  *
- * Demo shortcut (docs/architecture.md §Demo shortcuts): here one browser holds both the root key
- * and the agent device, and the root signs the device certificate and roster directly. The agent
- * console issue replaces this with supervisors, invitations and approvals; the formats stay.
+ * Demo shortcut (docs/architecture.md §Demo shortcuts): here one browser holds all of them. The
+ * agent console issue splits them across people and devices (invitations, approvals, backup);
+ * the certificate and roster formats stay.
  */
 export interface Organisation {
   readonly rootKey: CryptoKeyPair;
@@ -28,6 +30,9 @@ export interface Organisation {
   readonly orgId: Uint8Array<ArrayBuffer>;
   /** The text form to pin in `<sealchat-widget org="...">`. */
   readonly orgKey: string;
+  readonly supervisor: DeviceIdentity;
+  /** The archive recipient's key pair (supervisors read history with it). */
+  readonly archive: CryptoKeyPair;
   readonly agent: DeviceIdentity;
   readonly roster: Uint8Array<ArrayBuffer>;
   readonly rosterVersion: number;
@@ -44,6 +49,18 @@ export interface OrganisationOptions {
 
 const DAY = 24 * 60 * 60 * 1000;
 
+async function keyPair(
+  store: ClientStore,
+  name: string,
+  generate: () => Promise<CryptoKeyPair>,
+): Promise<CryptoKeyPair> {
+  const existing = await store.getKeyPair(name);
+  if (existing) return existing;
+  const pair = await generate();
+  await store.putKeyPair(name, pair);
+  return pair;
+}
+
 /** Loads the organisation kept in `store`, or creates one; renews its roster when near expiry. */
 export async function loadOrCreateOrganisation(
   store: ClientStore,
@@ -51,21 +68,34 @@ export async function loadOrCreateOrganisation(
 ): Promise<Organisation> {
   const lifetime = options.lifetimeMs ?? 30 * DAY;
   const renewBefore = options.renewBeforeMs ?? DAY;
-  let rootKey = await store.getKeyPair('org-root/signing');
-  if (!rootKey) {
-    rootKey = await generateSigningKeyPair();
-    await store.putKeyPair('org-root/signing', rootKey);
-  }
+  const rootKey = await keyPair(store, 'org-root/signing', generateSigningKeyPair);
+  const archive = await keyPair(store, 'org-archive/agreement', generateAgreementKeyPair);
   const rootPublic = await exportPublicKey(rootKey.publicKey);
   const orgId = await orgIdFromRootKey(rootPublic);
+  const supervisor = await loadOrCreateIdentity(store, 'supervisor');
   const agent = await loadOrCreateIdentity(store, 'agent');
   const saved = parseSavedRoster(await store.getRecord('org/roster'));
   const now = Date.now();
   let roster = saved?.roster;
   let rosterVersion = saved?.version ?? 0;
   if (!saved || saved.expiresAt - now < renewBefore) {
-    const signer = { privateKey: rootKey.privateKey, publicKey: rootPublic };
-    const certificate = await issueCertificate(
+    const issuedAt = now - 60_000;
+    const expiresAt = now + lifetime;
+    const supervisorCertificate = await issueCertificate(
+      {
+        orgId,
+        deviceId: supervisor.deviceId,
+        displayName: 'Supervisor',
+        role: 'supervisor',
+        signingPublic: supervisor.signingPublic,
+        agreementPublic: supervisor.agreementPublic,
+        issuedAt,
+        expiresAt,
+      },
+      { privateKey: rootKey.privateKey, publicKey: rootPublic },
+    );
+    const bySupervisor = { privateKey: supervisor.signing.privateKey, publicKey: supervisor.signingPublic };
+    const agentCertificate = await issueCertificate(
       {
         orgId,
         deviceId: agent.deviceId,
@@ -73,19 +103,37 @@ export async function loadOrCreateOrganisation(
         role: 'agent',
         signingPublic: agent.signingPublic,
         agreementPublic: agent.agreementPublic,
-        issuedAt: now - 60_000,
-        expiresAt: now + lifetime,
+        issuedAt,
+        expiresAt,
       },
-      signer,
+      bySupervisor,
     );
     rosterVersion += 1;
     roster = await issueRoster(
-      { orgId, version: rosterVersion, issuedAt: now - 60_000, expiresAt: now + lifetime, certificates: [certificate] },
-      signer,
+      {
+        orgId,
+        version: rosterVersion,
+        issuedAt,
+        expiresAt,
+        archivePublic: await exportPublicKey(archive.publicKey),
+        supervisors: [supervisorCertificate],
+        agents: [agentCertificate],
+      },
+      bySupervisor,
     );
-    await store.putRecord('org/roster', { roster: toHex(roster), version: rosterVersion, expiresAt: now + lifetime });
+    await store.putRecord('org/roster', { roster: toHex(roster), version: rosterVersion, expiresAt });
   }
-  return { rootKey, rootPublic, orgId, orgKey: await formatOrgKey(rootPublic), agent, roster: roster!, rosterVersion };
+  return {
+    rootKey,
+    rootPublic,
+    orgId,
+    orgKey: await formatOrgKey(rootPublic),
+    supervisor,
+    archive,
+    agent,
+    roster: roster!,
+    rosterVersion,
+  };
 }
 
 function parseSavedRoster(

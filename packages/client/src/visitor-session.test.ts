@@ -13,7 +13,7 @@ import {
   RosterError,
 } from '@sealchat/protocol';
 import { WebSocket } from 'ws';
-import { loadRosterVersion, MemoryClientStore } from './client-store.js';
+import { loadRosterMark, MemoryClientStore } from './client-store.js';
 import type { WebSocketConstructor } from './relay-connection.js';
 import { VisitorSession } from './visitor-session.js';
 
@@ -28,7 +28,15 @@ async function forgingRelay() {
   const forger = await generateSigningKeyPair();
   const now = Date.now();
   const forged = await issueRoster(
-    { orgId, version: 99, issuedAt: now, expiresAt: now + 3_600_000, certificates: [] },
+    {
+      orgId,
+      version: 99,
+      issuedAt: now,
+      expiresAt: now + 3_600_000,
+      archivePublic: undefined,
+      supervisors: [],
+      agents: [],
+    },
     { privateKey: forger.privateKey, publicKey: await exportPublicKey(forger.publicKey) },
   );
   let connections = 0;
@@ -75,6 +83,6 @@ describe('VisitorSession against a hostile relay', () => {
     expect(relay.connections()).toBe(1);
     // Nothing was accepted: the forged version 99 was not remembered.
     const orgId = await orgIdFromRootKey(await parseOrgKey(relay.orgKey));
-    expect(await loadRosterVersion(store, orgId)).toBe(0);
+    expect((await loadRosterMark(store, orgId)).version).toBe(0);
   });
 });

@@ -1,4 +1,10 @@
-import { loadOrCreateIdentity, orgIdFromRootKey, parseOrgKey, SealchatError } from '@sealchat/protocol';
+import {
+  loadOrCreateIdentity,
+  orgIdFromRootKey,
+  parseOrgKey,
+  SealchatError,
+  type ConversationMode,
+} from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
 import { loadConversationPointer, saveConversationPointer, type ConversationPointer } from './client-store.js';
@@ -7,6 +13,11 @@ import { Conversation } from './conversation.js';
 export interface VisitorSessionOptions extends ChatSessionOptions {
   /** The organisation's root key in its text form (`sc1...`), as pinned in the embed tag. */
   readonly orgKey: string;
+  /**
+   * `archive` (default): supervisors can read the history through the archive key.
+   * `ephemeral`: no archive share, no share to this device; what is sent is not kept for re-reading.
+   */
+  readonly mode?: ConversationMode;
 }
 
 /**
@@ -72,7 +83,12 @@ export class VisitorSession extends ChatSession {
   }
 
   private addConversation(pointer: ConversationPointer, roster: NonNullable<typeof this.roster>): Conversation {
-    const conversation = new Conversation(pointer.conversationId, this.identity, this.orgId, roster, true);
+    const options = this.options as VisitorSessionOptions;
+    const conversation = new Conversation(pointer.conversationId, this.identity, this.orgId, roster, true, {
+      mode: options.mode ?? 'archive',
+      ...(options.rotation ? { rotation: options.rotation } : {}),
+      ...(options.maxSkip !== undefined ? { maxSkip: options.maxSkip } : {}),
+    });
     this.conversations.set(conversation.id, conversation);
     this.emit('conversation', conversation);
     return conversation;

@@ -18,7 +18,10 @@ export interface CertificateFields extends PublicDevice {
   /** Milliseconds since the Unix epoch. */
   readonly issuedAt: number;
   readonly expiresAt: number;
-  /** Ed25519 public key that signed this certificate. In protocol v1 foundation, the org root key. */
+  /**
+   * Ed25519 public key that signed this certificate: the org root key for a supervisor, a
+   * supervisor's signing key for an agent device.
+   */
   readonly issuerKey: Uint8Array<ArrayBuffer>;
 }
 
@@ -54,13 +57,18 @@ export async function issueCertificate(
 }
 
 /**
- * Decodes a certificate and checks it: issued by the org root, for this org, device id derived
- * from its signing key, valid at `now`.
+ * Decodes a certificate and checks it: signed by one of `issuers`, for this org, with the
+ * expected role, device id derived from its signing key, valid at `now`.
  * @throws CertificateError for any failed check (wrapping DecodeError or SignatureError as the cause).
  */
 export async function verifyCertificate(
   encoded: Uint8Array<ArrayBuffer>,
-  trust: { orgRootKey: Uint8Array<ArrayBuffer>; orgId: Uint8Array<ArrayBuffer>; now: number },
+  trust: {
+    issuers: readonly Uint8Array<ArrayBuffer>[];
+    orgId: Uint8Array<ArrayBuffer>;
+    now: number;
+    role?: DeviceRole;
+  },
 ): Promise<VerifiedCertificate> {
   try {
     const outer = new ByteReader(encoded);
@@ -68,8 +76,11 @@ export async function verifyCertificate(
     const signature = outer.fixed(SIGNATURE_LENGTH);
     outer.end();
     const fields = decodeFields(tbs);
-    if (!bytesEqual(fields.issuerKey, trust.orgRootKey)) {
-      throw new CertificateError('Certificate is not issued by the organisation key');
+    if (!trust.issuers.some((issuer) => bytesEqual(issuer, fields.issuerKey))) {
+      throw new CertificateError('Certificate is not issued by a key this organisation trusts');
+    }
+    if (trust.role !== undefined && fields.role !== trust.role) {
+      throw new CertificateError(`Certificate is for a ${fields.role}, expected a ${trust.role}`);
     }
     await verify(fields.issuerKey, Context.certificate, tbs, signature);
     if (!bytesEqual(fields.orgId, trust.orgId))

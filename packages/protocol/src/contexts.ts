@@ -18,4 +18,10 @@ export const Context = {
   messageKey: 'sealchat/v1 message-key',
   envelopeKeyShare: 'sealchat/v1 envelope key-share',
   envelopeMessage: 'sealchat/v1 envelope message',
+  envelopeReceipt: 'sealchat/v1 envelope receipt',
+  envelopeTyping: 'sealchat/v1 envelope typing',
+  envelopeControl: 'sealchat/v1 envelope control',
+  transcript: 'sealchat/v1 transcript',
+  archiveId: 'sealchat/v1 archive-id',
+  rosterDigest: 'sealchat/v1 roster-digest',
 } as const;

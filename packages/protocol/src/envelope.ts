@@ -1,32 +1,44 @@
-import { bytesEqual, concatBytes, utf8Encode } from './bytes.js';
+import { concatBytes, utf8Encode } from './bytes.js';
 import { ByteReader, ByteWriter } from './codec.js';
 import { Context, PROTOCOL_VERSION } from './contexts.js';
 import { DecodeError, OpenError, SealchatError } from './errors.js';
 import { HPKE_ENC_LENGTH, hpkeOpen, hpkeSeal } from './hpke.js';
-import { DEVICE_ID_LENGTH, deviceIdFromSigningKey, type DeviceIdentity, type PublicDevice } from './identity.js';
-import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, sign, verify } from './keys.js';
+import { DEVICE_ID_LENGTH, type DeviceIdentity, type Recipient } from './identity.js';
+import { labelledHash, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, sign, verify } from './keys.js';
 import { ORG_ID_LENGTH } from './org-key.js';
 import { CHAIN_ID_LENGTH, CHAIN_SEED_LENGTH, type MessageKey } from './sender-chain.js';
 
 export const CONVERSATION_ID_LENGTH = 16;
+export const TRANSCRIPT_LINK_LENGTH = 32;
 /** Recipients per key share; bounds the work a hostile envelope can ask of a receiver. */
 export const MAX_SHARE_RECIPIENTS = 1000;
+/** Largest encrypted body a receiver will try to open. */
+export const MAX_BODY_BYTES = 60 * 1024;
 
 /**
- * Envelope types. Each has its own signature and AEAD context, so no type can pass for another.
+ * Envelope types. Each has its own signature context and AEAD associated data, so no type can
+ * pass for another (a key share cannot be read as a message, a typing ping cannot be a receipt).
  */
-export const EnvelopeType = { keyShare: 1, message: 2 } as const;
+export const EnvelopeType = { keyShare: 1, message: 2, receipt: 3, typing: 4, control: 5 } as const;
 export type EnvelopeType = (typeof EnvelopeType)[keyof typeof EnvelopeType];
+/** The types whose body is encrypted with the sender's chain. */
+export type PayloadType = Exclude<EnvelopeType, typeof EnvelopeType.keyShare>;
 
 const CONTEXT_BY_TYPE: Record<EnvelopeType, string> = {
   [EnvelopeType.keyShare]: Context.envelopeKeyShare,
   [EnvelopeType.message]: Context.envelopeMessage,
+  [EnvelopeType.receipt]: Context.envelopeReceipt,
+  [EnvelopeType.typing]: Context.envelopeTyping,
+  [EnvelopeType.control]: Context.envelopeControl,
 };
 
+/** `archive`: supervisors can read history. `ephemeral`: no archive share, nothing kept. */
+export type ConversationMode = 'archive' | 'ephemeral';
+const MODE_CODES: Record<ConversationMode, number> = { archive: 1, ephemeral: 2 };
+
 /**
- * The authenticated header: everything a receiver needs to pick keys, all of it bound by the
- * signature and, for messages, by the AEAD as associated data. Moving an envelope to another
- * conversation or chain, or changing its type or index, breaks both.
+ * The authenticated header: everything a receiver needs to pick keys and place the envelope,
+ * all of it under the signature and, for payloads, the AEAD's associated data.
  */
 export interface EnvelopeHeader {
   readonly version: number;
@@ -36,6 +48,8 @@ export interface EnvelopeHeader {
   readonly chainId: Uint8Array<ArrayBuffer>;
   /** Message index in the chain; 0 for key shares. */
   readonly index: number;
+  /** Digest of the sender's previous envelope in this conversation; zeros for its first. */
+  readonly transcript: Uint8Array<ArrayBuffer>;
 }
 
 /** A decoded, not yet verified envelope. */
@@ -43,9 +57,13 @@ export interface Envelope extends EnvelopeHeader {
   readonly header: Uint8Array<ArrayBuffer>;
   readonly body: Uint8Array<ArrayBuffer>;
   readonly signature: Uint8Array<ArrayBuffer>;
+  /** The whole envelope as received. */
+  readonly bytes: Uint8Array<ArrayBuffer>;
 }
 
-const HEADER_LENGTH = 1 + 1 + CONVERSATION_ID_LENGTH + DEVICE_ID_LENGTH + CHAIN_ID_LENGTH + 4;
+export const HEADER_LENGTH =
+  1 + 1 + CONVERSATION_ID_LENGTH + DEVICE_ID_LENGTH + CHAIN_ID_LENGTH + 4 + TRANSCRIPT_LINK_LENGTH;
+export const ZERO_LINK = new Uint8Array(TRANSCRIPT_LINK_LENGTH);
 
 function encodeHeader(h: Omit<EnvelopeHeader, 'version'>): Uint8Array<ArrayBuffer> {
   return new ByteWriter()
@@ -55,6 +73,7 @@ function encodeHeader(h: Omit<EnvelopeHeader, 'version'>): Uint8Array<ArrayBuffe
     .fixed(h.senderDeviceId, DEVICE_ID_LENGTH)
     .fixed(h.chainId, CHAIN_ID_LENGTH)
     .u32(h.index)
+    .fixed(h.transcript, TRANSCRIPT_LINK_LENGTH)
     .finish();
 }
 
@@ -65,27 +84,36 @@ function encodeHeader(h: Omit<EnvelopeHeader, 'version'>): Uint8Array<ArrayBuffe
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   const r = new ByteReader(bytes);
   const header = r.fixed(HEADER_LENGTH);
-  const body = r.bytes();
+  const body = r.bytes(MAX_BODY_BYTES);
   const signature = r.fixed(SIGNATURE_LENGTH);
   r.end();
   const h = new ByteReader(header);
   const version = h.u8();
   if (version !== PROTOCOL_VERSION) throw new DecodeError(`Unsupported envelope version ${version}`);
   const type = h.u8();
-  if (type !== EnvelopeType.keyShare && type !== EnvelopeType.message) {
-    throw new DecodeError(`Unknown envelope type ${type}`);
-  }
+  if (!(type in CONTEXT_BY_TYPE)) throw new DecodeError(`Unknown envelope type ${type}`);
   return {
     version,
-    type,
+    type: type as EnvelopeType,
     conversationId: h.fixed(CONVERSATION_ID_LENGTH),
     senderDeviceId: h.fixed(DEVICE_ID_LENGTH),
     chainId: h.fixed(CHAIN_ID_LENGTH),
     index: h.u32(),
+    transcript: h.fixed(TRANSCRIPT_LINK_LENGTH),
     header,
     body,
     signature,
+    bytes: Uint8Array.from(bytes),
   };
+}
+
+/** The transcript digest of an envelope: what the sender's next envelope links to. */
+export function envelopeDigest(envelopeBytes: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  return labelledHash(Context.transcript, envelopeBytes);
+}
+
+function signedPart(header: Uint8Array, body: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concatBytes(header, new ByteWriter().bytes(body).finish());
 }
 
 async function signEnvelope(
@@ -95,11 +123,7 @@ async function signEnvelope(
   body: Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const signature = await sign(sender.signing.privateKey, CONTEXT_BY_TYPE[type], signedPart(header, body));
-  return concatBytes(header, new ByteWriter().bytes(body).finish(), signature);
-}
-
-function signedPart(header: Uint8Array, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  return concatBytes(header, new ByteWriter().bytes(body).finish());
+  return concatBytes(signedPart(header, body), signature);
 }
 
 /**
@@ -124,16 +148,20 @@ export interface KeyShareBinding {
   readonly conversationId: Uint8Array<ArrayBuffer>;
   readonly chainId: Uint8Array<ArrayBuffer>;
   readonly rosterVersion: number;
+  readonly mode: ConversationMode;
 }
 
-/** A verified and opened key share. */
-export interface OpenedKeyShare {
-  readonly senderDeviceId: Uint8Array<ArrayBuffer>;
+/** The public part of a key share, readable before deciding whether to trust the sender. */
+export interface KeyShareIntro {
   readonly senderSigningPublic: Uint8Array<ArrayBuffer>;
   readonly senderAgreementPublic: Uint8Array<ArrayBuffer>;
-  readonly chainId: Uint8Array<ArrayBuffer>;
   readonly rosterVersion: number;
-  readonly seed: Uint8Array<ArrayBuffer>;
+  readonly mode: ConversationMode;
+  readonly recipients: readonly Uint8Array<ArrayBuffer>[];
+}
+
+interface KeyShareBody extends KeyShareIntro {
+  readonly shares: ReadonlyMap<string, { enc: Uint8Array<ArrayBuffer>; ciphertext: Uint8Array<ArrayBuffer> }>;
 }
 
 function shareInfo(
@@ -144,12 +172,14 @@ function shareInfo(
   return concatBytes(
     utf8Encode(Context.keyShareInfo),
     new ByteWriter()
+      .u8(PROTOCOL_VERSION)
       .fixed(b.orgId, ORG_ID_LENGTH)
       .fixed(b.conversationId, CONVERSATION_ID_LENGTH)
       .fixed(b.chainId, CHAIN_ID_LENGTH)
       .fixed(senderDeviceId, DEVICE_ID_LENGTH)
       .fixed(recipientDeviceId, DEVICE_ID_LENGTH)
       .u64(b.rosterVersion)
+      .u8(MODE_CODES[b.mode])
       .finish(),
   );
 }
@@ -162,44 +192,35 @@ export async function sealKeyShare(params: {
   sender: DeviceIdentity;
   binding: KeyShareBinding;
   seed: Uint8Array<ArrayBuffer>;
-  recipients: readonly PublicDevice[];
+  recipients: readonly Recipient[];
+  transcript: Uint8Array<ArrayBuffer>;
 }): Promise<Uint8Array<ArrayBuffer>> {
-  const { sender, binding, seed, recipients } = params;
+  const { sender, binding, seed, recipients, transcript } = params;
   if (seed.length !== CHAIN_SEED_LENGTH) throw new TypeError('A chain seed is 32 bytes');
+  if (recipients.length > MAX_SHARE_RECIPIENTS) throw new RangeError('Too many recipients for one key share');
   const header = encodeHeader({
     type: EnvelopeType.keyShare,
     conversationId: binding.conversationId,
     senderDeviceId: sender.deviceId,
     chainId: binding.chainId,
     index: 0,
+    transcript,
   });
   const w = new ByteWriter()
     .fixed(sender.signingPublic, PUBLIC_KEY_LENGTH)
     .fixed(sender.agreementPublic, PUBLIC_KEY_LENGTH)
     .u64(binding.rosterVersion)
+    .u8(MODE_CODES[binding.mode])
     .u32(recipients.length);
-  for (const recipient of recipients) {
-    const sealed = await hpkeSeal(
-      recipient.agreementPublic,
-      seed,
-      shareInfo(binding, sender.deviceId, recipient.deviceId),
-      header,
-    );
-    w.fixed(recipient.deviceId, DEVICE_ID_LENGTH).fixed(sealed.enc, HPKE_ENC_LENGTH).bytes(sealed.ciphertext);
-  }
+  const sealed = await Promise.all(
+    recipients.map((recipient) =>
+      hpkeSeal(recipient.agreementPublic, seed, shareInfo(binding, sender.deviceId, recipient.deviceId), header),
+    ),
+  );
+  recipients.forEach((recipient, i) => {
+    w.fixed(recipient.deviceId, DEVICE_ID_LENGTH).fixed(sealed[i]!.enc, HPKE_ENC_LENGTH).bytes(sealed[i]!.ciphertext);
+  });
   return signEnvelope(sender, header, EnvelopeType.keyShare, w.finish());
-}
-
-/** The public part of a key share, readable before deciding whether to trust the sender. */
-export interface KeyShareIntro {
-  readonly senderSigningPublic: Uint8Array<ArrayBuffer>;
-  readonly senderAgreementPublic: Uint8Array<ArrayBuffer>;
-  readonly rosterVersion: number;
-  readonly recipients: readonly Uint8Array<ArrayBuffer>[];
-}
-
-interface KeyShareBody extends KeyShareIntro {
-  readonly shares: ReadonlyMap<string, { enc: Uint8Array<ArrayBuffer>; ciphertext: Uint8Array<ArrayBuffer> }>;
 }
 
 function decodeKeyShareBody(body: Uint8Array): KeyShareBody {
@@ -207,6 +228,9 @@ function decodeKeyShareBody(body: Uint8Array): KeyShareBody {
   const senderSigningPublic = r.fixed(PUBLIC_KEY_LENGTH);
   const senderAgreementPublic = r.fixed(PUBLIC_KEY_LENGTH);
   const rosterVersion = r.u64();
+  const modeCode = r.u8();
+  const mode = (Object.keys(MODE_CODES) as ConversationMode[]).find((m) => MODE_CODES[m] === modeCode);
+  if (!mode) throw new DecodeError(`Unknown conversation mode ${modeCode}`);
   const count = r.u32();
   if (count > MAX_SHARE_RECIPIENTS) throw new DecodeError(`Key share lists ${count} recipients, over the limit`);
   const shares = new Map<string, { enc: Uint8Array<ArrayBuffer>; ciphertext: Uint8Array<ArrayBuffer> }>();
@@ -219,43 +243,38 @@ function decodeKeyShareBody(body: Uint8Array): KeyShareBody {
     shares.set(recipient.join(','), { enc, ciphertext });
   }
   r.end();
-  return { senderSigningPublic, senderAgreementPublic, rosterVersion, recipients, shares };
+  return { senderSigningPublic, senderAgreementPublic, rosterVersion, mode, recipients, shares };
 }
 
 /**
- * Reads who a key share claims to come from, and checks that the claim is self-consistent
- * (device id derived from the signing key, signature valid under it). Whether that sender is
- * trusted is the caller's decision: a roster device, or the conversation's visitor.
- * @throws DecodeError, SignatureError
+ * Reads who a key share claims to come from. Whether that sender is trusted, and whether the
+ * signature verifies under its key, is the caller's decision ({@link SecureConversation}).
+ * @throws DecodeError
  */
-export async function readKeyShareIntro(envelope: Envelope): Promise<KeyShareIntro> {
+export function readKeyShareIntro(envelope: Envelope): KeyShareIntro {
   if (envelope.type !== EnvelopeType.keyShare) throw new DecodeError('Not a key share');
-  const body = decodeKeyShareBody(envelope.body);
-  if (!bytesEqual(envelope.senderDeviceId, await deviceIdFromSigningKey(body.senderSigningPublic))) {
-    throw new DecodeError('Key share sender id does not match its signing key');
-  }
-  await verifyEnvelope(envelope, body.senderSigningPublic);
-  return body;
+  return decodeKeyShareBody(envelope.body);
 }
 
 /**
- * Opens this device's share of a verified key share.
+ * Opens `me`'s share of a key share whose signature the caller has verified.
  * @throws OpenError when there is no share for `me`, or it does not open under this binding.
  */
 export async function openKeyShare(
   envelope: Envelope,
-  me: DeviceIdentity,
+  me: { deviceId: Uint8Array<ArrayBuffer>; agreement: CryptoKeyPair },
   orgId: Uint8Array<ArrayBuffer>,
-): Promise<OpenedKeyShare> {
+): Promise<Uint8Array<ArrayBuffer>> {
   try {
     const body = decodeKeyShareBody(envelope.body);
     const share = body.shares.get(me.deviceId.join(','));
     if (!share) throw new OpenError('No key share for this device');
-    const binding = {
+    const binding: KeyShareBinding = {
       orgId,
       conversationId: envelope.conversationId,
       chainId: envelope.chainId,
       rosterVersion: body.rosterVersion,
+      mode: body.mode,
     };
     const seed = await hpkeOpen(
       me.agreement,
@@ -264,14 +283,7 @@ export async function openKeyShare(
       envelope.header,
     );
     if (seed.length !== CHAIN_SEED_LENGTH) throw new OpenError('Key share has the wrong length');
-    return {
-      senderDeviceId: envelope.senderDeviceId,
-      senderSigningPublic: body.senderSigningPublic,
-      senderAgreementPublic: body.senderAgreementPublic,
-      chainId: envelope.chainId,
-      rosterVersion: body.rosterVersion,
-      seed,
-    };
+    return seed;
   } catch (error) {
     if (error instanceof OpenError) throw error;
     if (error instanceof SealchatError) throw new OpenError('Key share does not open', { cause: error });
@@ -280,52 +292,55 @@ export async function openKeyShare(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Messages
+// Payloads: messages, receipts, typing, control
 
-/** Encrypts and signs one message with the next key of the sender's chain. */
-export async function sealMessage(params: {
+function payloadAad(type: PayloadType, header: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concatBytes(utf8Encode(CONTEXT_BY_TYPE[type]), Uint8Array.of(0), header);
+}
+
+/** Encrypts and signs one payload with the given key of the sender's chain. */
+export async function sealPayload(params: {
+  type: PayloadType;
   sender: DeviceIdentity;
   conversationId: Uint8Array<ArrayBuffer>;
   chainId: Uint8Array<ArrayBuffer>;
   messageKey: MessageKey;
   plaintext: Uint8Array<ArrayBuffer>;
+  transcript: Uint8Array<ArrayBuffer>;
 }): Promise<Uint8Array<ArrayBuffer>> {
-  const { sender, conversationId, chainId, messageKey, plaintext } = params;
+  const { type, sender, conversationId, chainId, messageKey, plaintext, transcript } = params;
   const header = encodeHeader({
-    type: EnvelopeType.message,
+    type,
     conversationId,
     senderDeviceId: sender.deviceId,
     chainId,
     index: messageKey.index,
+    transcript,
   });
   const ciphertext = new Uint8Array(
     await crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv: messageKey.iv, additionalData: concatBytes(utf8Encode(Context.envelopeMessage), header) },
+      { name: 'AES-GCM', iv: messageKey.iv, additionalData: payloadAad(type, header) },
       messageKey.key,
       plaintext,
     ),
   );
-  return signEnvelope(sender, header, EnvelopeType.message, ciphertext);
+  return signEnvelope(sender, header, type, ciphertext);
 }
 
 /**
- * Decrypts a message envelope whose signature the caller has verified.
+ * Decrypts a payload envelope whose signature the caller has verified.
  * @throws OpenError when the ciphertext or header was tampered with or the key is wrong.
  */
-export async function openMessage(envelope: Envelope, messageKey: MessageKey): Promise<Uint8Array<ArrayBuffer>> {
-  if (envelope.type !== EnvelopeType.message) throw new OpenError('Not a message');
+export async function openPayload(envelope: Envelope, messageKey: MessageKey): Promise<Uint8Array<ArrayBuffer>> {
+  if (envelope.type === EnvelopeType.keyShare) throw new OpenError('A key share is not a payload');
   try {
     const plaintext = await crypto.subtle.decrypt(
-      {
-        name: 'AES-GCM',
-        iv: messageKey.iv,
-        additionalData: concatBytes(utf8Encode(Context.envelopeMessage), envelope.header),
-      },
+      { name: 'AES-GCM', iv: messageKey.iv, additionalData: payloadAad(envelope.type, envelope.header) },
       messageKey.key,
       envelope.body,
     );
     return new Uint8Array(plaintext);
   } catch (cause) {
-    throw new OpenError('Message does not open', { cause });
+    throw new OpenError('Payload does not open', { cause });
   }
 }

@@ -62,3 +62,41 @@ export class ChainIndexError extends SealchatError {
     super('SEALCHAT_E_CHAIN_INDEX', message);
   }
 }
+
+/** The same envelope arrived twice: a replay or a duplicate delivery. */
+export class ReplayError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_REPLAY', message);
+  }
+}
+
+/** An envelope names a conversation other than the one it was delivered in. */
+export class WrongConversationError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_WRONG_CONVERSATION', message);
+  }
+}
+
+/**
+ * The sender is not allowed to write here: not on the current roster (never was, or revoked),
+ * not the conversation's visitor, or claiming keys that are not its own.
+ */
+export class UntrustedSenderError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_UNTRUSTED_SENDER', message);
+  }
+}
+
+/** A payload on a chain whose key share this device never received (or could not open). */
+export class NoChainError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_NO_CHAIN', message);
+  }
+}
+
+/** A key share claims a conversation mode other than the one the conversation started in. */
+export class ConversationModeError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_MODE', message);
+  }
+}

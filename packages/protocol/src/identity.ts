@@ -17,11 +17,15 @@ export interface DeviceIdentity {
   readonly agreementPublic: Uint8Array<ArrayBuffer>;
 }
 
-/** The public part of a {@link DeviceIdentity}. */
-export interface PublicDevice {
+/** Whoever a chain seed can be sealed to: a device, or the organisation's archive key. */
+export interface Recipient {
   readonly deviceId: Uint8Array<ArrayBuffer>;
-  readonly signingPublic: Uint8Array<ArrayBuffer>;
   readonly agreementPublic: Uint8Array<ArrayBuffer>;
+}
+
+/** The public part of a {@link DeviceIdentity}. */
+export interface PublicDevice extends Recipient {
+  readonly signingPublic: Uint8Array<ArrayBuffer>;
 }
 
 export async function deviceIdFromSigningKey(signingPublic: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {

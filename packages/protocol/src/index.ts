@@ -3,16 +3,6 @@
  * It knows nothing of sockets, DOM or storage engines. docs/protocol.md specifies what it implements.
  */
 export {
-  SealchatError,
-  DecodeError,
-  OrgKeyFormatError,
-  SignatureError,
-  CertificateError,
-  RosterError,
-  OpenError,
-  ChainIndexError,
-} from './errors.js';
-export {
   utf8Encode,
   utf8Decode,
   concatBytes,
@@ -26,40 +16,14 @@ export {
 export { ByteReader, ByteWriter } from './codec.js';
 export { PROTOCOL_VERSION, Context } from './contexts.js';
 export { padmeLength, pad, unpad } from './padding.js';
-export {
-  PUBLIC_KEY_LENGTH,
-  SIGNATURE_LENGTH,
-  generateSigningKeyPair,
-  generateAgreementKeyPair,
-  exportPublicKey,
-  sign,
-  verify,
-  sha256,
-} from './keys.js';
 export { ORG_KEY_PREFIX, ORG_ID_LENGTH, formatOrgKey, parseOrgKey, orgIdFromRootKey } from './org-key.js';
 export { DEVICE_ID_LENGTH, generateDeviceIdentity, restoreDeviceIdentity, deviceIdFromSigningKey } from './identity.js';
-export type { DeviceIdentity, PublicDevice } from './identity.js';
 export { issueCertificate, verifyCertificate } from './certificate.js';
 export type { DeviceRole, CertificateFields, VerifiedCertificate } from './certificate.js';
-export { MAX_ROSTER_DEVICES, issueRoster, verifyRoster } from './roster.js';
-export type { VerifiedRoster, RosterFields } from './roster.js';
 export { HPKE_ENC_LENGTH, hpkeSeal, hpkeOpen } from './hpke.js';
 export type { HpkeSealed } from './hpke.js';
 export { CHAIN_ID_LENGTH, CHAIN_SEED_LENGTH, SendingChain, ReceivingChain } from './sender-chain.js';
 export type { MessageKey, ReceivingChainOptions } from './sender-chain.js';
-export {
-  CONVERSATION_ID_LENGTH,
-  MAX_SHARE_RECIPIENTS,
-  EnvelopeType,
-  decodeEnvelope,
-  verifyEnvelope,
-  sealKeyShare,
-  readKeyShareIntro,
-  openKeyShare,
-  sealMessage,
-  openMessage,
-} from './envelope.js';
-export type { EnvelopeHeader, Envelope, KeyShareBinding, KeyShareIntro, OpenedKeyShare } from './envelope.js';
 export { MAX_TEXT_BYTES, encodeContent, decodeContent } from './message-content.js';
 export type { MessageContent } from './message-content.js';
 export { MemoryKeyStore, loadOrCreateIdentity } from './key-store.js';
@@ -76,3 +40,68 @@ export {
   decodeRelayFrame,
 } from './wire.js';
 export type { ClientFrame, RelayFrame, ConversationSummary } from './wire.js';
+export {
+  SealchatError,
+  DecodeError,
+  OrgKeyFormatError,
+  SignatureError,
+  CertificateError,
+  RosterError,
+  OpenError,
+  ChainIndexError,
+  ReplayError,
+  WrongConversationError,
+  UntrustedSenderError,
+  NoChainError,
+  ConversationModeError,
+} from './errors.js';
+export {
+  PUBLIC_KEY_LENGTH,
+  SIGNATURE_LENGTH,
+  generateSigningKeyPair,
+  generateAgreementKeyPair,
+  exportPublicKey,
+  ed25519Sign,
+  ed25519Verify,
+  x25519,
+  sign,
+  verify,
+  sha256,
+  labelledHash,
+} from './keys.js';
+export type { DeviceIdentity, PublicDevice, Recipient } from './identity.js';
+export { MAX_ROSTER_DEVICES, issueRoster, verifyRoster, rosterReaders, archiveIdFromKey } from './roster.js';
+export type { VerifiedRoster, RosterFields, ArchiveKey } from './roster.js';
+export {
+  CONVERSATION_ID_LENGTH,
+  TRANSCRIPT_LINK_LENGTH,
+  HEADER_LENGTH,
+  ZERO_LINK,
+  MAX_SHARE_RECIPIENTS,
+  EnvelopeType,
+  decodeEnvelope,
+  envelopeDigest,
+  verifyEnvelope,
+  sealKeyShare,
+  readKeyShareIntro,
+  openKeyShare,
+  sealPayload,
+  openPayload,
+} from './envelope.js';
+export type {
+  EnvelopeHeader,
+  Envelope,
+  KeyShareBinding,
+  KeyShareIntro,
+  ConversationMode,
+  PayloadType,
+} from './envelope.js';
+export { SecureConversation } from './secure-conversation.js';
+export type {
+  SecureConversationOptions,
+  RotationPolicy,
+  SenderInfo,
+  Received,
+  TranscriptEvent,
+  Sealed,
+} from './secure-conversation.js';

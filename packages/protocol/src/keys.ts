@@ -30,9 +30,43 @@ export async function importAgreementPublicKey(raw: Uint8Array<ArrayBuffer>): Pr
   return crypto.subtle.importKey('raw', raw, { name: 'X25519' }, true, []);
 }
 
+/** Plain Ed25519 (RFC 8032) over `message`. Protocol code signs through {@link sign}, which adds a context. */
+export async function ed25519Sign(
+  privateKey: CryptoKey,
+  message: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, privateKey, message));
+}
+
+/** Plain Ed25519 verification; false for a bad signature or an unusable public key, never a throw. */
+export async function ed25519Verify(
+  publicKey: Uint8Array<ArrayBuffer>,
+  message: Uint8Array<ArrayBuffer>,
+  signature: Uint8Array<ArrayBuffer>,
+): Promise<boolean> {
+  if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return false;
+  try {
+    return await crypto.subtle.verify({ name: 'Ed25519' }, await importVerifyKey(publicKey), signature, message);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * X25519 (RFC 7748 §5) between a private key and a peer's raw public key. WebCrypto refuses
+ * low-order peer points (an all-zero shared secret) with an OperationError.
+ */
+export async function x25519(
+  privateKey: CryptoKey,
+  peerPublic: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const peer = await importAgreementPublicKey(peerPublic);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: 'X25519', public: peer }, privateKey, 256));
+}
+
 /** Signs `context ‖ 0x00 ‖ data`, so a signature made in one context never verifies in another. */
 export async function sign(privateKey: CryptoKey, context: string, data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, privateKey, signedBytes(context, data)));
+  return ed25519Sign(privateKey, signedBytes(context, data));
 }
 
 /** @throws SignatureError when the signature does not verify under `publicKey` in `context`. */
@@ -42,14 +76,9 @@ export async function verify(
   data: Uint8Array,
   signature: Uint8Array<ArrayBuffer>,
 ): Promise<void> {
-  let ok = false;
-  try {
-    const key = await importVerifyKey(publicKey);
-    ok = await crypto.subtle.verify({ name: 'Ed25519' }, key, signature, signedBytes(context, data));
-  } catch {
-    ok = false;
+  if (!(await ed25519Verify(publicKey, signedBytes(context, data), signature))) {
+    throw new SignatureError(`Signature does not verify (${context})`);
   }
-  if (!ok) throw new SignatureError(`Signature does not verify (${context})`);
 }
 
 export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {

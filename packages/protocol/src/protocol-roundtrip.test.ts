@@ -1,65 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ChainIndexError,
   CertificateError,
+  ChainIndexError,
   decodeContent,
   decodeEnvelope,
   encodeContent,
-  exportPublicKey,
+  EnvelopeType,
   formatOrgKey,
   generateDeviceIdentity,
   generateSigningKeyPair,
+  exportPublicKey,
+  HEADER_LENGTH,
   issueCertificate,
   issueRoster,
   openKeyShare,
-  openMessage,
+  openPayload,
   OpenError,
-  orgIdFromRootKey,
   OrgKeyFormatError,
   parseOrgKey,
-  readKeyShareIntro,
   ReceivingChain,
   RosterError,
   sealKeyShare,
-  sealMessage,
+  sealPayload,
   SendingChain,
   SignatureError,
   verifyEnvelope,
   verifyRoster,
-  type DeviceIdentity,
+  ZERO_LINK,
 } from './index.js';
+import { createTestOrganisation } from './testing/index.js';
 
 const HOUR = 3_600_000;
 
-async function makeOrg() {
-  const root = await generateSigningKeyPair();
-  const rootPublic = await exportPublicKey(root.publicKey);
-  const orgId = await orgIdFromRootKey(rootPublic);
-  return { signer: { privateKey: root.privateKey, publicKey: rootPublic }, rootPublic, orgId };
-}
-
-async function certify(org: Awaited<ReturnType<typeof makeOrg>>, device: DeviceIdentity, now = Date.now()) {
-  return issueCertificate(
-    {
-      orgId: org.orgId,
-      deviceId: device.deviceId,
-      displayName: 'Agent',
-      role: 'agent',
-      signingPublic: device.signingPublic,
-      agreementPublic: device.agreementPublic,
-      issuedAt: now - HOUR,
-      expiresAt: now + HOUR,
-    },
-    org.signer,
-  );
-}
-
 describe('org key text form', () => {
-  it('round-trips and rejects a typo, a truncation and a foreign prefix with a clear error', async () => {
-    const { rootPublic } = await makeOrg();
+  it('round-trips and rejects a typo, a truncation, bad characters and a foreign prefix with a clear error', async () => {
+    const { rootPublic } = await createTestOrganisation();
     const text = await formatOrgKey(rootPublic);
     expect(text).toMatch(/^sc1[A-Za-z0-9_-]{48}$/);
     expect(await parseOrgKey(text)).toEqual(rootPublic);
+    expect(await parseOrgKey(`  ${text}\n`)).toEqual(rootPublic);
     const typo = text.slice(0, 10) + (text[10] === 'A' ? 'B' : 'A') + text.slice(11);
     await expect(parseOrgKey(typo)).rejects.toThrow(/checksum/);
     await expect(parseOrgKey(text.slice(0, -3))).rejects.toBeInstanceOf(OrgKeyFormatError);
@@ -74,145 +53,251 @@ describe('private keys', () => {
     expect(device.signing.privateKey.extractable).toBe(false);
     expect(device.agreement.privateKey.extractable).toBe(false);
     await expect(crypto.subtle.exportKey('pkcs8', device.signing.privateKey)).rejects.toThrow();
+    await expect(crypto.subtle.exportKey('pkcs8', device.agreement.privateKey)).rejects.toThrow();
   });
 });
 
-describe('roster', () => {
-  it('verifies a roster signed by the org and refuses rollback, expiry and another signer', async () => {
-    const org = await makeOrg();
+describe('trust chain: root → supervisor → agents, roster signed by a supervisor', () => {
+  it('verifies, and lists supervisors, agents and the archive key', async () => {
+    const org = await createTestOrganisation();
     const agent = await generateDeviceIdentity();
-    const now = Date.now();
-    const cert = await certify(org, agent, now);
-    const roster = await issueRoster(
-      { orgId: org.orgId, version: 3, issuedAt: now, expiresAt: now + HOUR, certificates: [cert] },
-      org.signer,
-    );
-    const verified = await verifyRoster(roster, { orgRootKey: org.rootPublic, now });
-    expect(verified.version).toBe(3);
-    expect(verified.devices[0]?.deviceId).toEqual(agent.deviceId);
-
-    await expect(verifyRoster(roster, { orgRootKey: org.rootPublic, now, minVersion: 4 })).rejects.toThrow(/older/);
-    await expect(verifyRoster(roster, { orgRootKey: org.rootPublic, now: now + 2 * HOUR })).rejects.toBeInstanceOf(
-      RosterError,
-    );
-    const other = await makeOrg();
-    await expect(verifyRoster(roster, { orgRootKey: other.rootPublic, now })).rejects.toThrow(/not signed/);
-    const tampered = roster.slice();
-    tampered[30] = tampered[30]! ^ 1;
-    await expect(verifyRoster(tampered, { orgRootKey: org.rootPublic, now })).rejects.toBeInstanceOf(RosterError);
+    const roster = await verifyRoster(await org.roster(3, [agent]), { orgRootKey: org.rootPublic, now: Date.now() });
+    expect(roster.version).toBe(3);
+    expect(roster.supervisors.map((s) => s.deviceId)).toEqual([org.supervisor.deviceId]);
+    expect(roster.agents.map((a) => a.deviceId)).toEqual([agent.deviceId]);
+    expect(roster.archive?.deviceId).toEqual(org.archive.deviceId);
+    expect(roster.signerKey).toEqual(org.supervisor.signingPublic);
   });
 
-  it('refuses a certificate issued by a key other than the org root', async () => {
-    const org = await makeOrg();
-    const rogue = await makeOrg();
+  it('refuses a lower version (rollback), the same version with other bytes, expiry and another org', async () => {
+    const org = await createTestOrganisation();
     const agent = await generateDeviceIdentity();
     const now = Date.now();
-    const cert = await certify({ ...rogue, orgId: org.orgId }, agent, now);
+    const v3 = await org.roster(3, [agent]);
+    const seen = await verifyRoster(v3, { orgRootKey: org.rootPublic, now });
+    await expect(verifyRoster(v3, { orgRootKey: org.rootPublic, now, minVersion: 4 })).rejects.toThrow(/older/);
+    const otherV3 = await org.roster(3, []);
+    await expect(
+      verifyRoster(otherV3, { orgRootKey: org.rootPublic, now, minVersion: 3, knownDigest: seen.digest }),
+    ).rejects.toThrow(/differs/);
+    await expect(
+      verifyRoster(v3, { orgRootKey: org.rootPublic, now, minVersion: 3, knownDigest: seen.digest }),
+    ).resolves.toMatchObject({ version: 3 });
+    await expect(verifyRoster(v3, { orgRootKey: org.rootPublic, now: now + 2 * 24 * HOUR })).rejects.toThrow(/expired/);
+    const other = await createTestOrganisation();
+    await expect(verifyRoster(v3, { orgRootKey: other.rootPublic, now })).rejects.toThrow(/another organisation/);
+  });
+
+  it('refuses an agent certificate not issued by a supervisor on the roster (an injected device)', async () => {
+    const org = await createTestOrganisation();
+    const rogue = await createTestOrganisation();
+    const intruder = await generateDeviceIdentity();
+    const now = Date.now();
+    // Certified by another org's supervisor, but listed on this org's roster.
+    const forgedCert = await rogue.certify(intruder);
     const roster = await issueRoster(
-      { orgId: org.orgId, version: 1, issuedAt: now, expiresAt: now + HOUR, certificates: [cert] },
-      org.signer,
+      {
+        orgId: org.orgId,
+        version: 1,
+        issuedAt: now,
+        expiresAt: now + HOUR,
+        archivePublic: undefined,
+        supervisors: [org.supervisorCertificate],
+        agents: [forgedCert],
+      },
+      { privateKey: org.supervisor.signing.privateKey, publicKey: org.supervisor.signingPublic },
     );
     const error = await verifyRoster(roster, { orgRootKey: org.rootPublic, now }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RosterError);
     expect((error as RosterError).cause).toBeInstanceOf(CertificateError);
   });
+
+  it('refuses a supervisor not certified by the root, and a roster signed by a non-supervisor', async () => {
+    const org = await createTestOrganisation();
+    const now = Date.now();
+    const impostor = await generateDeviceIdentity();
+    const selfSigned = await issueCertificate(
+      {
+        orgId: org.orgId,
+        deviceId: impostor.deviceId,
+        displayName: 'Boss',
+        role: 'supervisor',
+        signingPublic: impostor.signingPublic,
+        agreementPublic: impostor.agreementPublic,
+        issuedAt: now - 1000,
+        expiresAt: now + HOUR,
+      },
+      { privateKey: impostor.signing.privateKey, publicKey: impostor.signingPublic },
+    );
+    const bySelf = await issueRoster(
+      {
+        orgId: org.orgId,
+        version: 9,
+        issuedAt: now,
+        expiresAt: now + HOUR,
+        archivePublic: undefined,
+        supervisors: [selfSigned],
+        agents: [],
+      },
+      { privateKey: impostor.signing.privateKey, publicKey: impostor.signingPublic },
+    );
+    await expect(verifyRoster(bySelf, { orgRootKey: org.rootPublic, now })).rejects.toBeInstanceOf(RosterError);
+    const stranger = await generateSigningKeyPair();
+    const byStranger = await issueRoster(
+      {
+        orgId: org.orgId,
+        version: 9,
+        issuedAt: now,
+        expiresAt: now + HOUR,
+        archivePublic: undefined,
+        supervisors: [org.supervisorCertificate],
+        agents: [],
+      },
+      { privateKey: stranger.privateKey, publicKey: await exportPublicKey(stranger.publicKey) },
+    );
+    await expect(verifyRoster(byStranger, { orgRootKey: org.rootPublic, now })).rejects.toThrow(/not signed/);
+  });
+
+  it('refuses an expired agent certificate', async () => {
+    const org = await createTestOrganisation();
+    const agent = await generateDeviceIdentity();
+    const expired = await org.certify(agent, { expiresAt: Date.now() - 1 });
+    const now = Date.now();
+    const roster = await issueRoster(
+      {
+        orgId: org.orgId,
+        version: 1,
+        issuedAt: now,
+        expiresAt: now + HOUR,
+        archivePublic: undefined,
+        supervisors: [org.supervisorCertificate],
+        agents: [expired],
+      },
+      { privateKey: org.supervisor.signing.privateKey, publicKey: org.supervisor.signingPublic },
+    );
+    await expect(verifyRoster(roster, { orgRootKey: org.rootPublic, now })).rejects.toThrow(/not valid at this time/);
+  });
+
+  it('a tampered roster byte breaks the signature', async () => {
+    const org = await createTestOrganisation();
+    const roster = await org.roster(1, []);
+    const tampered = roster.slice();
+    tampered[30] = tampered[30]! ^ 1;
+    await expect(verifyRoster(tampered, { orgRootKey: org.rootPublic, now: Date.now() })).rejects.toBeInstanceOf(
+      RosterError,
+    );
+  });
 });
 
-describe('key shares and messages', () => {
+describe('envelopes: a negative case per check', () => {
   async function setup() {
-    const org = await makeOrg();
+    const org = await createTestOrganisation();
     const visitor = await generateDeviceIdentity();
     const agent = await generateDeviceIdentity();
     const conversationId = crypto.getRandomValues(new Uint8Array(16));
     const chain = SendingChain.create();
+    const binding = {
+      orgId: org.orgId,
+      conversationId,
+      chainId: chain.chainId,
+      rosterVersion: 1,
+      mode: 'archive' as const,
+    };
     const share = await sealKeyShare({
       sender: visitor,
-      binding: { orgId: org.orgId, conversationId, chainId: chain.chainId, rosterVersion: 1 },
+      binding,
       seed: chain.chainSeed,
       recipients: [agent, visitor],
+      transcript: ZERO_LINK,
     });
-    return { org, visitor, agent, conversationId, chain, share };
-  }
-
-  it('delivers text from visitor to agent through a signed HPKE key share and a sealed message', async () => {
-    const { org, visitor, agent, conversationId, chain, share } = await setup();
-    const envelope = decodeEnvelope(share);
-    const intro = await readKeyShareIntro(envelope);
-    expect(intro.senderSigningPublic).toEqual(visitor.signingPublic);
-    const opened = await openKeyShare(envelope, agent, org.orgId);
-    const receiving = new ReceivingChain(opened.chainId, opened.seed);
-
-    const texts = ['first', 'second ✓', 'third'];
-    const sealed = [];
-    for (const text of texts) {
-      sealed.push(
-        await sealMessage({
-          sender: visitor,
-          conversationId,
-          chainId: chain.chainId,
-          messageKey: await chain.nextMessageKey(),
-          plaintext: encodeContent({ kind: 'text', text, sentAt: 1 }),
-        }),
-      );
-    }
-    // Out of order within the window is fine.
-    for (const i of [2, 0, 1]) {
-      const env = decodeEnvelope(sealed[i]!);
-      await verifyEnvelope(env, visitor.signingPublic);
-      const content = decodeContent(await openMessage(env, await receiving.take(env.index)));
-      expect(content.text).toBe(texts[i]);
-    }
-    // Replaying an index is refused.
-    await expect(receiving.take(1)).rejects.toBeInstanceOf(ChainIndexError);
-  });
-
-  it('a device not among the recipients cannot open the share', async () => {
-    const { org, share } = await setup();
-    const outsider = await generateDeviceIdentity();
-    await expect(openKeyShare(decodeEnvelope(share), outsider, org.orgId)).rejects.toBeInstanceOf(OpenError);
-  });
-
-  it('a share is bound to its org: opening it under another org id fails', async () => {
-    const { agent, share } = await setup();
-    const other = await makeOrg();
-    await expect(openKeyShare(decodeEnvelope(share), agent, other.orgId)).rejects.toBeInstanceOf(OpenError);
-  });
-
-  it('a message moved to another conversation or with a flipped bit fails to verify and to open', async () => {
-    const { agent, org, visitor, conversationId, chain, share } = await setup();
-    const opened = await openKeyShare(decodeEnvelope(share), agent, org.orgId);
-    const sealed = await sealMessage({
+    const message = await sealPayload({
+      type: EnvelopeType.message,
       sender: visitor,
       conversationId,
       chainId: chain.chainId,
       messageKey: await chain.nextMessageKey(),
       plaintext: encodeContent({ kind: 'text', text: 'hi', sentAt: 1 }),
+      transcript: ZERO_LINK,
     });
-    const moved = sealed.slice();
-    moved[2] = moved[2]! ^ 0xff; // first byte of the conversation id
-    const env = decodeEnvelope(moved);
-    await expect(verifyEnvelope(env, visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
-    await expect(
-      openMessage(env, await new ReceivingChain(opened.chainId, opened.seed).take(0)),
-    ).rejects.toBeInstanceOf(OpenError);
-    const flipped = sealed.slice();
-    flipped[flipped.length - 70] = flipped[flipped.length - 70]! ^ 1; // inside the ciphertext
-    await expect(verifyEnvelope(decodeEnvelope(flipped), visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
+    const seed = await openKeyShare(decodeEnvelope(share), agent, org.orgId);
+    return { org, visitor, agent, conversationId, chain, share, message, seed };
+  }
+
+  it('opens when nothing is changed', async () => {
+    const { visitor, message, chain, seed } = await setup();
+    const env = decodeEnvelope(message);
+    await verifyEnvelope(env, visitor.signingPublic);
+    const key = await new ReceivingChain(chain.chainId, seed).take(env.index);
+    expect(decodeContent(await openPayload(env, key)).text).toBe('hi');
   });
 
-  it('a key share cannot pass for a message: the type is under the signature', async () => {
-    const { visitor, share } = await setup();
-    const confused = share.slice();
-    confused[1] = 2; // key-share → message
-    await expect(verifyEnvelope(decodeEnvelope(confused), visitor.signingPublic)).rejects.toBeInstanceOf(
+  // Header layout: version 0, type 1, conversation 2..17, sender 18..33, chain 34..49, index 50..53, transcript 54..85.
+  const fields: [string, number][] = [
+    ['conversation id', 2],
+    ['sender device id', 18],
+    ['chain id', 34],
+    ['index', 53],
+    ['transcript link', 60],
+  ];
+  for (const [name, offset] of fields) {
+    it(`a flipped byte in the ${name} fails the signature and the AEAD`, async () => {
+      const { visitor, message, chain, seed } = await setup();
+      const bytes = message.slice();
+      bytes[offset] = bytes[offset]! ^ 0x01;
+      const env = decodeEnvelope(bytes);
+      await expect(verifyEnvelope(env, visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
+      const key = await new ReceivingChain(chain.chainId, seed).take(0);
+      await expect(openPayload(env, key)).rejects.toBeInstanceOf(OpenError);
+    });
+  }
+
+  it('a flipped byte in the ciphertext fails the signature and the AEAD', async () => {
+    const { visitor, message, chain, seed } = await setup();
+    const bytes = message.slice();
+    bytes[HEADER_LENGTH + 6] = bytes[HEADER_LENGTH + 6]! ^ 0x01;
+    const env = decodeEnvelope(bytes);
+    await expect(verifyEnvelope(env, visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
+    await expect(openPayload(env, await new ReceivingChain(chain.chainId, seed).take(0))).rejects.toBeInstanceOf(
+      OpenError,
+    );
+  });
+
+  it('a swapped type byte (message → typing, key share → message) fails: each type has its own context', async () => {
+    const { visitor, message, share, chain, seed } = await setup();
+    const asTyping = message.slice();
+    asTyping[1] = EnvelopeType.typing;
+    const env = decodeEnvelope(asTyping);
+    await expect(verifyEnvelope(env, visitor.signingPublic)).rejects.toBeInstanceOf(SignatureError);
+    await expect(openPayload(env, await new ReceivingChain(chain.chainId, seed).take(0))).rejects.toBeInstanceOf(
+      OpenError,
+    );
+    const asMessage = share.slice();
+    asMessage[1] = EnvelopeType.message;
+    await expect(verifyEnvelope(decodeEnvelope(asMessage), visitor.signingPublic)).rejects.toBeInstanceOf(
       SignatureError,
     );
   });
 
-  it('rejects indices far ahead of the chain (skipped-key cap)', async () => {
+  it('a wrong key does not open: a device not among the recipients, and a key share under another org id', async () => {
+    const { share, agent } = await setup();
+    const outsider = await generateDeviceIdentity();
+    await expect(openKeyShare(decodeEnvelope(share), outsider, new Uint8Array(16))).rejects.toBeInstanceOf(OpenError);
+    const other = await createTestOrganisation();
+    await expect(openKeyShare(decodeEnvelope(share), agent, other.orgId)).rejects.toBeInstanceOf(OpenError);
+  });
+
+  it('a verified signature under the wrong sender key fails', async () => {
+    const { message, agent } = await setup();
+    await expect(verifyEnvelope(decodeEnvelope(message), agent.signingPublic)).rejects.toBeInstanceOf(SignatureError);
+  });
+
+  it('refuses a used index and indices beyond the skipped-key cap', async () => {
     const chain = SendingChain.create();
     const receiving = new ReceivingChain(chain.chainId, chain.chainSeed, { maxSkip: 10 });
     await expect(receiving.take(11)).rejects.toBeInstanceOf(ChainIndexError);
     await expect(receiving.take(10)).resolves.toMatchObject({ index: 10 });
+    await expect(receiving.take(10)).rejects.toBeInstanceOf(ChainIndexError);
+    await expect(receiving.take(3)).resolves.toMatchObject({ index: 3 });
+    await expect(receiving.take(3)).rejects.toBeInstanceOf(ChainIndexError);
   });
 });

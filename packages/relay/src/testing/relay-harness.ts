@@ -8,24 +8,17 @@ import { join } from 'node:path';
 import {
   decodeRelayFrame,
   encodeClientFrame,
-  exportPublicKey,
-  formatOrgKey,
   generateDeviceIdentity,
-  generateSigningKeyPair,
-  issueCertificate,
-  issueRoster,
-  orgIdFromRootKey,
   signRelayChallenge,
   type ClientFrame,
   type DeviceIdentity,
   type RelayFrame,
 } from '@sealchat/protocol';
+import { createTestOrganisation } from '@sealchat/protocol/testing';
 import WebSocket from 'ws';
 import type { RelayLogger } from '../logger.js';
 import type { RelayOptions } from '../options.js';
 import { startRelay, type RunningRelay } from '../relay-server.js';
-
-const DAY = 24 * 60 * 60 * 1000;
 
 export interface TestOrg {
   readonly root: CryptoKeyPair;
@@ -37,36 +30,18 @@ export interface TestOrg {
 }
 
 export async function makeOrg(): Promise<TestOrg> {
-  const root = await generateSigningKeyPair();
-  const rootPublic = await exportPublicKey(root.publicKey);
-  const orgId = await orgIdFromRootKey(rootPublic);
-  const signer = { privateKey: root.privateKey, publicKey: rootPublic };
+  const org = await createTestOrganisation();
   return {
-    root,
-    rootPublic,
-    orgId,
-    orgKeyText: await formatOrgKey(rootPublic),
-    async roster(version, devices, expiresAt = Date.now() + DAY) {
-      const now = Date.now();
-      const certificates = await Promise.all(
-        devices.map((device) =>
-          issueCertificate(
-            {
-              orgId,
-              deviceId: device.deviceId,
-              signingPublic: device.signingPublic,
-              agreementPublic: device.agreementPublic,
-              displayName: 'Agent',
-              role: 'agent',
-              issuedAt: now - 1000,
-              expiresAt: now + DAY,
-            },
-            signer,
-          ),
-        ),
-      );
-      return issueRoster({ orgId, version, issuedAt: now, expiresAt, certificates }, signer);
-    },
+    root: org.root,
+    rootPublic: org.rootPublic,
+    orgId: org.orgId,
+    orgKeyText: org.orgKey,
+    roster: (version, devices, expiresAt) =>
+      org.roster(
+        version,
+        devices,
+        expiresAt === undefined ? {} : { expiresAt, issuedAt: Math.min(Date.now() - 1000, expiresAt - 1) },
+      ),
   };
 }
 

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConversationModeError,
+  decodeContent,
+  decodeEnvelope,
+  encodeContent,
+  EnvelopeType,
+  generateDeviceIdentity,
+  NoChainError,
+  openKeyShare,
+  readKeyShareIntro,
+  ReplayError,
+  SecureConversation,
+  UntrustedSenderError,
+  WrongConversationError,
+  type DeviceIdentity,
+  type Sealed,
+  type VerifiedRoster,
+} from './index.js';
+import { createTestOrganisation } from './testing/index.js';
+
+const text = (t: string) => encodeContent({ kind: 'text', text: t, sentAt: 1 });
+
+async function world(options: { mode?: 'archive' | 'ephemeral'; agents?: number } = {}) {
+  const org = await createTestOrganisation();
+  const agents = await Promise.all(Array.from({ length: options.agents ?? 1 }, () => generateDeviceIdentity()));
+  const roster = await org.verifiedRoster(1, agents);
+  const visitor = await generateDeviceIdentity();
+  const conversationId = crypto.getRandomValues(new Uint8Array(16));
+  const side = (me: DeviceIdentity, iAmVisitor: boolean, r: VerifiedRoster = roster, extra = {}) =>
+    new SecureConversation({
+      me,
+      orgId: org.orgId,
+      conversationId,
+      roster: r,
+      iAmVisitor,
+      mode: options.mode ?? 'archive',
+      ...extra,
+    });
+  return { org, agents, roster, visitor, conversationId, side };
+}
+
+async function deliver(to: SecureConversation, sealed: readonly Sealed[]) {
+  const out = [];
+  for (const s of sealed) out.push(await to.receive(s.envelope));
+  return out;
+}
+
+function texts(results: Awaited<ReturnType<SecureConversation['receive']>>[]): string[] {
+  return results.flatMap(({ received }) =>
+    received.kind === 'payload' && received.type === EnvelopeType.message
+      ? [decodeContent(received.plaintext).text]
+      : [],
+  );
+}
+
+describe('SecureConversation', () => {
+  it('visitor → agent → visitor, authenticated, the agent named from its certificate', async () => {
+    const w = await world();
+    const visitor = w.side(w.visitor, true);
+    const agent = w.side(w.agents[0]!, false);
+    const hello = await visitor.seal(EnvelopeType.message, text('hello'));
+    expect(hello.map((s) => s.type)).toEqual([EnvelopeType.keyShare, EnvelopeType.message]);
+    expect(texts(await deliver(agent, hello))).toEqual(['hello']);
+    expect(agent.visitor?.deviceId).toEqual(w.visitor.deviceId);
+    const reply = await agent.seal(EnvelopeType.message, text('hi, how can I help?'));
+    const results = await deliver(visitor, reply);
+    expect(texts(results)).toEqual(['hi, how can I help?']);
+    const last = results.at(-1)!.received;
+    expect(last.kind === 'payload' && last.sender).toMatchObject({ role: 'agent', displayName: 'Agent', mine: false });
+  });
+
+  it('an agent cannot write before the visitor introduced itself', async () => {
+    const w = await world();
+    await expect(w.side(w.agents[0]!, false).seal(EnvelopeType.message, text('x'))).rejects.toBeInstanceOf(
+      UntrustedSenderError,
+    );
+  });
+
+  it('archive mode: every chain is also shared to the archive key and to the sender itself', async () => {
+    const w = await world({ mode: 'archive' });
+    const sealed = await w.side(w.visitor, true).seal(EnvelopeType.message, text('kept'));
+    const share = decodeEnvelope(sealed[0]!.envelope);
+    const intro = readKeyShareIntro(share);
+    expect(intro.mode).toBe('archive');
+    expect(intro.recipients).toContainEqual(w.org.archive.deviceId);
+    expect(intro.recipients).toContainEqual(w.visitor.deviceId);
+    await expect(openKeyShare(share, w.org.archive, w.org.orgId)).resolves.toHaveLength(32);
+  });
+
+  it('ephemeral mode: no archive share, no self share; a later session of the visitor cannot re-read what it sent', async () => {
+    const w = await world({ mode: 'ephemeral' });
+    const sealed = await w.side(w.visitor, true).seal(EnvelopeType.message, text('gone'));
+    const share = decodeEnvelope(sealed[0]!.envelope);
+    const intro = readKeyShareIntro(share);
+    expect(intro.mode).toBe('ephemeral');
+    expect(intro.recipients).not.toContainEqual(w.org.archive.deviceId);
+    expect(intro.recipients).not.toContainEqual(w.visitor.deviceId);
+    await expect(openKeyShare(share, w.org.archive, w.org.orgId)).rejects.toThrow();
+    const later = w.side(w.visitor, true);
+    const results = await deliver(later, sealed);
+    expect(results.map((r) => r.received.kind)).toEqual(['key-share', 'own-unreadable']);
+    // The agent still reads it: ephemeral hides history, not the live conversation.
+    expect(texts(await deliver(w.side(w.agents[0]!, false), sealed))).toEqual(['gone']);
+  });
+
+  it('the first key share pins the mode: a share in the other mode is refused', async () => {
+    const archive = await world({ mode: 'archive' });
+    const agentView = archive.side(archive.agents[0]!, false);
+    await deliver(agentView, await archive.side(archive.visitor, true).seal(EnvelopeType.message, text('a')));
+    const downgrade = new SecureConversation({
+      me: archive.visitor,
+      orgId: archive.org.orgId,
+      conversationId: archive.conversationId,
+      roster: archive.roster,
+      iAmVisitor: true,
+      mode: 'ephemeral',
+    });
+    const sealed = await downgrade.seal(EnvelopeType.message, text('b'));
+    await expect(agentView.receive(sealed[0]!.envelope)).rejects.toBeInstanceOf(ConversationModeError);
+  });
+
+  it('rotates the chain every N messages and every T minutes', async () => {
+    const w = await world();
+    let now = 0;
+    const visitor = w.side(w.visitor, true, w.roster, { rotation: { maxMessages: 3, maxAgeMs: 1000 }, now: () => now });
+    const types: number[] = [];
+    for (let i = 0; i < 7; i++)
+      types.push(...(await visitor.seal(EnvelopeType.message, text(`m${i}`))).map((s) => s.type));
+    // key share + 3 messages, key share + 3 messages, key share + 1
+    expect(types.filter((t) => t === EnvelopeType.keyShare)).toHaveLength(3);
+    now += 1000;
+    expect((await visitor.seal(EnvelopeType.message, text('late')))[0]!.type).toBe(EnvelopeType.keyShare);
+  });
+
+  it('rotates on a roster change: a newly enrolled agent reads what comes after, not what came before', async () => {
+    const w = await world();
+    const visitor = w.side(w.visitor, true);
+    const before = await visitor.seal(EnvelopeType.message, text('before'));
+    const newcomer = await generateDeviceIdentity();
+    const v2 = await w.org.verifiedRoster(2, [w.agents[0]!, newcomer]);
+    visitor.updateRoster(v2);
+    const after = await visitor.seal(EnvelopeType.message, text('after'));
+    expect(after[0]!.type).toBe(EnvelopeType.keyShare);
+    const newcomerView = w.side(newcomer, false, v2);
+    await newcomerView.receive(before[0]!.envelope);
+    await expect(newcomerView.receive(before[1]!.envelope)).rejects.toBeInstanceOf(NoChainError);
+    expect(texts(await deliver(newcomerView, after))).toEqual(['after']);
+  });
+
+  it('a revoked agent is refused as a sender and gets no share of later chains', async () => {
+    const w = await world({ agents: 2 });
+    const [kept, revoked] = w.agents as [DeviceIdentity, DeviceIdentity];
+    const visitor = w.side(w.visitor, true);
+    const revokedView = w.side(revoked, false);
+    await deliver(revokedView, await visitor.seal(EnvelopeType.message, text('first')));
+    const fromRevoked = await revokedView.seal(EnvelopeType.message, text('still here'));
+    const v2 = await w.org.verifiedRoster(2, [kept]);
+    visitor.updateRoster(v2);
+    await expect(visitor.receive(fromRevoked[0]!.envelope)).rejects.toBeInstanceOf(UntrustedSenderError);
+    const later = await visitor.seal(EnvelopeType.message, text('after revocation'));
+    expect(readKeyShareIntro(decodeEnvelope(later[0]!.envelope)).recipients).not.toContainEqual(revoked.deviceId);
+    await revokedView.receive(later[0]!.envelope);
+    await expect(revokedView.receive(later[1]!.envelope)).rejects.toBeInstanceOf(NoChainError);
+  });
+
+  it('refuses a duplicate, and a key share replayed into another conversation', async () => {
+    const w = await world();
+    const agent = w.side(w.agents[0]!, false);
+    const sealed = await w.side(w.visitor, true).seal(EnvelopeType.message, text('once'));
+    await deliver(agent, sealed);
+    await expect(agent.receive(sealed[1]!.envelope)).rejects.toBeInstanceOf(ReplayError);
+    const elsewhere = new SecureConversation({
+      me: w.agents[0]!,
+      orgId: w.org.orgId,
+      conversationId: crypto.getRandomValues(new Uint8Array(16)),
+      roster: w.roster,
+      iAmVisitor: false,
+    });
+    await expect(elsewhere.receive(sealed[0]!.envelope)).rejects.toBeInstanceOf(WrongConversationError);
+  });
+
+  it('refuses a second "visitor" once one is pinned, and any non-roster sender at the visitor', async () => {
+    const w = await world();
+    const agent = w.side(w.agents[0]!, false);
+    await deliver(agent, await w.side(w.visitor, true).seal(EnvelopeType.message, text('me')));
+    const impostor = await generateDeviceIdentity();
+    const impostorSide = new SecureConversation({
+      me: impostor,
+      orgId: w.org.orgId,
+      conversationId: w.conversationId,
+      roster: w.roster,
+      iAmVisitor: true,
+    });
+    const fake = await impostorSide.seal(EnvelopeType.message, text('also me'));
+    await expect(agent.receive(fake[0]!.envelope)).rejects.toBeInstanceOf(UntrustedSenderError);
+    await expect(w.side(w.visitor, true).receive(fake[0]!.envelope)).rejects.toBeInstanceOf(UntrustedSenderError);
+  });
+
+  it('the transcript exposes a dropped message (gap) and a reordered one (gap, then reorder)', async () => {
+    const w = await world();
+    const visitor = w.side(w.visitor, true);
+    const stream = [];
+    for (const t of ['a', 'b', 'c', 'd']) stream.push(...(await visitor.seal(EnvelopeType.message, text(t))));
+    // stream: share, a, b, c, d
+    const dropped = w.side(w.agents[0]!, false);
+    const dropResults = await deliver(dropped, [stream[0]!, stream[1]!, stream[3]!, stream[4]!]);
+    expect(dropResults.map((r) => r.events.map((e) => e.kind))).toEqual([[], [], ['gap'], []]);
+
+    const swapped = w.side(w.agents[0]!, false);
+    const swapResults = await deliver(swapped, [stream[0]!, stream[2]!, stream[1]!, stream[3]!, stream[4]!]);
+    expect(swapResults.map((r) => r.events.map((e) => e.kind))).toEqual([[], ['gap'], ['reorder'], [], []]);
+    expect(texts(swapResults)).toEqual(['b', 'a', 'c', 'd']);
+  });
+});

@@ -1,0 +1,389 @@
+import { bytesEqual, toHex } from './bytes.js';
+import type { VerifiedCertificate } from './certificate.js';
+import {
+  decodeEnvelope,
+  envelopeDigest,
+  EnvelopeType,
+  openKeyShare,
+  openPayload,
+  readKeyShareIntro,
+  sealKeyShare,
+  sealPayload,
+  verifyEnvelope,
+  ZERO_LINK,
+  type ConversationMode,
+  type Envelope,
+  type PayloadType,
+} from './envelope.js';
+import {
+  ConversationModeError,
+  NoChainError,
+  ReplayError,
+  UntrustedSenderError,
+  WrongConversationError,
+} from './errors.js';
+import { deviceIdFromSigningKey, type DeviceIdentity, type PublicDevice, type Recipient } from './identity.js';
+import { rosterReaders, type VerifiedRoster } from './roster.js';
+import { ReceivingChain, SendingChain } from './sender-chain.js';
+
+/** When a sender starts a new chain besides roster changes (docs/protocol.md §Rotation). */
+export interface RotationPolicy {
+  /** Messages per chain. Default 100. */
+  readonly maxMessages?: number;
+  /** Age of a chain, in milliseconds. Default one hour. */
+  readonly maxAgeMs?: number;
+}
+
+export interface SecureConversationOptions {
+  readonly me: DeviceIdentity;
+  readonly orgId: Uint8Array<ArrayBuffer>;
+  readonly conversationId: Uint8Array<ArrayBuffer>;
+  readonly roster: VerifiedRoster;
+  /** Whether this device is the conversation's visitor (else it is a roster device). */
+  readonly iAmVisitor: boolean;
+  /** The mode a visitor starts the conversation in. Agents follow the visitor's. Default `archive`. */
+  readonly mode?: ConversationMode;
+  readonly rotation?: RotationPolicy;
+  /** Keys a receiver may derive ahead for out-of-order delivery. Default 1000. */
+  readonly maxSkip?: number;
+  /** Clock, for rotation by age. */
+  readonly now?: () => number;
+}
+
+/** Who wrote an envelope, as far as the roster (or the visitor's pin) says. */
+export interface SenderInfo {
+  readonly deviceId: Uint8Array<ArrayBuffer>;
+  readonly role: 'visitor' | 'agent' | 'supervisor';
+  /** From the certificate; undefined for the visitor. */
+  readonly displayName: string | undefined;
+  readonly mine: boolean;
+}
+
+/** What a received envelope turned out to be. */
+export type Received =
+  | { readonly kind: 'key-share'; readonly sender: SenderInfo }
+  | {
+      readonly kind: 'payload';
+      readonly type: PayloadType;
+      readonly sender: SenderInfo;
+      readonly plaintext: Uint8Array<ArrayBuffer>;
+    }
+  /** This device's own envelope coming back from the relay; `digest` matches what {@link SecureConversation.seal} returned. */
+  | { readonly kind: 'own-echo'; readonly digest: string }
+  /** This device's own payload from an earlier session that it cannot read (ephemeral mode keeps no self share). */
+  | { readonly kind: 'own-unreadable'; readonly type: PayloadType };
+
+/**
+ * What the hash-chained transcript revealed. `gap`: an envelope links to one from the same sender
+ * that never arrived (dropped, or still to come). `reorder`: such a missing envelope arrived late.
+ * `fork`: two envelopes claim the same predecessor (a replayed branch, or two sessions of one device).
+ */
+export interface TranscriptEvent {
+  readonly kind: 'gap' | 'reorder' | 'fork';
+  readonly senderDeviceId: Uint8Array<ArrayBuffer>;
+}
+
+/** A sealed envelope ready to post, with the digest its echo will carry. */
+export interface Sealed {
+  readonly envelope: Uint8Array<ArrayBuffer>;
+  readonly digest: string;
+  readonly type: EnvelopeType;
+}
+
+interface TranscriptState {
+  last: Uint8Array<ArrayBuffer>;
+  readonly seen: Set<string>;
+  readonly missing: Set<string>;
+}
+
+interface KnownSender extends SenderInfo {
+  readonly signingPublic: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * One conversation's end-to-end security, for one device: who may write (the verified roster and
+ * the conversation's visitor), every sender's chain, this device's own chain with its rotation
+ * policy, replay and duplicate rejection, and the per-sender hash chain that exposes drops and
+ * reorders. Feed it envelopes in relay order through {@link receive}; it is not re-entrant.
+ *
+ * Trust rules (docs/protocol.md §Who may write):
+ * - a roster device writes under the keys in its certificate, only while it is on the roster;
+ * - the visitor is the first non-roster device with a key share in the conversation, pinned
+ *   from then on; the visitor itself pins its own identity from the start;
+ * - the first key share also pins the conversation's mode; a share in another mode is refused.
+ */
+export class SecureConversation {
+  readonly conversationId: Uint8Array<ArrayBuffer>;
+  private readonly me: DeviceIdentity;
+  private readonly orgId: Uint8Array<ArrayBuffer>;
+  private roster: VerifiedRoster;
+  private readonly iAmVisitor: boolean;
+  private visitorDevice: PublicDevice | undefined;
+  private pinnedMode: ConversationMode | undefined;
+  private readonly ownMode: ConversationMode;
+  private readonly maxMessages: number;
+  private readonly maxAgeMs: number;
+  private readonly maxSkip: number;
+  private readonly now: () => number;
+  private readonly chains = new Map<string, ReceivingChain>();
+  private readonly transcripts = new Map<string, TranscriptState>();
+  private readonly accepted = new Set<string>();
+  private readonly sent = new Set<string>();
+  private sending:
+    { chain: SendingChain; rosterVersion: number; recipients: Set<string>; startedAt: number } | undefined;
+
+  constructor(options: SecureConversationOptions) {
+    this.me = options.me;
+    this.orgId = options.orgId;
+    this.conversationId = options.conversationId;
+    this.roster = options.roster;
+    this.iAmVisitor = options.iAmVisitor;
+    this.ownMode = options.mode ?? 'archive';
+    this.maxMessages = options.rotation?.maxMessages ?? 100;
+    this.maxAgeMs = options.rotation?.maxAgeMs ?? 60 * 60 * 1000;
+    this.maxSkip = options.maxSkip ?? 1000;
+    this.now = options.now ?? Date.now;
+    if (this.iAmVisitor) this.visitorDevice = this.me;
+  }
+
+  /** The conversation's mode, once a key share pinned it (the visitor knows its own from the start). */
+  get mode(): ConversationMode | undefined {
+    return this.pinnedMode ?? (this.iAmVisitor ? this.ownMode : undefined);
+  }
+
+  /** The visitor, once known. Agents can write only then. */
+  get visitor(): PublicDevice | undefined {
+    return this.visitorDevice;
+  }
+
+  /** A newer verified roster: later chains go to its readers; senders no longer on it are refused. */
+  updateRoster(roster: VerifiedRoster): void {
+    this.roster = roster;
+  }
+
+  /**
+   * Authenticates, places and decrypts one stored envelope.
+   * @throws DecodeError, WrongConversationError, ReplayError, UntrustedSenderError, SignatureError,
+   *   ConversationModeError, NoChainError, ChainIndexError, OpenError — the envelope is then ignored,
+   *   and the conversation's state is as if it never arrived.
+   */
+  async receive(bytes: Uint8Array): Promise<{ received: Received; events: TranscriptEvent[] }> {
+    const envelope = decodeEnvelope(bytes);
+    if (!bytesEqual(envelope.conversationId, this.conversationId)) {
+      throw new WrongConversationError('Envelope belongs to another conversation');
+    }
+    const digest = await envelopeDigest(envelope.bytes);
+    const digestHex = toHex(digest);
+    if (this.accepted.has(digestHex)) throw new ReplayError('Envelope already received');
+    const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
+    if (mine && this.sent.has(digestHex)) {
+      this.accepted.add(digestHex);
+      return { received: { kind: 'own-echo', digest: digestHex }, events: [] };
+    }
+
+    const sender = await this.authenticate(envelope);
+    let received: Received;
+    if (envelope.type === EnvelopeType.keyShare) {
+      const intro = readKeyShareIntro(envelope);
+      if (this.pinnedMode !== undefined && intro.mode !== this.pinnedMode) {
+        throw new ConversationModeError(`Key share in ${intro.mode} mode in a ${this.pinnedMode} conversation`);
+      }
+      if (this.iAmVisitor && !mine && intro.mode !== this.ownMode) {
+        throw new ConversationModeError(`Key share in ${intro.mode} mode; this visitor chose ${this.ownMode}`);
+      }
+      const chainKey = this.chainKey(envelope.senderDeviceId, envelope.chainId);
+      if (intro.recipients.some((r) => bytesEqual(r, this.me.deviceId))) {
+        const seed = await openKeyShare(envelope, this.me, this.orgId);
+        this.chains.set(chainKey, new ReceivingChain(envelope.chainId, seed, { maxSkip: this.maxSkip }));
+      }
+      this.pinnedMode ??= intro.mode;
+      if (!this.visitorDevice && sender.role === 'visitor') {
+        this.visitorDevice = {
+          deviceId: envelope.senderDeviceId,
+          signingPublic: intro.senderSigningPublic,
+          agreementPublic: intro.senderAgreementPublic,
+        };
+      }
+      received = { kind: 'key-share', sender };
+    } else {
+      const chain = this.chains.get(this.chainKey(envelope.senderDeviceId, envelope.chainId));
+      if (!chain) {
+        if (!mine) throw new NoChainError('Payload on a chain with no key share for this device');
+        received = { kind: 'own-unreadable', type: envelope.type };
+      } else {
+        const key = await chain.take(envelope.index);
+        received = { kind: 'payload', type: envelope.type, sender, plaintext: await openPayload(envelope, key) };
+      }
+    }
+    this.accepted.add(digestHex);
+    return { received, events: this.place(envelope, digest) };
+  }
+
+  /**
+   * Encrypts a payload for everyone who may read the conversation. Starts a new chain first (and
+   * returns its key share before the payload) when there is none, the roster changed, a new reader
+   * appeared, or the rotation policy says so.
+   * @throws UntrustedSenderError when an agent writes before the visitor introduced itself.
+   */
+  async seal(type: PayloadType, plaintext: Uint8Array<ArrayBuffer>): Promise<Sealed[]> {
+    const mode = this.mode;
+    if (!this.visitorDevice || !mode) throw new UntrustedSenderError('The visitor has not written yet');
+    const recipients = this.recipients(mode);
+    const ids = new Set(recipients.map((r) => toHex(r.deviceId)));
+    const out: Sealed[] = [];
+    const s = this.sending;
+    const rotate =
+      !s ||
+      s.rosterVersion !== this.roster.version ||
+      [...ids].some((id) => !s.recipients.has(id)) ||
+      s.chain.used >= this.maxMessages ||
+      this.now() - s.startedAt >= this.maxAgeMs;
+    if (rotate) {
+      const chain = SendingChain.create();
+      const envelope = await sealKeyShare({
+        sender: this.me,
+        binding: {
+          orgId: this.orgId,
+          conversationId: this.conversationId,
+          chainId: chain.chainId,
+          rosterVersion: this.roster.version,
+          mode,
+        },
+        seed: chain.chainSeed,
+        recipients,
+        transcript: this.lastOwn(),
+      });
+      this.sending = { chain, rosterVersion: this.roster.version, recipients: ids, startedAt: this.now() };
+      out.push(await this.recordOwn(envelope, EnvelopeType.keyShare));
+      // Our own key share pins the mode (and, for the visitor, starts the conversation).
+      this.pinnedMode ??= mode;
+    }
+    const { chain } = this.sending!;
+    const envelope = await sealPayload({
+      type,
+      sender: this.me,
+      conversationId: this.conversationId,
+      chainId: chain.chainId,
+      messageKey: await chain.nextMessageKey(),
+      plaintext,
+      transcript: this.lastOwn(),
+    });
+    out.push(await this.recordOwn(envelope, type));
+    return out;
+  }
+
+  private async recordOwn(envelope: Uint8Array<ArrayBuffer>, type: EnvelopeType): Promise<Sealed> {
+    const digest = await envelopeDigest(envelope);
+    const digestHex = toHex(digest);
+    this.sent.add(digestHex);
+    const state = this.transcript(this.me.deviceId);
+    state.seen.add(digestHex);
+    state.last = digest;
+    return { envelope, digest: digestHex, type };
+  }
+
+  private lastOwn(): Uint8Array<ArrayBuffer> {
+    return this.transcript(this.me.deviceId).last;
+  }
+
+  /** Roster devices, the visitor, the archive key (archive mode), and this device itself (archive mode, to re-read its history). */
+  private recipients(mode: ConversationMode): Recipient[] {
+    const all = new Map<string, Recipient>();
+    for (const r of rosterReaders(this.roster, mode === 'archive')) all.set(toHex(r.deviceId), r);
+    if (this.visitorDevice) all.set(toHex(this.visitorDevice.deviceId), this.visitorDevice);
+    if (mode === 'archive') all.set(toHex(this.me.deviceId), this.me);
+    else all.delete(toHex(this.me.deviceId));
+    return [...all.values()];
+  }
+
+  /** Decides who the sender is and checks its signature. */
+  private async authenticate(envelope: Envelope): Promise<SenderInfo> {
+    const cert = this.certificateOf(envelope.senderDeviceId);
+    const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
+    let known: KnownSender | undefined;
+    if (cert) {
+      known = {
+        deviceId: cert.deviceId,
+        role: cert.role,
+        displayName: cert.displayName,
+        mine,
+        signingPublic: cert.signingPublic,
+      };
+    } else if (this.visitorDevice && bytesEqual(this.visitorDevice.deviceId, envelope.senderDeviceId)) {
+      known = { ...this.visitorDevice, role: 'visitor', displayName: undefined, mine };
+    } else if (!this.visitorDevice && envelope.type === EnvelopeType.keyShare && !this.iAmVisitor) {
+      // The first non-roster key share introduces the visitor: its keys must be self-consistent.
+      const intro = readKeyShareIntro(envelope);
+      if (!bytesEqual(envelope.senderDeviceId, await deviceIdFromSigningKey(intro.senderSigningPublic))) {
+        throw new UntrustedSenderError('Sender id does not match its signing key');
+      }
+      known = {
+        deviceId: envelope.senderDeviceId,
+        role: 'visitor',
+        displayName: undefined,
+        mine: false,
+        signingPublic: intro.senderSigningPublic,
+      };
+    }
+    if (!known) throw new UntrustedSenderError('Sender is neither on the roster nor the conversation’s visitor');
+    if (envelope.type === EnvelopeType.keyShare) {
+      const intro = readKeyShareIntro(envelope);
+      const agreement = cert?.agreementPublic ?? this.visitorDevice?.agreementPublic ?? intro.senderAgreementPublic;
+      if (
+        !bytesEqual(intro.senderSigningPublic, known.signingPublic) ||
+        !bytesEqual(intro.senderAgreementPublic, agreement)
+      ) {
+        throw new UntrustedSenderError('Key share carries keys that are not the sender’s');
+      }
+    }
+    await verifyEnvelope(envelope, known.signingPublic);
+    return { deviceId: known.deviceId, role: known.role, displayName: known.displayName, mine: known.mine };
+  }
+
+  private certificateOf(deviceId: Uint8Array): VerifiedCertificate | undefined {
+    return this.roster.devices.find((d) => bytesEqual(d.deviceId, deviceId));
+  }
+
+  private chainKey(senderDeviceId: Uint8Array, chainId: Uint8Array): string {
+    return `${toHex(senderDeviceId)}:${toHex(chainId)}`;
+  }
+
+  private transcript(deviceId: Uint8Array): TranscriptState {
+    const key = toHex(deviceId);
+    let state = this.transcripts.get(key);
+    if (!state) {
+      state = { last: ZERO_LINK, seen: new Set(), missing: new Set() };
+      this.transcripts.set(key, state);
+    }
+    return state;
+  }
+
+  /** Places an accepted envelope in its sender's hash chain and reports what the links reveal. */
+  private place(envelope: Envelope, digest: Uint8Array<ArrayBuffer>): TranscriptEvent[] {
+    const state = this.transcript(envelope.senderDeviceId);
+    const digestHex = toHex(digest);
+    const linkHex = toHex(envelope.transcript);
+    const events: TranscriptEvent[] = [];
+    const event = (kind: TranscriptEvent['kind']) => events.push({ kind, senderDeviceId: envelope.senderDeviceId });
+    state.seen.add(digestHex);
+    if (state.missing.delete(digestHex)) {
+      // A link we were waiting for: it arrived out of order. The chain's head stays where it is.
+      event('reorder');
+      if (!bytesEqual(envelope.transcript, ZERO_LINK) && !state.seen.has(linkHex)) {
+        state.missing.add(linkHex);
+      }
+      return events;
+    }
+    if (bytesEqual(envelope.transcript, state.last)) {
+      state.last = digest;
+      return events;
+    }
+    if (bytesEqual(envelope.transcript, ZERO_LINK) || state.seen.has(linkHex)) event('fork');
+    else {
+      event('gap');
+      state.missing.add(linkHex);
+    }
+    state.last = digest;
+    return events;
+  }
+}

@@ -1,0 +1,3 @@
+/** Test fixtures built on the real protocol API: `@sealchat/protocol/testing`. Not for shipped code. */
+export { createTestOrganisation } from './test-organisation.js';
+export type { TestOrganisation } from './test-organisation.js';

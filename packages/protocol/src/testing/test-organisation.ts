@@ -1,0 +1,104 @@
+import { issueCertificate, type DeviceRole } from '../certificate.js';
+import { generateDeviceIdentity, type DeviceIdentity } from '../identity.js';
+import { exportPublicKey, generateAgreementKeyPair, generateSigningKeyPair } from '../keys.js';
+import { formatOrgKey, orgIdFromRootKey } from '../org-key.js';
+import { archiveIdFromKey, issueRoster, verifyRoster, type VerifiedRoster } from '../roster.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/**
+ * A complete organisation for tests, built with the real API: root key, one supervisor device
+ * certified by the root, an archive key, and a roster factory. Exported as
+ * `@sealchat/protocol/testing`; never used by shipped code.
+ */
+export interface TestOrganisation {
+  readonly root: CryptoKeyPair;
+  readonly rootPublic: Uint8Array<ArrayBuffer>;
+  readonly orgId: Uint8Array<ArrayBuffer>;
+  readonly orgKey: string;
+  readonly supervisor: DeviceIdentity;
+  readonly supervisorCertificate: Uint8Array<ArrayBuffer>;
+  /** The archive recipient's key pair, as supervisors hold it. */
+  readonly archive: { readonly deviceId: Uint8Array<ArrayBuffer>; readonly agreement: CryptoKeyPair };
+  /** A certificate for `device`, issued by the supervisor. */
+  certify(
+    device: DeviceIdentity,
+    options?: { displayName?: string; role?: DeviceRole; expiresAt?: number },
+  ): Promise<Uint8Array<ArrayBuffer>>;
+  /** A roster listing the supervisor and `agents`, signed by the supervisor. */
+  roster(
+    version: number,
+    agents: readonly DeviceIdentity[],
+    options?: { expiresAt?: number; issuedAt?: number; archive?: boolean },
+  ): Promise<Uint8Array<ArrayBuffer>>;
+  /** {@link roster}, verified. */
+  verifiedRoster(version: number, agents: readonly DeviceIdentity[]): Promise<VerifiedRoster>;
+}
+
+export async function createTestOrganisation(): Promise<TestOrganisation> {
+  const root = await generateSigningKeyPair();
+  const rootPublic = await exportPublicKey(root.publicKey);
+  const orgId = await orgIdFromRootKey(rootPublic);
+  const supervisor = await generateDeviceIdentity();
+  const now = Date.now();
+  const supervisorCertificate = await issueCertificate(
+    {
+      orgId,
+      deviceId: supervisor.deviceId,
+      displayName: 'Supervisor',
+      role: 'supervisor',
+      signingPublic: supervisor.signingPublic,
+      agreementPublic: supervisor.agreementPublic,
+      issuedAt: now - 60_000,
+      expiresAt: now + 30 * DAY,
+    },
+    { privateKey: root.privateKey, publicKey: rootPublic },
+  );
+  const archiveAgreement = await generateAgreementKeyPair();
+  const archivePublic = await exportPublicKey(archiveAgreement.publicKey);
+  const signer = { privateKey: supervisor.signing.privateKey, publicKey: supervisor.signingPublic };
+  const org: TestOrganisation = {
+    root,
+    rootPublic,
+    orgId,
+    orgKey: await formatOrgKey(rootPublic),
+    supervisor,
+    supervisorCertificate,
+    archive: { deviceId: await archiveIdFromKey(archivePublic), agreement: archiveAgreement },
+    certify(device, options = {}) {
+      const issuedAt = Date.now() - 60_000;
+      return issueCertificate(
+        {
+          orgId,
+          deviceId: device.deviceId,
+          displayName: options.displayName ?? 'Agent',
+          role: options.role ?? 'agent',
+          signingPublic: device.signingPublic,
+          agreementPublic: device.agreementPublic,
+          issuedAt,
+          expiresAt: options.expiresAt ?? issuedAt + 30 * DAY,
+        },
+        signer,
+      );
+    },
+    async roster(version, agents, options = {}) {
+      const issuedAt = options.issuedAt ?? Date.now() - 1000;
+      return issueRoster(
+        {
+          orgId,
+          version,
+          issuedAt,
+          expiresAt: options.expiresAt ?? issuedAt + DAY,
+          archivePublic: options.archive === false ? undefined : archivePublic,
+          supervisors: [supervisorCertificate],
+          agents: await Promise.all(agents.map((agent) => org.certify(agent))),
+        },
+        signer,
+      );
+    },
+    async verifiedRoster(version, agents) {
+      return verifyRoster(await org.roster(version, agents), { orgRootKey: rootPublic, now: Date.now() });
+    },
+  };
+  return org;
+}
