@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { pinOrgPlugin } from './demo/pin-org-plugin.js';
 import { CHROMIUM_ARGS, findChromium } from './scripts/find-chromium.mjs';
 
 const here = import.meta.dirname;
@@ -13,6 +14,7 @@ export default defineConfig({
   // `vite` / `vite build` serve and build the demo site.
   root: resolve(here, 'demo'),
   resolve: resolveSource,
+  plugins: [pinOrgPlugin()],
   server: { port: 5173, strictPort: true },
   preview: { port: 5173, strictPort: true },
   build: {

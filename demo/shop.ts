@@ -1,28 +1,22 @@
 import '@sealchat/widget/define';
 import { keepRelayParam, relayUrls } from './demo-config.js';
 
-// Demo shortcut: a real site pins its org key in the tag (`org="sc1..."`). The demo's org is created
-// by the agent page in the browser, so the shop asks the relay (demo mode only) which org to pin.
+// The page arrives with relay and org written into the widget tag (demo/pin-org-plugin.ts), as on a
+// real site. Until the demo organisation exists, say so, and reload once it does.
 keepRelayParam();
 const widget = document.querySelector('sealchat-widget')!;
 const status = document.querySelector<HTMLElement>('#status')!;
-const { ws, http } = relayUrls();
-widget.setAttribute('relay', ws);
 
-async function pinDemoOrg(): Promise<void> {
+async function waitForOrg(): Promise<void> {
+  const { http } = relayUrls();
   for (;;) {
     try {
       const response = await fetch(`${http}/demo/org`);
       if (response.ok) {
-        const body: unknown = await response.json();
-        const orgKey = (body as { orgKey?: unknown }).orgKey;
-        if (typeof orgKey === 'string') {
-          widget.setAttribute('org', orgKey);
-          status.textContent = '';
-          return;
-        }
+        location.reload();
+        return;
       }
-      status.textContent = 'No organisation yet: open the agent console once, then come back.';
+      status.textContent = 'No organisation yet: open the agent console once; this page reloads when it exists.';
     } catch {
       status.textContent = `The relay at ${http} is not reachable; start it with npm run demo.`;
     }
@@ -30,4 +24,4 @@ async function pinDemoOrg(): Promise<void> {
   }
 }
 
-void pinDemoOrg();
+if (!widget.hasAttribute('org')) void waitForOrg();

@@ -37,6 +37,9 @@ test('a canary typed by the visitor reaches the agent and never the relay', asyn
   await expect(agent.locator('#status')).toHaveText('');
   const orgKey = await agent.locator('#org-key').textContent();
 
+  // The org key is pinned in the page as served, the way a site embeds it, not set later by script.
+  const served = await (await visitor.request.get(`/${q}`)).text();
+  expect(served).toContain(`org="${orgKey}"`);
   await visitor.goto(`/${q}`);
   await expect(visitor.locator('sealchat-widget')).toHaveAttribute('org', orgKey!);
   await visitor.getByRole('button', { name: 'Chat with Harbour Supplies' }).click();

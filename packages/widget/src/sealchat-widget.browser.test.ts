@@ -64,3 +64,21 @@ describe('<sealchat-widget>', () => {
     await expect.poll(() => widget.shadowRoot!.activeElement?.className).toBe('launcher');
   });
 });
+
+describe('<sealchat-widget mode>', () => {
+  it('rejects an unknown mode with a message naming the allowed values', async () => {
+    const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'sc1x', mode: 'secret' });
+    await widget.show();
+    await expect
+      .poll(() => widget.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? '')
+      .toMatch(/"archive" or "ephemeral"/);
+  });
+
+  it('says plainly that an ephemeral chat keeps no transcript', async () => {
+    const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'sc1x', mode: 'ephemeral' });
+    await widget.show();
+    await expect
+      .poll(() => widget.shadowRoot!.querySelector('.notice')?.textContent ?? '')
+      .toMatch(/no transcript is kept/);
+  });
+});

@@ -8,6 +8,8 @@ import type { VisitorPanel } from './visitor-panel.js';
  *
  * @attr relay - WebSocket URL of the Sealchat relay (`wss://...`).
  * @attr org - The organisation's root key in text form (`sc1...`); pins who may read the chat.
+ * @attr mode - `archive` (default: the organisation's supervisors can read the history) or
+ *   `ephemeral` (no archive copy, nothing kept to re-read). Any other value is reported in the panel.
  * @attr heading - Panel title and launcher label. Default "Chat with us". (Not `title`, which would give the whole widget a native tooltip.)
  *
  * @event sealchat-open - The panel opened.
@@ -31,12 +33,14 @@ export class SealchatWidget extends LitElement {
     relay: { type: String },
     org: { type: String },
     heading: { type: String },
+    mode: { type: String },
     open: { type: Boolean, reflect: true },
   };
 
   relay = '';
   org = '';
   heading = 'Chat with us';
+  mode = 'archive';
   open = false;
   private panel: VisitorPanel | undefined;
 
@@ -44,7 +48,7 @@ export class SealchatWidget extends LitElement {
   async show(): Promise<void> {
     if (!this.panel) {
       const { VisitorPanel } = await import('./visitor-panel.js');
-      this.panel ??= new VisitorPanel(this, { relay: this.relay, org: this.org });
+      this.panel ??= new VisitorPanel(this, { relay: this.relay, org: this.org, mode: this.mode });
     }
     if (this.open) return;
     this.open = true;

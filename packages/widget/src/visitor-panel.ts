@@ -1,6 +1,14 @@
 import { html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import { IdbClientStore, VisitorSession, type ChatMessage } from '@sealchat/client';
 
+type Mode = 'archive' | 'ephemeral';
+
+/** Parses the `mode` attribute. @throws TypeError naming the allowed values. */
+function parseMode(value: string): Mode {
+  if (value === 'archive' || value === 'ephemeral') return value;
+  throw new TypeError(`The mode attribute must be "archive" or "ephemeral", not ${JSON.stringify(value)}`);
+}
+
 /**
  * The open panel's logic: starts the visitor session and keeps the message list current. Loaded
  * only on first interaction, so the launcher stays tiny; the crypto and storage come with it.
@@ -8,11 +16,12 @@ import { IdbClientStore, VisitorSession, type ChatMessage } from '@sealchat/clie
 export class VisitorPanel implements ReactiveController {
   session: VisitorSession | undefined;
   error: string | undefined;
+  mode: Mode = 'archive';
   private messages: readonly ChatMessage[] = [];
 
   constructor(
     private readonly host: ReactiveControllerHost & HTMLElement & { dispatchMessage(message: ChatMessage): void },
-    config: { relay: string; org: string },
+    config: { relay: string; org: string; mode: string },
   ) {
     host.addController(this);
     void this.start(config);
@@ -24,10 +33,16 @@ export class VisitorPanel implements ReactiveController {
     this.session?.close();
   }
 
-  private async start(config: { relay: string; org: string }): Promise<void> {
+  private async start(config: { relay: string; org: string; mode: string }): Promise<void> {
     try {
+      this.mode = parseMode(config.mode);
       const store = await IdbClientStore.open('sealchat-visitor');
-      const session = await VisitorSession.start({ relayUrl: config.relay, orgKey: config.org, store });
+      const session = await VisitorSession.start({
+        relayUrl: config.relay,
+        orgKey: config.org,
+        store,
+        mode: this.mode,
+      });
       this.session = session;
       this.messages = [...session.messages];
       session.addEventListener('message', (event) => {
@@ -60,7 +75,13 @@ export class VisitorPanel implements ReactiveController {
           <h2>${title}</h2>
           <button type="button" aria-label="Close chat" @click=${onClose}>×</button>
         </header>
-        <p class="notice">End-to-end encrypted: only this organisation's agents can read it.</p>
+        <p class="notice">
+          ${
+            this.mode === 'ephemeral'
+              ? 'End-to-end encrypted, and ephemeral: no transcript is kept, not even for this organisation.'
+              : "End-to-end encrypted: only this organisation's agents can read it."
+          }
+        </p>
         ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
         ${offline ? html`<p class="error" role="status">Reconnecting…</p>` : nothing}
         <ol part="messages" role="log" aria-live="polite" aria-label="Messages">
