@@ -79,13 +79,6 @@ export class AgentSession extends ChatSession {
       void this.follow(frame.conversation).catch((error: unknown) => this.emit('error', toSealchatError(error)));
       return;
     }
-    if (frame.kind === 'roster') {
-      // A pushed roster that does not verify (or rolls back) is refused; the session keeps its current one.
-      void this.acceptRoster(frame.roster).catch((error: unknown) => {
-        this.emit('error', toSealchatError(error));
-      });
-      return;
-    }
     super.onFrame(frame);
   }
 

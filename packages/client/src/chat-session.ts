@@ -196,6 +196,12 @@ export abstract class ChatSession extends EventTarget {
   }
 
   protected onFrame(frame: RelayFrame): void {
+    if (frame.kind === 'roster') {
+      // A pushed roster: verified like any other, so the next message rotates to its readers.
+      // One that does not verify (or rolls back) is refused and the session keeps its current one.
+      void this.acceptRoster(frame.roster).catch((error: unknown) => this.emit('error', toSealchatError(error)));
+      return;
+    }
     if (frame.kind !== 'record') return;
     const conversation = this.conversations.get(toHex(frame.conversationId));
     if (!conversation) return;

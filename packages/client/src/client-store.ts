@@ -12,7 +12,10 @@ export interface ClientStore extends KeyStore {
   deleteRecord(key: string): Promise<void>;
 }
 
-/** In-memory store for tests and short-lived bots. */
+/**
+ * In-memory store for tests and short-lived bots. Key pairs are generated non-extractable (see
+ * {@link MemoryKeyStore}); records are structured-cloned in and out, so callers cannot alias them.
+ */
 export class MemoryClientStore extends MemoryKeyStore implements ClientStore {
   private readonly records = new Map<string, unknown>();
 

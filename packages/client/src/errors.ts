@@ -17,6 +17,13 @@ export class StoredStateError extends SealchatError {
   }
 }
 
+/** The store file is encrypted and no passphrase, or the wrong one, was given; or it is not encrypted but one was. */
+export class PassphraseError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_PASSPHRASE', message);
+  }
+}
+
 /** Wraps anything thrown into a SealchatError, keeping SealchatErrors as they are. */
 export function toSealchatError(error: unknown): SealchatError {
   return error instanceof SealchatError

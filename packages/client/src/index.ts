@@ -26,6 +26,7 @@ export {
 } from './client-store.js';
 export type { ClientStore, ConversationPointer, RosterMark } from './client-store.js';
 export { IdbClientStore } from './idb-client-store.js';
+export type { IdbClientStoreOptions } from './idb-client-store.js';
 export { ChatSession } from './chat-session.js';
 export type { ChatSessionOptions, ChatSessionEventMap } from './chat-session.js';
 export { VisitorSession } from './visitor-session.js';

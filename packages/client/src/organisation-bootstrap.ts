@@ -2,11 +2,10 @@ import {
   exportPublicKey,
   formatOrgKey,
   fromHex,
-  generateAgreementKeyPair,
-  generateSigningKeyPair,
   issueCertificate,
   issueRoster,
   loadOrCreateIdentity,
+  loadOrCreateKeyPair,
   orgIdFromRootKey,
   SealchatError,
   toHex,
@@ -49,18 +48,6 @@ export interface OrganisationOptions {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-async function keyPair(
-  store: ClientStore,
-  name: string,
-  generate: () => Promise<CryptoKeyPair>,
-): Promise<CryptoKeyPair> {
-  const existing = await store.getKeyPair(name);
-  if (existing) return existing;
-  const pair = await generate();
-  await store.putKeyPair(name, pair);
-  return pair;
-}
-
 /** Loads the organisation kept in `store`, or creates one; renews its roster when near expiry. */
 export async function loadOrCreateOrganisation(
   store: ClientStore,
@@ -68,8 +55,9 @@ export async function loadOrCreateOrganisation(
 ): Promise<Organisation> {
   const lifetime = options.lifetimeMs ?? 30 * DAY;
   const renewBefore = options.renewBeforeMs ?? DAY;
-  const rootKey = await keyPair(store, 'org-root/signing', generateSigningKeyPair);
-  const archive = await keyPair(store, 'org-archive/agreement', generateAgreementKeyPair);
+  // The store generates both pairs, so their private keys are non-extractable in every store.
+  const rootKey = await loadOrCreateKeyPair(store, 'org-root/signing', 'Ed25519');
+  const archive = await loadOrCreateKeyPair(store, 'org-archive/agreement', 'X25519');
   const rootPublic = await exportPublicKey(rootKey.publicKey);
   const orgId = await orgIdFromRootKey(rootPublic);
   const supervisor = await loadOrCreateIdentity(store, 'supervisor');

@@ -26,8 +26,14 @@ export { CHAIN_ID_LENGTH, CHAIN_SEED_LENGTH, SendingChain, ReceivingChain } from
 export type { MessageKey, ReceivingChainOptions } from './sender-chain.js';
 export { MAX_TEXT_BYTES, encodeContent, decodeContent } from './message-content.js';
 export type { MessageContent } from './message-content.js';
-export { MemoryKeyStore, loadOrCreateIdentity } from './key-store.js';
-export type { KeyStore } from './key-store.js';
+export {
+  KEY_PAIR_USAGES,
+  MemoryKeyStore,
+  loadOrCreateKeyPair,
+  loadOrCreateIdentity,
+  keyPairMatches,
+} from './key-store.js';
+export type { KeyStore, KeyAlgorithm } from './key-store.js';
 export { CHALLENGE_LENGTH, signRelayChallenge, verifyRelayChallenge } from './relay-auth.js';
 export {
   WIRE_VERSION,
