@@ -18,6 +18,32 @@ export const CAPABILITY_LENGTH = 32;
 export const MAX_ENVELOPE_BYTES = 60 * 1024;
 const MAX_ROSTER_BYTES = 1024 * 1024;
 const MAX_LIST = 10_000;
+/**
+ * Feature revision this codec speaks, announced in `hello`/`welcome` (docs/relay-protocol.md
+ * §Versioning). Revision 1 is the original frame set; revision 2 adds resume with an epoch, history
+ * pages, presence and deletion. The relay pushes frames of a revision only to sockets that said
+ * `hello` with it, so a revision-1 client never sees a kind it cannot decode.
+ */
+export const WIRE_REVISION = 2;
+/** Most records one `history` page may carry. */
+export const MAX_HISTORY_PAGE = 1000;
+/** Most devices one `presence` frame may list. */
+const MAX_PRESENCE_DEVICES = 10_000;
+
+/** An agent device's availability; visitors learn only whether some device is `online`. */
+export type PresenceStatus = 'offline' | 'away' | 'online';
+const PRESENCE_CODES = { offline: 0, away: 1, online: 2 } as const satisfies Record<PresenceStatus, number>;
+
+export interface DevicePresence {
+  readonly deviceId: Uint8Array<ArrayBuffer>;
+  readonly status: PresenceStatus;
+}
+
+/** One stored record in a `history` page. */
+export interface HistoryRecord {
+  readonly seq: number;
+  readonly envelope: Uint8Array<ArrayBuffer>;
+}
 
 export interface ConversationSummary {
   readonly conversationId: Uint8Array<ArrayBuffer>;
@@ -52,7 +78,41 @@ export type ClientFrame =
       envelope: Uint8Array<ArrayBuffer>;
     }
   | { kind: 'publish-roster'; requestId: number; orgRootKey: Uint8Array<ArrayBuffer>; roster: Uint8Array<ArrayBuffer> }
-  | { kind: 'get-roster'; requestId: number; orgId: Uint8Array<ArrayBuffer> };
+  | { kind: 'get-roster'; requestId: number; orgId: Uint8Array<ArrayBuffer> }
+  /** Revision 2: announces the feature revision the client speaks; answered by `welcome`. */
+  | { kind: 'hello'; requestId: number; revision: number }
+  /**
+   * Revision 2: attach with the resume key `(epoch, afterSeq)`. `epoch` 0 means "none known". Answered
+   * by `resumed` first, then the missed records, then live ones.
+   */
+  | {
+      kind: 'resume-conversation';
+      requestId: number;
+      conversationId: Uint8Array<ArrayBuffer>;
+      capability: Uint8Array<ArrayBuffer>;
+      epoch: number;
+      afterSeq: number;
+    }
+  /** Revision 2: one bounded page of records with seq below `beforeSeq` (0: from the newest). */
+  | {
+      kind: 'get-history';
+      requestId: number;
+      conversationId: Uint8Array<ArrayBuffer>;
+      capability: Uint8Array<ArrayBuffer>;
+      beforeSeq: number;
+      limit: number;
+    }
+  /** Revision 2: erases a conversation and all its records. */
+  | {
+      kind: 'delete-conversation';
+      requestId: number;
+      conversationId: Uint8Array<ArrayBuffer>;
+      capability: Uint8Array<ArrayBuffer>;
+    }
+  /** Revision 2: an authenticated agent sets its device's availability. */
+  | { kind: 'set-presence'; requestId: number; status: PresenceStatus }
+  /** Revision 2: asks whether an org has an agent online; `subscribe` keeps the answer coming on change. */
+  | { kind: 'watch-presence'; requestId: number; orgId: Uint8Array<ArrayBuffer>; subscribe: boolean };
 
 /** Frames the relay sends. `requestId` 0 marks a frame nobody asked for (live records, pushes). */
 export type RelayFrame =
@@ -70,7 +130,36 @@ export type RelayFrame =
   | { kind: 'ack'; requestId: number; seq: number }
   | { kind: 'conversation-list'; requestId: number; conversations: readonly ConversationSummary[] }
   | { kind: 'conversation-created'; conversation: ConversationSummary }
-  | { kind: 'roster'; requestId: number; roster: Uint8Array<ArrayBuffer> };
+  | { kind: 'roster'; requestId: number; roster: Uint8Array<ArrayBuffer> }
+  /** Revision 2: answer to `hello`; `revision` is the one both sides speak, `epoch` the database's. */
+  | { kind: 'welcome'; requestId: number; revision: number; epoch: number }
+  /**
+   * Revision 2: answer to `resume-conversation`, sent before the records it announces. `reset` means
+   * the client's epoch is not the relay's (a restore) or its seq is ahead: discard local state, the
+   * relay sends the whole stored stream. Records below `firstSeq` are gone (retention).
+   */
+  | { kind: 'resumed'; requestId: number; epoch: number; lastSeq: number; firstSeq: number; reset: boolean }
+  /** Revision 2: answer to `get-history`, records in ascending seq order. */
+  | {
+      kind: 'history';
+      requestId: number;
+      conversationId: Uint8Array<ArrayBuffer>;
+      firstSeq: number;
+      records: readonly HistoryRecord[];
+    }
+  /** Revision 2: pushed to revision-2 subscribers and watchers when a conversation is erased. */
+  | { kind: 'conversation-deleted'; conversationId: Uint8Array<ArrayBuffer> }
+  /**
+   * Revision 2: answer to `watch-presence` (and pushed with `requestId` 0 on change). `devices` is
+   * filled only for an authenticated agent of that org; everyone else learns `anyoneOnline` only.
+   */
+  | {
+      kind: 'presence';
+      requestId: number;
+      orgId: Uint8Array<ArrayBuffer>;
+      anyoneOnline: boolean;
+      devices: readonly DevicePresence[];
+    };
 
 const CLIENT_KINDS = {
   'open-conversation': 1,
@@ -80,6 +169,12 @@ const CLIENT_KINDS = {
   post: 5,
   'publish-roster': 6,
   'get-roster': 7,
+  hello: 8,
+  'resume-conversation': 9,
+  'get-history': 10,
+  'delete-conversation': 11,
+  'set-presence': 12,
+  'watch-presence': 13,
 } as const satisfies Record<ClientFrame['kind'], number>;
 
 const RELAY_KINDS = {
@@ -93,11 +188,29 @@ const RELAY_KINDS = {
   'conversation-list': 0x88,
   'conversation-created': 0x89,
   roster: 0x8a,
+  welcome: 0x8b,
+  resumed: 0x8c,
+  history: 0x8d,
+  'conversation-deleted': 0x8e,
+  presence: 0x8f,
 } as const satisfies Record<RelayFrame['kind'], number>;
 
 function kindName<T extends string>(table: Record<T, number>, code: number): T {
   for (const name of Object.keys(table) as T[]) if (table[name] === code) return name;
   throw new DecodeError(`Unknown frame kind ${code}`);
+}
+
+function presenceCode(r: ByteReader): PresenceStatus {
+  const code = r.u8();
+  for (const name of Object.keys(PRESENCE_CODES) as PresenceStatus[]) if (PRESENCE_CODES[name] === code) return name;
+  throw new DecodeError(`Unknown presence status ${code}`);
+}
+
+/** Booleans are one byte, exactly 0 or 1, so each value has one encoding. */
+function flag(r: ByteReader): boolean {
+  const value = r.u8();
+  if (value > 1) throw new DecodeError(`A flag must be 0 or 1, got ${value}`);
+  return value === 1;
 }
 
 function start(kind: number): ByteWriter {
@@ -136,6 +249,31 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array<ArrayBuffer> {
       return w.fixed(frame.orgRootKey, PUBLIC_KEY_LENGTH).bytes(frame.roster).finish();
     case 'get-roster':
       return w.fixed(frame.orgId, ORG_ID_LENGTH).finish();
+    case 'hello':
+      return w.u32(frame.revision).finish();
+    case 'resume-conversation':
+      return w
+        .fixed(frame.conversationId, CONVERSATION_ID_LENGTH)
+        .bytes(frame.capability)
+        .u64(frame.epoch)
+        .u64(frame.afterSeq)
+        .finish();
+    case 'get-history':
+      return w
+        .fixed(frame.conversationId, CONVERSATION_ID_LENGTH)
+        .bytes(frame.capability)
+        .u64(frame.beforeSeq)
+        .u32(frame.limit)
+        .finish();
+    case 'delete-conversation':
+      return w.fixed(frame.conversationId, CONVERSATION_ID_LENGTH).bytes(frame.capability).finish();
+    case 'set-presence':
+      return w.u8(PRESENCE_CODES[frame.status]).finish();
+    case 'watch-presence':
+      return w
+        .fixed(frame.orgId, ORG_ID_LENGTH)
+        .u8(frame.subscribe ? 1 : 0)
+        .finish();
   }
 }
 
@@ -185,6 +323,43 @@ export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
     case 'get-roster':
       frame = { kind, requestId, orgId: r.fixed(ORG_ID_LENGTH) };
       break;
+    case 'hello':
+      frame = { kind, requestId, revision: r.u32() };
+      break;
+    case 'resume-conversation':
+      frame = {
+        kind,
+        requestId,
+        conversationId: r.fixed(CONVERSATION_ID_LENGTH),
+        capability: r.bytes(CAPABILITY_LENGTH),
+        epoch: r.u64(),
+        afterSeq: r.u64(),
+      };
+      break;
+    case 'get-history':
+      frame = {
+        kind,
+        requestId,
+        conversationId: r.fixed(CONVERSATION_ID_LENGTH),
+        capability: r.bytes(CAPABILITY_LENGTH),
+        beforeSeq: r.u64(),
+        limit: r.u32(),
+      };
+      break;
+    case 'delete-conversation':
+      frame = {
+        kind,
+        requestId,
+        conversationId: r.fixed(CONVERSATION_ID_LENGTH),
+        capability: r.bytes(CAPABILITY_LENGTH),
+      };
+      break;
+    case 'set-presence':
+      frame = { kind, requestId, status: presenceCode(r) };
+      break;
+    case 'watch-presence':
+      frame = { kind, requestId, orgId: r.fixed(ORG_ID_LENGTH), subscribe: flag(r) };
+      break;
   }
   r.end();
   return frame;
@@ -228,6 +403,37 @@ export function encodeRelayFrame(frame: RelayFrame): Uint8Array<ArrayBuffer> {
       return writeSummary(w, frame.conversation).finish();
     case 'roster':
       return w.u32(frame.requestId).bytes(frame.roster).finish();
+    case 'welcome':
+      return w.u32(frame.requestId).u32(frame.revision).u64(frame.epoch).finish();
+    case 'resumed':
+      return w
+        .u32(frame.requestId)
+        .u64(frame.epoch)
+        .u64(frame.lastSeq)
+        .u64(frame.firstSeq)
+        .u8(frame.reset ? 1 : 0)
+        .finish();
+    case 'history': {
+      if (frame.records.length > MAX_HISTORY_PAGE) throw new RangeError('History page over MAX_HISTORY_PAGE');
+      w.u32(frame.requestId)
+        .fixed(frame.conversationId, CONVERSATION_ID_LENGTH)
+        .u64(frame.firstSeq)
+        .u32(frame.records.length);
+      for (const record of frame.records) w.u64(record.seq).bytes(record.envelope);
+      return w.finish();
+    }
+    case 'conversation-deleted':
+      return w.fixed(frame.conversationId, CONVERSATION_ID_LENGTH).finish();
+    case 'presence': {
+      w.u32(frame.requestId)
+        .fixed(frame.orgId, ORG_ID_LENGTH)
+        .u8(frame.anyoneOnline ? 1 : 0)
+        .u32(frame.devices.length);
+      for (const device of frame.devices) {
+        w.fixed(device.deviceId, DEVICE_ID_LENGTH).u8(PRESENCE_CODES[device.status]);
+      }
+      return w.finish();
+    }
   }
 }
 
@@ -283,6 +489,37 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
     case 'roster':
       frame = { kind, requestId: r.u32(), roster: r.bytes(MAX_ROSTER_BYTES) };
       break;
+    case 'welcome':
+      frame = { kind, requestId: r.u32(), revision: r.u32(), epoch: r.u64() };
+      break;
+    case 'resumed':
+      frame = { kind, requestId: r.u32(), epoch: r.u64(), lastSeq: r.u64(), firstSeq: r.u64(), reset: flag(r) };
+      break;
+    case 'history': {
+      const requestId = r.u32();
+      const conversationId = r.fixed(CONVERSATION_ID_LENGTH);
+      const firstSeq = r.u64();
+      const count = r.u32();
+      if (count > MAX_HISTORY_PAGE) throw new DecodeError(`History page of ${count} is over the limit`);
+      const records: HistoryRecord[] = [];
+      for (let i = 0; i < count; i++) records.push({ seq: r.u64(), envelope: r.bytes(MAX_ENVELOPE_BYTES) });
+      frame = { kind, requestId, conversationId, firstSeq, records };
+      break;
+    }
+    case 'conversation-deleted':
+      frame = { kind, conversationId: r.fixed(CONVERSATION_ID_LENGTH) };
+      break;
+    case 'presence': {
+      const requestId = r.u32();
+      const orgId = r.fixed(ORG_ID_LENGTH);
+      const anyoneOnline = flag(r);
+      const count = r.u32();
+      if (count > MAX_PRESENCE_DEVICES) throw new DecodeError(`Presence list of ${count} is over the limit`);
+      const devices: DevicePresence[] = [];
+      for (let i = 0; i < count; i++) devices.push({ deviceId: r.fixed(DEVICE_ID_LENGTH), status: presenceCode(r) });
+      frame = { kind, requestId, orgId, anyoneOnline, devices };
+      break;
+    }
   }
   r.end();
   return frame;

@@ -1,16 +1,23 @@
 #!/usr/bin/env node
 /**
- * `sealchat-relay`: the one command an operator runs. Exit codes: 0 after a clean shutdown, 1 when
- * the relay cannot start (port taken, database unreadable), 2 for a bad flag or environment value.
+ * `sealchat-relay`: the one command an operator runs. Exit codes: 0 after a clean shutdown or a
+ * finished command, 1 when the relay or a command fails (port taken, database unreadable, relay
+ * still running during a restore), 2 for a bad flag or environment value.
+ *
+ *   sealchat-relay [serve] [options]           run the relay
+ *   sealchat-relay backup --db X --out Y       online backup
+ *   sealchat-relay restore --from Y --db X     restore (relay stopped), bumps the epoch
+ *   sealchat-relay org add|list|remove ...     organisations, their origins and retention
  */
+import { DEFAULT_RELAY_OPTIONS, parseRelayOptions, RELAY_USAGE } from './options.js';
 import { createJsonLogger } from './logger.js';
-import { parseRelayOptions, RELAY_USAGE } from './options.js';
 import { startRelay } from './relay-server.js';
+import { runAdminCommand, UsageError } from './admin-commands.js';
 
-async function main(): Promise<number> {
+async function serve(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseRelayOptions(process.argv.slice(2), process.env);
+    parsed = parseRelayOptions(argv, process.env);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     process.stderr.write(`sealchat-relay: ${error.message}\n`);
@@ -47,6 +54,23 @@ async function main(): Promise<number> {
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const command = argv[0];
+  if (command === 'backup' || command === 'restore' || command === 'org') {
+    try {
+      const output = await runAdminCommand(argv, process.env['SEALCHAT_DB'] || DEFAULT_RELAY_OPTIONS.dbPath);
+      process.stdout.write(output);
+      return 0;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`sealchat-relay ${command}: ${message}\n`);
+      return error instanceof UsageError ? 2 : 1;
+    }
+  }
+  return serve(command === 'serve' ? argv.slice(1) : argv);
 }
 
 main().then(

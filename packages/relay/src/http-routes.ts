@@ -4,10 +4,18 @@ import type { OriginPolicy } from './origin-policy.js';
 import type { RelayStore, StoredRecord } from './store.js';
 
 /**
- * The HTTP side of the relay: a health check, and in demo mode two endpoints behind the demo's
+ * The HTTP side of the relay: liveness (`/healthz`), readiness (`/readyz`), Prometheus metrics, and in demo mode two endpoints behind the demo's
  * "what the relay sees" page. They expose only what the database holds anyway — ids, sizes,
  * ciphertext — which is the point of the page: to show that it is unreadable.
  */
+/** Live state the operational endpoints report. */
+export interface HttpProbes {
+  /** True when the relay accepts work: not shutting down, database answering. */
+  ready(): boolean;
+  /** The Prometheus text, or undefined when `/metrics` is switched off. */
+  readonly metrics: (() => string) | undefined;
+}
+
 export class HttpRoutes {
   private readonly rowStreams = new Set<ServerResponse>();
 
@@ -16,6 +24,7 @@ export class HttpRoutes {
     private readonly policy: OriginPolicy,
     private readonly demo: boolean,
     private readonly maxReplayRows: number,
+    private readonly probes: HttpProbes,
   ) {}
 
   /** Answers one HTTP request. */
@@ -23,6 +32,20 @@ export class HttpRoutes {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('ok');
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      const ready = this.probes.ready();
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+        .end(ready ? 'ready' : 'not ready');
+      return;
+    }
+    const metrics = this.probes.metrics;
+    if (metrics && req.method === 'GET' && path === '/metrics') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
+        .end(metrics());
       return;
     }
     if (this.demo && req.method === 'GET' && path === '/demo/org') {

@@ -9,7 +9,19 @@ export { parseRelayOptions, resolveRelayOptions, DEFAULT_RELAY_OPTIONS, RELAY_US
 export type { RelayOptions, ParsedCommandLine } from './options.js';
 export { SqliteStore } from './sqlite-store.js';
 export { StoreClosedError, UnknownConversationError } from './store.js';
-export type { RelayStore, StoredOrg, StoredConversation, StoredRecord, AppendResult } from './store.js';
+export type {
+  RelayStore,
+  StoredOrg,
+  StoredConversation,
+  StoredRecord,
+  AppendResult,
+  OrgPolicy,
+  SweepResult,
+} from './store.js';
+export { backupDatabase, restoreDatabase } from './backup.js';
+export type { BackupResult, RestoreResult } from './backup.js';
+export { DatabaseLockedError } from './db-lock.js';
+export { RELAY_WIRE_REVISION } from './relay.js';
 export { createJsonLogger, silentLogger } from './logger.js';
 export type { RelayLogger, LogLevel, LogValue, LogSink } from './logger.js';
 export { RelayErrorCode, RelayCloseCode, RelayRequestError } from './relay-error.js';

@@ -50,6 +50,44 @@ export interface RelayOptions {
   readonly maxBufferedBytes: number;
   /** Most stored rows `/demo/rows` replays before streaming new ones (the newest ones). */
   readonly maxDemoReplayRows: number;
+  /**
+   * Frames per second one socket may send on average (token bucket refill rate). Every frame costs
+   * a token, malformed ones included; an empty bucket answers SEALCHAT_E_RATE_LIMITED.
+   */
+  readonly connectionRate: number;
+  /** Token bucket size per socket: the burst a socket may send at once. */
+  readonly connectionBurst: number;
+  /** Posts per second to one conversation made with its visitor capability (all sockets holding it). */
+  readonly capabilityRate: number;
+  /** Token bucket size per capability. */
+  readonly capabilityBurst: number;
+  /** Sockets that may act on one organisation at once; beyond it requests answer SEALCHAT_E_LIMIT. */
+  readonly maxConnectionsPerOrg: number;
+  /**
+   * Open sockets per peer address (counted in memory only, never logged or stored); an upgrade
+   * beyond it is refused with HTTP 429. Behind a reverse proxy every client shares one address: set
+   * this to at least `maxConnections` there and limit per address at the proxy.
+   */
+  readonly maxConnectionsPerAddress: number;
+  /** Conversations one peer address may open per hour (token bucket, refilled evenly over the hour). */
+  readonly maxNewConversationsPerAddressPerHour: number;
+  /** Interval between WebSocket pings; a socket that has not answered the previous ping is terminated. */
+  readonly pingIntervalMs: number;
+  /**
+   * A socket that has sent nothing for this long and holds nothing (no subscription, no agent login,
+   * no presence watch) is closed with 4001, so idle sockets cannot hold connection slots.
+   */
+  readonly idleTimeoutMs: number;
+  /** Records per page read from storage while catching a socket up, and the cap on `get-history` pages. */
+  readonly historyPageSize: number;
+  /** Default maximum age of stored records in days, for orgs without their own; 0 keeps records forever. */
+  readonly retentionDays: number;
+  /** How often the retention sweeper runs. */
+  readonly retentionSweepIntervalMs: number;
+  /** How often freed pages are returned to the file system and the WAL truncated (incremental vacuum). */
+  readonly vacuumIntervalMs: number;
+  /** Serve `/metrics` (Prometheus text). It reveals counts, never ids; restrict it at the proxy if needed. */
+  readonly metrics: boolean;
 }
 
 /** What {@link parseRelayOptions} returns: the options, and whether `--help` was asked for. */
@@ -74,6 +112,20 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   maxConversationList: 1000,
   maxBufferedBytes: 4 * 1024 * 1024,
   maxDemoReplayRows: 1000,
+  connectionRate: 100,
+  connectionBurst: 200,
+  capabilityRate: 10,
+  capabilityBurst: 30,
+  maxConnectionsPerOrg: 5000,
+  maxConnectionsPerAddress: 100,
+  maxNewConversationsPerAddressPerHour: 30,
+  pingIntervalMs: 30_000,
+  idleTimeoutMs: 60_000,
+  historyPageSize: 200,
+  retentionDays: 0,
+  retentionSweepIntervalMs: 60 * 60 * 1000,
+  vacuumIntervalMs: 60 * 60 * 1000,
+  metrics: true,
 });
 
 type IntegerOption =
@@ -85,7 +137,20 @@ type IntegerOption =
   | 'maxPendingPostsPerSocket'
   | 'maxConversationList'
   | 'maxBufferedBytes'
-  | 'maxDemoReplayRows';
+  | 'maxDemoReplayRows'
+  | 'connectionRate'
+  | 'connectionBurst'
+  | 'capabilityRate'
+  | 'capabilityBurst'
+  | 'maxConnectionsPerOrg'
+  | 'maxConnectionsPerAddress'
+  | 'maxNewConversationsPerAddressPerHour'
+  | 'pingIntervalMs'
+  | 'idleTimeoutMs'
+  | 'historyPageSize'
+  | 'retentionDays'
+  | 'retentionSweepIntervalMs'
+  | 'vacuumIntervalMs';
 
 const INTEGER_RANGES: Record<IntegerOption, readonly [number, number]> = {
   port: [0, 65535],
@@ -99,7 +164,32 @@ const INTEGER_RANGES: Record<IntegerOption, readonly [number, number]> = {
   maxConversationList: [1, 10_000],
   maxBufferedBytes: [1024, 1024 * 1024 * 1024],
   maxDemoReplayRows: [0, 1_000_000],
+  connectionRate: [1, 1_000_000],
+  connectionBurst: [1, 1_000_000],
+  capabilityRate: [1, 1_000_000],
+  capabilityBurst: [1, 1_000_000],
+  maxConnectionsPerOrg: [1, 1_000_000],
+  maxConnectionsPerAddress: [1, 1_000_000],
+  maxNewConversationsPerAddressPerHour: [1, 1_000_000],
+  pingIntervalMs: [10, 24 * 60 * 60 * 1000],
+  idleTimeoutMs: [10, 24 * 60 * 60 * 1000],
+  // A get-history page is bounded by the wire's MAX_HISTORY_PAGE (1000).
+  historyPageSize: [1, 1000],
+  retentionDays: [0, 100_000],
+  retentionSweepIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
+  vacuumIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
 };
+
+/** The integer options, each settable as `--kebab-name n` and `SEALCHAT_SNAKE_NAME=n`. */
+export const INTEGER_OPTIONS = Object.keys(INTEGER_RANGES) as readonly IntegerOption[];
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function envName(name: string): string {
+  return `SEALCHAT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
 
 /**
  * Fills defaults and checks every value, the way ws checks its options: at once, with a `TypeError`
@@ -121,6 +211,7 @@ export function resolveRelayOptions(input: Partial<RelayOptions> = {}): RelayOpt
     throw new TypeError('The dbPath option must be a non-empty string');
   }
   if (typeof options.demo !== 'boolean') throw new TypeError('The demo option must be a boolean');
+  if (typeof options.metrics !== 'boolean') throw new TypeError('The metrics option must be a boolean');
   if (!isList(options.allowedOrigins)) throw new TypeError('The allowedOrigins option must be an array of origins');
   for (const origin of options.allowedOrigins) checkOrigin(origin, 'The allowedOrigins option');
   if (!isList(options.orgKeys)) throw new TypeError('The orgKeys option must be an array of sc1... keys');
@@ -159,9 +250,15 @@ function checkOrigin(origin: unknown, where: string): asserts origin is string {
 }
 
 /** The text `sealchat-relay --help` prints. */
-export const RELAY_USAGE = `Usage: sealchat-relay [options]
+export const RELAY_USAGE = `Usage: sealchat-relay [serve] [options]
+       sealchat-relay backup --db <path> --out <path>
+       sealchat-relay restore --from <backup> --db <path>
+       sealchat-relay org add <sc1...> [--origin <o>]... [--retention-days <n>] --db <path>
+       sealchat-relay org list --db <path>
+       sealchat-relay org remove <sc1...> --db <path>
 
 Stores and forwards Sealchat ciphertext. It never holds a key that can read a message.
+docs/operations.md explains running, backing up, restoring and monitoring it.
 
 Options:
   --port <n>            TCP port, 0 for any free port (default 8787)      env SEALCHAT_PORT
@@ -170,7 +267,13 @@ Options:
   --demo                demo mode: open org registration and /demo/*      env SEALCHAT_DEMO=1
   --allow-origin <o>    browser origin allowed to connect (repeatable)    env SEALCHAT_ALLOW_ORIGIN=a,b
   --org <sc1...>        register an organisation root key (repeatable)    env SEALCHAT_ORG=a,b
+  --no-metrics          do not serve /metrics                             env SEALCHAT_METRICS=0
   --help                print this text and exit
+
+Limits (integers; each also as env SEALCHAT_<NAME>, e.g. SEALCHAT_RETENTION_DAYS=30):
+${INTEGER_OPTIONS.filter((name) => name !== 'port')
+  .map((name) => `${`  --${kebab(name)} <n>`.padEnd(48)} default ${DEFAULT_RELAY_OPTIONS[name]}`)
+  .join('\n')}
 `;
 
 /**
@@ -200,6 +303,18 @@ export function parseRelayOptions(
     input.allowedOrigins = splitList(envOrigins, 'SEALCHAT_ALLOW_ORIGIN');
   const envOrgs = env['SEALCHAT_ORG'];
   if (envOrgs !== undefined && envOrgs !== '') input.orgKeys = splitList(envOrgs, 'SEALCHAT_ORG');
+
+  const envMetrics = env['SEALCHAT_METRICS'];
+  if (envMetrics !== undefined && envMetrics !== '') {
+    if (envMetrics !== '1' && envMetrics !== '0')
+      throw new TypeError(`SEALCHAT_METRICS must be 1 or 0, got ${JSON.stringify(envMetrics)}`);
+    input.metrics = envMetrics === '1';
+  }
+  for (const name of INTEGER_OPTIONS) {
+    if (name === 'port') continue;
+    const text = env[envName(name)];
+    if (text !== undefined && text !== '') input[name] = parseInteger(text, envName(name));
+  }
 
   let help = false;
   const flagOrigins: string[] = [];
@@ -252,8 +367,14 @@ export function parseRelayOptions(
         flagOrgs.push(key);
         break;
       }
-      default:
-        throw new TypeError(`Unknown flag ${JSON.stringify(arg)}; see --help`);
+      case '--no-metrics':
+        input.metrics = false;
+        break;
+      default: {
+        const name = INTEGER_OPTIONS.find((option) => option !== 'port' && `--${kebab(option)}` === flag);
+        if (!name) throw new TypeError(`Unknown flag ${JSON.stringify(arg)}; see --help`);
+        input[name] = parseInteger(value(), flag);
+      }
     }
   }
   if (flagOrigins.length > 0) input.allowedOrigins = flagOrigins;
@@ -265,6 +386,15 @@ function parsePort(text: string, name: string): number {
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
     throw new TypeError(
       `${name.startsWith('--') ? `The ${name} flag` : name} must be an integer from 0 to 65535, got ${JSON.stringify(text)}`,
+    );
+  }
+  return Number(text);
+}
+
+function parseInteger(text: string, name: string): number {
+  if (!/^\d{1,16}$/.test(text)) {
+    throw new TypeError(
+      `${name.startsWith('--') ? `The ${name} flag` : name} must be an integer, got ${JSON.stringify(text)}`,
     );
   }
   return Number(text);

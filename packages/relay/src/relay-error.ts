@@ -13,8 +13,12 @@ export const RelayErrorCode = {
   unauthorized: 'SEALCHAT_E_UNAUTHORIZED',
   /** A roster that does not verify, belongs to another org, has expired, or is not newer than the stored one. */
   rosterRejected: 'SEALCHAT_E_ROSTER_REJECTED',
-  /** A per-socket limit of the relay's options was reached. */
+  /** A per-socket or per-org limit of the relay's options was reached. */
   limit: 'SEALCHAT_E_LIMIT',
+  /** A token bucket is empty (frames per socket, posts per capability, opens per address); wait. */
+  rateLimited: 'SEALCHAT_E_RATE_LIMITED',
+  /** The page's Origin is not on the organisation's allow-list. */
+  forbiddenOrigin: 'SEALCHAT_E_FORBIDDEN_ORIGIN',
   /** The relay is shutting down; retry on a new connection. */
   unavailable: 'SEALCHAT_E_UNAVAILABLE',
   /** Storage or another internal failure; nothing was acknowledged, retry later. */
@@ -30,8 +34,12 @@ export const RelayCloseCode = {
   goingAway: 1001,
   /** A frame larger than `maxFrameBytes` (RFC 6455 §7.4.1, sent by ws itself). */
   messageTooBig: 1009,
+  /** The socket kept sending after its rate limit answered SEALCHAT_E_RATE_LIMITED (RFC 6455 §7.4.1). */
+  policyViolation: 1008,
   /** The socket did not read its data fast enough (RFC 6455 "Try Again Later", IANA registry). */
   tryAgainLater: 1013,
+  /** The socket sent nothing and held nothing for `idleTimeoutMs`. */
+  idle: 4001,
   /** The agent's device is no longer on the organisation's roster. Do not reconnect as this device. */
   revoked: 4003,
 } as const;

@@ -129,7 +129,7 @@ describe('posting', () => {
   });
 
   it('assigns gapless seqs in order under 200 concurrent posts from several sockets', async () => {
-    const h = await demoRelay({ maxPendingPostsPerSocket: 200 });
+    const h = await demoRelay({ maxPendingPostsPerSocket: 200, capabilityBurst: 200 });
     const org = await registerOrg(h);
     const owner = await h.connect();
     const { conversationId, capability } = await openConversation(owner, org);

@@ -41,7 +41,7 @@ describe('SqliteStore', () => {
   it('creates the directory, uses WAL with synchronous=FULL, and records the schema version', () => {
     expect(store.durability()).toEqual({ journalMode: 'wal', synchronous: 'full' });
     const db = new Database(path, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     db.close();
   });
 
@@ -99,7 +99,7 @@ describe('SqliteStore', () => {
     await expect(store.append(conversationId, random(16), random(8))).rejects.toBeInstanceOf(StoreClosedError);
     expect(countRows()).toBe(1);
     store = new SqliteStore(path);
-    expect(store.recordsAfter(conversationId, 0).map((r) => r.seq)).toEqual([1]);
+    expect(store.recordsAfter(conversationId, 0, 10).map((r) => r.seq)).toEqual([1]);
   });
 
   it('lists conversations and recent records in order, newest `limit` of them', () => {

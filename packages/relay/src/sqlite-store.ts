@@ -1,46 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { Checkpointer } from './checkpointer.js';
+import { configure, migrate } from './sqlite-schema.js';
 import {
   StoreClosedError,
   UnknownConversationError,
   type AppendResult,
+  type OrgPolicy,
   type RelayStore,
+  type SweepResult,
   type StoredConversation,
   type StoredOrg,
   type StoredRecord,
 } from './store.js';
-
-/**
- * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append only:
- * an edited migration would leave existing databases on a schema no fresh one has.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE orgs (
-     org_id BLOB NOT NULL UNIQUE CHECK (length(org_id) = 16),
-     root_key BLOB NOT NULL CHECK (length(root_key) = 32),
-     roster BLOB,
-     roster_version INTEGER NOT NULL DEFAULT 0,
-     registered_at INTEGER NOT NULL
-   );
-   CREATE TABLE conversations (
-     conversation_id BLOB PRIMARY KEY CHECK (length(conversation_id) = 16),
-     org_id BLOB NOT NULL REFERENCES orgs (org_id),
-     capability_hash BLOB NOT NULL CHECK (length(capability_hash) = 32),
-     last_seq INTEGER NOT NULL DEFAULT 0,
-     created_at INTEGER NOT NULL
-   ) WITHOUT ROWID;
-   CREATE INDEX conversations_by_org ON conversations (org_id, created_at);
-   CREATE TABLE records (
-     conversation_id BLOB NOT NULL REFERENCES conversations (conversation_id),
-     seq INTEGER NOT NULL,
-     client_message_id BLOB NOT NULL CHECK (length(client_message_id) = 16),
-     envelope BLOB NOT NULL,
-     stored_at INTEGER NOT NULL,
-     UNIQUE (conversation_id, seq),
-     UNIQUE (conversation_id, client_message_id)
-   );`,
-];
 
 interface OrgRow {
   org_id: Buffer;
@@ -48,6 +21,7 @@ interface OrgRow {
   roster: Buffer | null;
   roster_version: number;
   registered_at: number;
+  retention_days: number | null;
 }
 interface ConversationRow {
   conversation_id: Buffer;
@@ -65,9 +39,9 @@ interface RecordRow {
 }
 
 interface QueuedAppend {
-  readonly conversationId: Buffer;
-  readonly clientMessageId: Buffer;
-  readonly envelope: Buffer;
+  readonly conversationId: Uint8Array<ArrayBuffer>;
+  readonly clientMessageId: Uint8Array<ArrayBuffer>;
+  readonly envelope: Uint8Array<ArrayBuffer>;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -89,6 +63,7 @@ function toOrg(row: OrgRow): StoredOrg {
     roster: row.roster ? bytes(row.roster) : undefined,
     rosterVersion: row.roster_version,
     registeredAt: row.registered_at,
+    retentionDays: row.retention_days ?? undefined,
   };
 }
 
@@ -127,6 +102,8 @@ export class SqliteStore implements RelayStore {
   private queue: QueuedAppend[] = [];
   private scheduled = false;
   private closed = false;
+  private commitObserver: ((batchSize: number, seconds: number) => void) | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
   private readonly stmts;
 
   /**
@@ -136,11 +113,12 @@ export class SqliteStore implements RelayStore {
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    configure(this.db);
+    migrate(this.db);
+    if (path !== ':memory:') {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(path, 250);
+    }
     const db = this.db;
     this.stmts = {
       getOrg: db.prepare<[Buffer], OrgRow>('SELECT * FROM orgs WHERE org_id = ?'),
@@ -159,21 +137,61 @@ export class SqliteStore implements RelayStore {
         `SELECT * FROM (SELECT * FROM conversations WHERE org_id = ? ORDER BY created_at DESC, conversation_id LIMIT ?)
          ORDER BY created_at, conversation_id`,
       ),
-      recordsAfter: db.prepare<[Buffer, number], RecordRow>(
-        'SELECT * FROM records WHERE conversation_id = ? AND seq > ? ORDER BY seq',
+      recordsAfter: db.prepare<[Buffer, number, number], RecordRow>(
+        'SELECT * FROM records WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
+      recordsBefore: db.prepare<[Buffer, number, number], RecordRow>(
+        'SELECT * FROM records WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+      ),
+      firstSeq: db.prepare<[Buffer], { seq: number | null }>(
+        'SELECT min(seq) AS seq FROM records WHERE conversation_id = ?',
+      ),
+      epoch: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'epoch'"),
+      deleteRecords: db.prepare<[Buffer]>('DELETE FROM records WHERE conversation_id = ?'),
+      deleteConversation: db.prepare<[Buffer]>('DELETE FROM conversations WHERE conversation_id = ?'),
+      sweepOrgs: db.prepare<[], { org_id: Buffer; retention_days: number | null }>(
+        'SELECT org_id, retention_days FROM orgs',
+      ),
+      sweepRecords: db.prepare<[Buffer, number, number]>(
+        `DELETE FROM records WHERE rowid IN (
+           SELECT r.rowid FROM records r JOIN conversations c USING (conversation_id)
+           WHERE c.org_id = ? AND r.stored_at < ? LIMIT ?)`,
+      ),
+      sweepConversations: db.prepare<[Buffer, number, number], { conversation_id: Buffer }>(
+        `DELETE FROM conversations WHERE conversation_id IN (
+           SELECT conversation_id FROM conversations c WHERE c.org_id = ? AND c.created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.conversation_id = c.conversation_id) LIMIT ?)
+         RETURNING conversation_id`,
+      ),
+      listOrgs: db.prepare<[], OrgRow>('SELECT * FROM orgs ORDER BY rowid'),
+      orgOrigins: db.prepare<[Buffer], { origin: string }>(
+        'SELECT origin FROM org_origins WHERE org_id = ? ORDER BY origin',
+      ),
+      originListed: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM org_origins WHERE origin = ? LIMIT 1'),
+      setRetention: db.prepare<[number | null, Buffer]>('UPDATE orgs SET retention_days = ? WHERE org_id = ?'),
+      clearOrigins: db.prepare<[Buffer]>('DELETE FROM org_origins WHERE org_id = ?'),
+      addOrigin: db.prepare<[Buffer, string]>('INSERT INTO org_origins (org_id, origin) VALUES (?, ?)'),
+      orgRecords: db.prepare<[Buffer]>(
+        'DELETE FROM records WHERE conversation_id IN (SELECT conversation_id FROM conversations WHERE org_id = ?)',
+      ),
+      orgConversations: db.prepare<[Buffer]>('DELETE FROM conversations WHERE org_id = ?'),
+      deleteOrg: db.prepare<[Buffer]>('DELETE FROM orgs WHERE org_id = ?'),
+      ping: db.prepare<[], { one: number }>('SELECT 1 AS one'),
       recentRecords: db.prepare<[number], RecordRow>(
         'SELECT * FROM (SELECT rowid AS r, * FROM records ORDER BY rowid DESC LIMIT ?) ORDER BY r',
       ),
       findByClientId: db.prepare<[Buffer, Buffer], RecordRow>(
         'SELECT * FROM records WHERE conversation_id = ? AND client_message_id = ?',
       ),
-      nextSeq: db.prepare<[Buffer], { last_seq: number }>(
-        'UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ? RETURNING last_seq',
+      // The seq is the conversation's last_seq + 1, read and written in the same transaction. A
+      // repeated client message id inserts nothing (and returns no row), so a retry costs one lookup.
+      insertNext: db.prepare<[Buffer, Buffer, number, Buffer], { seq: number }>(
+        `INSERT INTO records (conversation_id, seq, client_message_id, envelope, stored_at)
+         SELECT conversation_id, last_seq + 1, ?, ?, ? FROM conversations WHERE conversation_id = ?
+         ON CONFLICT (conversation_id, client_message_id) DO NOTHING
+         RETURNING seq`,
       ),
-      insertRecord: db.prepare<[Buffer, number, Buffer, Buffer, number]>(
-        'INSERT INTO records (conversation_id, seq, client_message_id, envelope, stored_at) VALUES (?, ?, ?, ?, ?)',
-      ),
+      bumpSeq: db.prepare<[Buffer]>('UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ?'),
     };
   }
 
@@ -182,19 +200,6 @@ export class SqliteStore implements RelayStore {
     const journalMode = String(this.db.pragma('journal_mode', { simple: true }));
     const level = Number(this.db.pragma('synchronous', { simple: true }));
     return { journalMode, synchronous: ['off', 'normal', 'full', 'extra'][level] ?? String(level) };
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw new Error(`The database schema is version ${version}; this relay knows up to ${MIGRATIONS.length}`);
-    }
-    for (let next = version; next < MIGRATIONS.length; next++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[next] ?? '');
-        this.db.pragma(`user_version = ${next + 1}`);
-      })();
-    }
   }
 
   getOrg(orgId: Uint8Array): StoredOrg | undefined {
@@ -228,25 +233,126 @@ export class SqliteStore implements RelayStore {
     return this.stmts.listConversations.all(blob(orgId), limit).map(toConversation);
   }
 
-  recordsAfter(conversationId: Uint8Array, afterSeq: number): StoredRecord[] {
-    return this.stmts.recordsAfter.all(blob(conversationId), afterSeq).map(toRecord);
+  recordsAfter(conversationId: Uint8Array, afterSeq: number, limit: number): StoredRecord[] {
+    return this.stmts.recordsAfter.all(blob(conversationId), afterSeq, limit).map(toRecord);
+  }
+
+  recordsBefore(conversationId: Uint8Array, beforeSeq: number, limit: number): StoredRecord[] {
+    return this.stmts.recordsBefore.all(blob(conversationId), beforeSeq, limit).map(toRecord).reverse();
+  }
+
+  firstSeq(conversationId: Uint8Array): number {
+    const first = this.stmts.firstSeq.get(blob(conversationId))?.seq;
+    if (first !== null && first !== undefined) return first;
+    return (this.getConversation(conversationId)?.lastSeq ?? 0) + 1;
+  }
+
+  epoch(): number {
+    return this.stmts.epoch.get()?.value ?? 0;
+  }
+
+  deleteConversation(conversationId: Uint8Array): boolean {
+    // Appends queued for it fail with UnknownConversationError rather than resurrect it.
+    this.commitQueued();
+    const id = blob(conversationId);
+    return this.db.transaction(() => {
+      this.stmts.deleteRecords.run(id);
+      return this.stmts.deleteConversation.run(id).changes > 0;
+    })();
+  }
+
+  sweep(now: number, defaultRetentionDays: number, batch: number): SweepResult {
+    let deletedRecords = 0;
+    const deletedConversations: Uint8Array<ArrayBuffer>[] = [];
+    for (const org of this.stmts.sweepOrgs.all()) {
+      const days = org.retention_days ?? defaultRetentionDays;
+      if (days <= 0) continue;
+      const cutoff = now - days * 24 * 60 * 60 * 1000;
+      const left = batch - deletedRecords;
+      if (left <= 0) return { deletedRecords, deletedConversations, more: true };
+      deletedRecords += this.stmts.sweepRecords.run(org.org_id, cutoff, left).changes;
+      for (const row of this.stmts.sweepConversations.all(org.org_id, cutoff, batch)) {
+        deletedConversations.push(bytes(row.conversation_id));
+      }
+    }
+    return { deletedRecords, deletedConversations, more: deletedRecords >= batch };
+  }
+
+  erase(): void {
+    if (this.closed) return;
+    // The checkpointer thread may hold the checkpoint lock for a moment; a busy result means the WAL
+    // was not truncated, so try again rather than leave old pages in it.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (result?.busy === 0) return;
+    }
+  }
+
+  vacuum(): void {
+    if (this.closed) return;
+    this.db.pragma('incremental_vacuum');
+    this.erase();
+  }
+
+  ping(): boolean {
+    if (this.closed) return false;
+    try {
+      return this.stmts.ping.get()?.one === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  onCommit(observer: (batchSize: number, seconds: number) => void): void {
+    this.commitObserver = observer;
+  }
+
+  listOrgs(): StoredOrg[] {
+    return this.stmts.listOrgs.all().map(toOrg);
+  }
+
+  orgOrigins(orgId: Uint8Array): string[] {
+    return this.stmts.orgOrigins.all(blob(orgId)).map((row) => row.origin);
+  }
+
+  originListed(origin: string): boolean {
+    return this.stmts.originListed.get(origin) !== undefined;
+  }
+
+  setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): void {
+    const id = blob(orgId);
+    this.db.transaction(() => {
+      this.stmts.registerOrg.run(id, blob(rootKey), now);
+      this.stmts.setRetention.run(policy.retentionDays ?? null, id);
+      this.stmts.clearOrigins.run(id);
+      for (const origin of new Set(policy.origins)) this.stmts.addOrigin.run(id, origin);
+    })();
+  }
+
+  removeOrg(orgId: Uint8Array): boolean {
+    this.commitQueued();
+    const id = blob(orgId);
+    return this.db.transaction(() => {
+      this.stmts.orgRecords.run(id);
+      this.stmts.orgConversations.run(id);
+      this.stmts.clearOrigins.run(id);
+      return this.stmts.deleteOrg.run(id).changes > 0;
+    })();
   }
 
   recentRecords(limit: number): StoredRecord[] {
     return this.stmts.recentRecords.all(limit).map(toRecord);
   }
 
-  append(conversationId: Uint8Array, clientMessageId: Uint8Array, envelope: Uint8Array): Promise<AppendResult> {
+  append(
+    conversationId: Uint8Array<ArrayBuffer>,
+    clientMessageId: Uint8Array<ArrayBuffer>,
+    envelope: Uint8Array<ArrayBuffer>,
+  ): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new StoreClosedError());
     return new Promise<AppendResult>((resolve, reject) => {
-      // Copies: the caller's buffers may be reused before the commit runs.
-      this.queue.push({
-        conversationId: Buffer.from(conversationId),
-        clientMessageId: Buffer.from(clientMessageId),
-        envelope: Buffer.from(envelope),
-        resolve,
-        reject,
-      });
+      // Held, not copied: the caller hands over arrays it does not modify (decoded frames are fresh).
+      this.queue.push({ conversationId, clientMessageId, envelope, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.commitQueued());
@@ -259,13 +365,13 @@ export class SqliteStore implements RelayStore {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
-    if (!this.closed) {
-      this.commitQueued();
-      this.closed = true;
-      this.db.close();
-    }
-    return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.commitQueued();
+    this.closed = true;
+    await this.checkpointer?.stop();
+    // The last connection to close checkpoints the WAL into the file and removes it.
+    this.db.close();
   }
 
   /** Writes every queued append in one transaction, then settles their promises. */
@@ -274,32 +380,31 @@ export class SqliteStore implements RelayStore {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    const started = performance.now();
     const now = Date.now();
     const outcomes: (AppendResult | Error)[] = [];
     try {
       this.db.transaction(() => {
         for (const item of batch) {
-          const existing = this.stmts.findByClientId.get(item.conversationId, item.clientMessageId);
-          if (existing) {
-            outcomes.push({ record: toRecord(existing), duplicate: true });
+          const conversationId = blob(item.conversationId);
+          const clientMessageId = blob(item.clientMessageId);
+          const inserted = this.stmts.insertNext.get(clientMessageId, blob(item.envelope), now, conversationId);
+          if (inserted) {
+            this.stmts.bumpSeq.run(conversationId);
+            outcomes.push({
+              record: {
+                conversationId: item.conversationId,
+                seq: inserted.seq,
+                clientMessageId: item.clientMessageId,
+                envelope: item.envelope,
+                storedAt: now,
+              },
+              duplicate: false,
+            });
             continue;
           }
-          const next = this.stmts.nextSeq.get(item.conversationId);
-          if (!next) {
-            outcomes.push(new UnknownConversationError());
-            continue;
-          }
-          this.stmts.insertRecord.run(item.conversationId, next.last_seq, item.clientMessageId, item.envelope, now);
-          outcomes.push({
-            record: {
-              conversationId: bytes(item.conversationId),
-              seq: next.last_seq,
-              clientMessageId: bytes(item.clientMessageId),
-              envelope: bytes(item.envelope),
-              storedAt: now,
-            },
-            duplicate: false,
-          });
+          const existing = this.stmts.findByClientId.get(conversationId, clientMessageId);
+          outcomes.push(existing ? { record: toRecord(existing), duplicate: true } : new UnknownConversationError());
         }
       })();
     } catch (cause) {
@@ -308,6 +413,7 @@ export class SqliteStore implements RelayStore {
       for (const item of batch) item.reject(error);
       return;
     }
+    this.commitObserver?.(batch.length, (performance.now() - started) / 1000);
     batch.forEach((item, i) => {
       const outcome = outcomes[i];
       if (outcome === undefined || outcome instanceof Error) item.reject(outcome ?? new Error('Lost append outcome'));

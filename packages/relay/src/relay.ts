@@ -1,0 +1,933 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  CAPABILITY_LENGTH,
+  SealchatError,
+  bytesEqual,
+  decodeClientFrame,
+  encodeRelayFrame,
+  orgIdFromRootKey,
+  verifyRelayChallenge,
+  verifyRoster,
+  type ClientFrame,
+  type ConversationSummary,
+  type RelayFrame,
+  type VerifiedRoster,
+} from '@sealchat/protocol';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { Connection, type Subscription } from './connection.js';
+import { HttpRoutes } from './http-routes.js';
+import { Counter, KeyedBuckets, TokenBucket } from './limits.js';
+import type { RelayLogger } from './logger.js';
+import { RelayMetrics } from './metrics.js';
+import type { RelayOptions } from './options.js';
+import type { OriginPolicy } from './origin-policy.js';
+import { PresenceBoard } from './presence.js';
+import { RelayCloseCode, RelayErrorCode, RelayRequestError } from './relay-error.js';
+import {
+  StoreClosedError,
+  UnknownConversationError,
+  type RelayStore,
+  type StoredConversation,
+  type StoredRecord,
+} from './store.js';
+
+/** The feature revision this relay speaks (wire.ts `WIRE_REVISION`); see docs/relay-protocol.md §Versioning. */
+export const RELAY_WIRE_REVISION = 2;
+/** A `history` page stops adding records past this many envelope bytes (it always carries at least one). */
+const MAX_HISTORY_PAGE_BYTES = 1024 * 1024;
+/** Records removed per retention sweep step; the sweep yields to the event loop between steps. */
+const SWEEP_BATCH = 5000;
+/** A catch-up that cannot send for this long (the socket does not read) is closed as a slow consumer. */
+const CATCH_UP_STALL_MS = 30_000;
+/** Bounded cache of conversation → org, so the post path does not read the conversation row each time. */
+const CONVERSATION_CACHE_SIZE = 50_000;
+
+type Frame<K extends ClientFrame['kind']> = Extract<ClientFrame, { kind: K }>;
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function sha256(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+function summary(c: StoredConversation): ConversationSummary {
+  return { conversationId: c.conversationId, lastSeq: c.lastSeq, createdAt: c.createdAt };
+}
+
+/** Plain Uint8Array view of a ws message, so the decoder's slices are copies, not views into ws buffers. */
+function messageBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function refusal(status: string): string {
+  return `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+}
+
+const notAllowed = (what: string) => new RelayRequestError(RelayErrorCode.unauthorized, `Not allowed to ${what}`);
+
+/**
+ * The relay: stores and forwards envelopes it cannot read. It checks who may read and write which
+ * conversation (capabilities for visitors, roster certificates for agents), orders each
+ * conversation's records, acknowledges a post only once it is durable, and bounds what every socket
+ * may cost.
+ */
+export class Relay {
+  private readonly connections = new Set<Connection>();
+  private readonly subscribers = new Map<string, Set<Connection>>();
+  private readonly watchers = new Map<string, Set<Connection>>();
+  private readonly agents = new Map<string, Set<Connection>>();
+  private readonly presenceWatchers = new Map<string, Set<Connection>>();
+  private readonly presence = new PresenceBoard<Connection>();
+  /** Verified current roster per org; verifying up to 1000 certificates per login would be wasteful. */
+  private readonly rosters = new Map<string, VerifiedRoster>();
+  /** Serialises roster publication per org, so two publishers cannot both pass the version check. */
+  private readonly rosterLocks = new Map<string, Promise<void>>();
+  private readonly perAddress = new Counter();
+  private readonly perOrg = new Counter();
+  private readonly capabilityBuckets: KeyedBuckets;
+  private readonly openBuckets: KeyedBuckets;
+  private readonly conversationOrgs = new Map<string, string>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly epoch: number;
+  private closing = false;
+  readonly metrics = new RelayMetrics();
+  readonly wss: WebSocketServer;
+  readonly routes: HttpRoutes;
+
+  constructor(
+    readonly options: RelayOptions,
+    readonly store: RelayStore,
+    readonly logger: RelayLogger,
+    readonly policy: OriginPolicy,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
+    this.routes = new HttpRoutes(store, policy, options.demo, options.maxDemoReplayRows, {
+      ready: () => !this.closing && this.store.ping(),
+      metrics: options.metrics ? () => this.metrics.render() : undefined,
+    });
+    this.capabilityBuckets = new KeyedBuckets(options.capabilityRate, options.capabilityBurst);
+    const hourly = options.maxNewConversationsPerAddressPerHour;
+    this.openBuckets = new KeyedBuckets(hourly / 3600, hourly);
+    this.epoch = store.epoch();
+    store.onCommit((size, seconds) => this.metrics.commit(size, seconds));
+    this.every(options.pingIntervalMs, () => this.pingAll());
+    this.every(Math.max(10, Math.floor(options.idleTimeoutMs / 4)), () => this.closeIdle());
+    this.every(60_000, () => {
+      const now = Date.now();
+      this.capabilityBuckets.prune(now);
+      this.openBuckets.prune(now);
+    });
+    this.every(options.retentionSweepIntervalMs, () => this.sweep());
+    this.every(options.vacuumIntervalMs, () => this.store.vacuum());
+  }
+
+  private every(ms: number, run: () => void): void {
+    const timer = setInterval(() => {
+      try {
+        run();
+      } catch (error) {
+        this.logger.log('error', 'timer-failed', { error: error instanceof Error ? error.name : typeof error });
+      }
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refuse = (reason: string, status: string): void => {
+      this.metrics.upgradeRefused(reason);
+      this.logger.log('warn', 'connection-refused', { reason });
+      socket.end(refusal(status));
+    };
+    if (this.closing) return refuse('closing', '503 Service Unavailable');
+    if (this.connections.size >= this.options.maxConnections)
+      return refuse('maxConnections', '503 Service Unavailable');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.policy.allows(origin) && !this.store.originListed(origin)) {
+      return refuse('origin', '403 Forbidden');
+    }
+    // The address is used for counting only: never logged, never stored.
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (this.perAddress.get(address) >= this.options.maxConnectionsPerAddress) {
+      return refuse('maxConnectionsPerAddress', '429 Too Many Requests');
+    }
+    this.perAddress.add(address);
+    let accepted = false;
+    socket.once('close', () => {
+      if (!accepted) this.perAddress.remove(address);
+    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.accept(ws, address, origin);
+    });
+  }
+
+  private accept(ws: WebSocket, address: string, origin: string | undefined): void {
+    const now = Date.now();
+    const bucket = new TokenBucket(this.options.connectionRate, this.options.connectionBurst, now);
+    const conn = new Connection(ws, address, origin, bucket, now);
+    this.connections.add(conn);
+    this.metrics.connections++;
+    this.logger.log('info', 'connection-open', { conn: conn.id });
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.receive(conn, data, isBinary);
+      } catch (error) {
+        this.internalError(conn, 0, error);
+      }
+    });
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('close', (code) => {
+      this.forget(conn);
+      this.perAddress.remove(address);
+      this.metrics.close(code);
+      this.logger.log('info', 'connection-close', { conn: conn.id, code });
+    });
+    // ws reports protocol violations (oversized frame: 1009) here and then closes; 'close' cleans up.
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.logger.log('warn', 'socket-error', { conn: conn.id, code: error.code ?? 'unknown' });
+    });
+    this.send(conn, { kind: 'challenge', nonce: conn.challenge });
+  }
+
+  /** Removes a socket from every index. Idempotent: a revoked socket is forgotten, then closes. */
+  private forget(conn: Connection): void {
+    if (conn.forgotten) return;
+    conn.forgotten = true;
+    if (this.connections.delete(conn)) this.metrics.connections--;
+    this.metrics.subscriptions -= conn.subscriptions.size;
+    for (const key of conn.subscriptions.keys()) this.removeFrom(this.subscribers, key, conn);
+    conn.subscriptions.clear();
+    for (const orgKey of conn.presenceWatches) this.removeFrom(this.presenceWatchers, orgKey, conn);
+    for (const orgKey of conn.orgs) this.perOrg.remove(orgKey);
+    if (conn.agent) {
+      const orgKey = conn.agent.orgKey;
+      this.removeFrom(this.watchers, orgKey, conn);
+      this.removeFrom(this.agents, orgKey, conn);
+      const wasOnline = this.presence.anyoneOnline(orgKey);
+      if (this.presence.remove(orgKey, conn)) this.presenceChanged(orgKey, wasOnline);
+    }
+  }
+
+  private removeFrom(map: Map<string, Set<Connection>>, key: string, conn: Connection): void {
+    const set = map.get(key);
+    if (!set) return;
+    set.delete(conn);
+    if (set.size === 0) map.delete(key);
+  }
+
+  private addTo(map: Map<string, Set<Connection>>, key: string, conn: Connection): void {
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    set.add(conn);
+  }
+
+  private send(conn: Connection, frame: RelayFrame): void {
+    this.sendBytes(conn, encodeRelayFrame(frame));
+  }
+
+  private sendBytes(conn: Connection, bytes: Uint8Array): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    this.metrics.frameOut(bytes);
+    conn.ws.send(bytes);
+  }
+
+  /** Live pushes check the socket's backlog: a client that stops reading is cut off, not buffered forever. */
+  private push(conn: Connection, bytes: Uint8Array): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    if (conn.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      this.slowConsumer(conn);
+      return;
+    }
+    this.metrics.frameOut(bytes);
+    conn.ws.send(bytes);
+  }
+
+  private slowConsumer(conn: Connection): void {
+    this.logger.log('warn', 'slow-consumer', { conn: conn.id });
+    this.drop(conn, RelayCloseCode.tryAgainLater, 'slow consumer');
+  }
+
+  /**
+   * Closes a socket the relay gives up on. A peer that does not read will not answer the close
+   * handshake either, so it is terminated after a second instead of ws's 30 s close timeout.
+   */
+  private drop(conn: Connection, code: number, reason: string): void {
+    this.forget(conn);
+    if (conn.ws.readyState === WebSocket.CLOSED) return;
+    const timer = setTimeout(() => conn.ws.terminate(), 1000);
+    conn.ws.once('close', () => clearTimeout(timer));
+    conn.ws.close(code, reason);
+  }
+
+  private refuse(conn: Connection, requestId: number, error: RelayRequestError, frameKind: string): void {
+    this.metrics.error(error.code);
+    this.logger.log('warn', 'request-refused', { conn: conn.id, frame: frameKind, code: error.code });
+    this.send(conn, { kind: 'error', requestId, code: error.code, message: error.message });
+  }
+
+  private internalError(conn: Connection, requestId: number, error: unknown): void {
+    // The error's text may quote input; log only its class.
+    const name = error instanceof Error ? error.name : typeof error;
+    this.metrics.error(RelayErrorCode.internal);
+    this.logger.log('error', 'internal-error', { conn: conn.id, code: RelayErrorCode.internal, error: name });
+    this.send(conn, {
+      kind: 'error',
+      requestId,
+      code: RelayErrorCode.internal,
+      message: 'Internal relay error; retry later',
+    });
+  }
+
+  /**
+   * Decodes and rate-limits at once, so a flood is refused before it queues; admitted frames are
+   * handled one after another.
+   */
+  private receive(conn: Connection, data: RawData, isBinary: boolean): void {
+    const now = Date.now();
+    conn.lastFrameAt = now;
+    let frame: ClientFrame | undefined;
+    let bad: RelayRequestError | undefined;
+    if (!isBinary) {
+      bad = new RelayRequestError(RelayErrorCode.badFrame, 'Frames are binary WebSocket messages');
+    } else {
+      try {
+        frame = decodeClientFrame(messageBytes(data));
+      } catch (error) {
+        // The decoder throws DecodeError; anything else is still the frame's fault, not the relay's.
+        bad = new RelayRequestError(
+          RelayErrorCode.badFrame,
+          error instanceof SealchatError ? error.message : 'Undecodable frame',
+        );
+      }
+    }
+    this.metrics.frameIn(frame?.kind ?? 'malformed');
+    const requestId = frame?.requestId ?? 0;
+    if (!conn.bucket.take(now)) {
+      conn.refusedInRow++;
+      if (conn.refusedInRow > this.options.connectionBurst) {
+        this.logger.log('warn', 'rate-limit-ignored', { conn: conn.id });
+        this.drop(conn, RelayCloseCode.policyViolation, 'rate limit');
+        return;
+      }
+      const limited = new RelayRequestError(
+        RelayErrorCode.rateLimited,
+        'Too many frames on this connection; slow down',
+      );
+      this.refuse(conn, requestId, limited, frame?.kind ?? 'malformed');
+      return;
+    }
+    conn.refusedInRow = 0;
+    if (bad || !frame) {
+      this.refuse(conn, 0, bad ?? new RelayRequestError(RelayErrorCode.badFrame, 'Undecodable frame'), 'malformed');
+      return;
+    }
+    const admitted = frame;
+    conn.queue = conn.queue
+      .then(() => this.dispatch(conn, admitted))
+      .catch((error: unknown) => this.internalError(conn, admitted.requestId, error));
+  }
+
+  private async dispatch(conn: Connection, frame: ClientFrame): Promise<void> {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    try {
+      if (this.closing) throw new RelayRequestError(RelayErrorCode.unavailable, 'The relay is shutting down');
+      await this.handle(conn, frame);
+    } catch (error) {
+      if (error instanceof RelayRequestError) this.refuse(conn, frame.requestId, error, frame.kind);
+      else this.internalError(conn, frame.requestId, error);
+    }
+  }
+
+  private handle(conn: Connection, frame: ClientFrame): Promise<void> | void {
+    switch (frame.kind) {
+      case 'hello':
+        conn.revision = Math.max(1, Math.min(frame.revision, RELAY_WIRE_REVISION));
+        return this.send(conn, {
+          kind: 'welcome',
+          requestId: frame.requestId,
+          revision: conn.revision,
+          epoch: this.epoch,
+        });
+      case 'publish-roster':
+        return this.publishRoster(conn, frame);
+      case 'get-roster':
+        return this.getRoster(conn, frame);
+      case 'open-conversation':
+        return this.openConversation(conn, frame);
+      case 'attach-conversation':
+        return this.attach(conn, frame);
+      case 'resume-conversation':
+        return this.resume(conn, frame);
+      case 'get-history':
+        return this.history(conn, frame);
+      case 'delete-conversation':
+        return this.deleteConversation(conn, frame);
+      case 'auth-agent':
+        return this.authAgent(conn, frame);
+      case 'watch-org':
+        return this.watchOrg(conn, frame);
+      case 'set-presence':
+        return this.setPresence(conn, frame);
+      case 'watch-presence':
+        return this.watchPresence(conn, frame);
+      case 'post':
+        return this.post(conn, frame);
+    }
+  }
+
+  /**
+   * Counts the socket against an org once, checking the org's Origin allow-list first. An org with
+   * its own list admits only those origins; one without defers to the relay-wide policy.
+   */
+  private bindOrg(conn: Connection, orgId: Uint8Array): void {
+    const orgKey = hex(orgId);
+    if (conn.orgs.has(orgKey)) return;
+    if (conn.origin !== undefined) {
+      const origins = this.store.orgOrigins(orgId);
+      const allowed = origins.length > 0 ? origins.includes(conn.origin) : this.policy.allows(conn.origin);
+      if (!allowed) {
+        throw new RelayRequestError(RelayErrorCode.forbiddenOrigin, 'This page may not use that organisation');
+      }
+    }
+    if (this.perOrg.get(orgKey) >= this.options.maxConnectionsPerOrg) {
+      throw new RelayRequestError(RelayErrorCode.limit, 'Too many connections to this organisation');
+    }
+    conn.orgs.add(orgKey);
+    this.perOrg.add(orgKey);
+  }
+
+  private async publishRoster(conn: Connection, frame: Frame<'publish-roster'>): Promise<void> {
+    const orgId = await orgIdFromRootKey(frame.orgRootKey);
+    const orgKey = hex(orgId);
+    const previous = this.rosterLocks.get(orgKey) ?? Promise.resolve();
+    const run = previous.then(() => this.publishRosterLocked(conn, frame, orgId, orgKey));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.rosterLocks.set(orgKey, settled);
+    try {
+      await run;
+    } finally {
+      if (this.rosterLocks.get(orgKey) === settled) this.rosterLocks.delete(orgKey);
+    }
+  }
+
+  private async publishRosterLocked(
+    conn: Connection,
+    frame: Frame<'publish-roster'>,
+    orgId: Uint8Array<ArrayBuffer>,
+    orgKey: string,
+  ): Promise<void> {
+    const org = this.store.getOrg(orgId);
+    if (!org && !this.options.demo) {
+      throw new RelayRequestError(RelayErrorCode.unknownOrg, 'This relay does not serve that organisation');
+    }
+    const rejected = new RelayRequestError(
+      RelayErrorCode.rosterRejected,
+      'Roster rejected: it does not verify under the organisation key, has expired, or is older than the stored one',
+    );
+    let roster: VerifiedRoster;
+    try {
+      roster = await verifyRoster(frame.roster, {
+        orgRootKey: frame.orgRootKey,
+        now: Date.now(),
+        ...(org?.roster ? { minVersion: org.rosterVersion } : {}),
+      });
+    } catch (error) {
+      if (error instanceof SealchatError) throw rejected;
+      throw error;
+    }
+    if (!bytesEqual(roster.orgId, orgId)) throw rejected;
+    if (org?.roster) {
+      if (roster.version === org.rosterVersion) {
+        // Re-publishing the same roster (a retry) is fine; a different one under the same version is not.
+        if (!bytesEqual(org.roster, frame.roster)) throw rejected;
+        this.send(conn, { kind: 'ok', requestId: frame.requestId });
+        return;
+      }
+      if (roster.version < org.rosterVersion) throw rejected;
+    }
+    if (!org) this.store.registerOrg(orgId, frame.orgRootKey, Date.now());
+    this.store.saveRoster(orgId, roster.version, frame.roster);
+    this.rosters.set(orgKey, roster);
+    this.logger.log('info', org ? 'roster-updated' : 'org-registered', {
+      version: roster.version,
+      devices: roster.devices.length,
+    });
+    this.revokeMissing(orgKey, roster);
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  /** Agents whose device left the roster lose their sockets at once, not at their next login. */
+  private revokeMissing(orgKey: string, roster: VerifiedRoster): void {
+    for (const agent of [...(this.agents.get(orgKey) ?? [])]) {
+      const id = agent.agent?.deviceId;
+      if (id && !roster.devices.some((device) => bytesEqual(device.deviceId, id))) {
+        this.logger.log('info', 'agent-revoked', { conn: agent.id });
+        this.drop(agent, RelayCloseCode.revoked, 'revoked');
+      }
+    }
+  }
+
+  private getRoster(conn: Connection, frame: Frame<'get-roster'>): void {
+    const org = this.store.getOrg(frame.orgId);
+    if (!org?.roster)
+      throw new RelayRequestError(RelayErrorCode.notFound, 'No roster is published for that organisation');
+    this.send(conn, { kind: 'roster', requestId: frame.requestId, roster: org.roster });
+  }
+
+  private openConversation(conn: Connection, frame: Frame<'open-conversation'>): void {
+    const org = this.store.getOrg(frame.orgId);
+    if (!org) throw new RelayRequestError(RelayErrorCode.unknownOrg, 'This relay does not serve that organisation');
+    this.bindOrg(conn, org.orgId);
+    if (conn.opened >= this.options.maxOpensPerSocket) {
+      throw new RelayRequestError(RelayErrorCode.limit, 'Too many conversations opened on this connection');
+    }
+    if (!this.openBuckets.take(conn.address, Date.now())) {
+      throw new RelayRequestError(RelayErrorCode.rateLimited, 'Too many new conversations from this address');
+    }
+    const conversationId = new Uint8Array(randomBytes(16));
+    const capability = new Uint8Array(randomBytes(CAPABILITY_LENGTH));
+    const conversation = {
+      conversationId,
+      orgId: org.orgId,
+      capabilityHash: new Uint8Array(sha256(capability)),
+      createdAt: Date.now(),
+    };
+    this.store.createConversation(conversation);
+    conn.opened++;
+    // The opener has just been handed the capability: it may post without attaching first.
+    const key = hex(conversationId);
+    conn.capabilities.add(key);
+    this.rememberConversation(key, hex(org.orgId));
+    this.send(conn, { kind: 'conversation-opened', requestId: frame.requestId, conversationId, capability });
+    const watchers = this.watchers.get(hex(org.orgId));
+    if (watchers) {
+      const pushed = encodeRelayFrame({
+        kind: 'conversation-created',
+        conversation: summary({ ...conversation, lastSeq: 0 }),
+      });
+      for (const watcher of watchers) this.push(watcher, pushed);
+    }
+  }
+
+  private rememberConversation(key: string, orgKey: string): void {
+    if (this.conversationOrgs.size >= CONVERSATION_CACHE_SIZE) this.conversationOrgs.clear();
+    this.conversationOrgs.set(key, orgKey);
+  }
+
+  private isAgentOf(conn: Connection, orgId: Uint8Array): boolean {
+    return conn.agent !== undefined && conn.agent.orgKey === hex(orgId);
+  }
+
+  private capabilityMatches(capability: Uint8Array, conversation: StoredConversation | undefined): boolean {
+    // Hash even when there is nothing to compare with, so timing does not tell whether the id exists.
+    const presented = sha256(capability);
+    if (!conversation || capability.length !== CAPABILITY_LENGTH) return false;
+    return timingSafeEqual(presented, conversation.capabilityHash);
+  }
+
+  /**
+   * Who may read or erase a conversation: a socket presenting its capability, one that already
+   * proved it, or an agent of its org. The same refusal whether or not the conversation exists.
+   */
+  private authorize(
+    conn: Connection,
+    conversationId: Uint8Array,
+    capability: Uint8Array,
+    what: string,
+  ): { conversation: StoredConversation; byCapability: boolean } {
+    const conversation = this.store.getConversation(conversationId);
+    const byCapability =
+      this.capabilityMatches(capability, conversation) ||
+      (capability.length === 0 && conn.capabilities.has(hex(conversationId)));
+    if (!conversation || (!byCapability && !this.isAgentOf(conn, conversation.orgId))) throw notAllowed(what);
+    this.bindOrg(conn, conversation.orgId);
+    if (byCapability) conn.capabilities.add(hex(conversationId));
+    this.rememberConversation(hex(conversationId), hex(conversation.orgId));
+    return { conversation, byCapability };
+  }
+
+  private subscribe(conn: Connection, key: string, subscription: Subscription): void {
+    const subscriptions = conn.subscriptions.size + conn.presenceWatches.size;
+    if (!conn.subscriptions.has(key) && subscriptions >= this.options.maxConversationsPerSocket) {
+      throw new RelayRequestError(RelayErrorCode.limit, 'Too many subscriptions on this connection');
+    }
+    if (!conn.subscriptions.has(key)) this.metrics.subscriptions++;
+    conn.subscriptions.set(key, subscription);
+    this.addTo(this.subscribers, key, conn);
+  }
+
+  /** Revision 1 attach: missed records, then `attached`, then live records. */
+  private attach(conn: Connection, frame: Frame<'attach-conversation'>): Promise<void> {
+    const { conversation } = this.authorize(
+      conn,
+      frame.conversationId,
+      frame.capability,
+      'attach to that conversation',
+    );
+    const key = hex(frame.conversationId);
+    const subscription: Subscription = { lastSent: frame.afterSeq, live: false, notify: conn.revision >= 2 };
+    this.subscribe(conn, key, subscription);
+    return this.catchUp(conn, key, conversation.conversationId, subscription, (lastSeq) =>
+      this.send(conn, { kind: 'attached', requestId: frame.requestId, lastSeq }),
+    );
+  }
+
+  /**
+   * Revision 2 resume by `(epoch, afterSeq)`: `resumed` first, announcing the target, then the missed
+   * records, then live ones. A foreign epoch or a seq ahead of the store means the client's history
+   * is not this database's: it is told to reset and gets the whole stored stream.
+   */
+  private resume(conn: Connection, frame: Frame<'resume-conversation'>): Promise<void> {
+    const { conversation } = this.authorize(
+      conn,
+      frame.conversationId,
+      frame.capability,
+      'attach to that conversation',
+    );
+    const key = hex(frame.conversationId);
+    const reset = (frame.epoch !== 0 && frame.epoch !== this.epoch) || frame.afterSeq > conversation.lastSeq;
+    const subscription: Subscription = { lastSent: reset ? 0 : frame.afterSeq, live: false, notify: true };
+    this.subscribe(conn, key, subscription);
+    this.send(conn, {
+      kind: 'resumed',
+      requestId: frame.requestId,
+      epoch: this.epoch,
+      lastSeq: conversation.lastSeq,
+      firstSeq: this.store.firstSeq(frame.conversationId),
+      reset,
+    });
+    return this.catchUp(conn, key, conversation.conversationId, subscription, () => undefined);
+  }
+
+  /**
+   * Pages stored records out to one socket, `historyPageSize` at a time, yielding between pages and
+   * waiting while the socket's send buffer is over half its cap, so a long history costs bounded
+   * memory. Each page is read synchronously; the subscription turns live in the same turn as the
+   * last (short) page, so no commit falls between history and live fan-out.
+   */
+  private catchUp(
+    conn: Connection,
+    key: string,
+    conversationId: Uint8Array<ArrayBuffer>,
+    subscription: Subscription,
+    onLive: (lastSeq: number) => void,
+  ): Promise<void> {
+    const pageSize = this.options.historyPageSize;
+    let stalledSince: number | undefined;
+    return new Promise<void>((resolve) => {
+      const step = (): void => {
+        try {
+          if (conn.subscriptions.get(key) !== subscription || conn.ws.readyState !== WebSocket.OPEN) return resolve();
+          if (conn.ws.bufferedAmount > this.options.maxBufferedBytes / 2) {
+            stalledSince ??= Date.now();
+            if (Date.now() - stalledSince > CATCH_UP_STALL_MS) {
+              this.slowConsumer(conn);
+              return resolve();
+            }
+            setTimeout(step, 5);
+            return;
+          }
+          stalledSince = undefined;
+          const page = this.store.recordsAfter(conversationId, subscription.lastSent, pageSize);
+          for (const record of page) {
+            this.sendBytes(conn, encodeRelayFrame({ kind: 'record', ...record }));
+            subscription.lastSent = record.seq;
+          }
+          if (page.length === pageSize) {
+            setImmediate(step);
+            return;
+          }
+          const lastSeq = this.store.getConversation(conversationId)?.lastSeq ?? subscription.lastSent;
+          subscription.lastSent = lastSeq;
+          subscription.live = true;
+          onLive(lastSeq);
+          resolve();
+        } catch (error) {
+          this.internalError(conn, 0, error);
+          resolve();
+        }
+      };
+      step();
+    });
+  }
+
+  /** One bounded page of history before `beforeSeq`, newest records kept when the byte cap bites. */
+  private history(conn: Connection, frame: Frame<'get-history'>): void {
+    this.authorize(conn, frame.conversationId, frame.capability, 'read that conversation');
+    const limit =
+      frame.limit === 0 ? this.options.historyPageSize : Math.min(frame.limit, this.options.historyPageSize);
+    const before = frame.beforeSeq === 0 ? Number.MAX_SAFE_INTEGER : frame.beforeSeq;
+    const records = this.store.recordsBefore(frame.conversationId, before, limit);
+    let bytes = records.reduce((sum, r) => sum + r.envelope.length, 0);
+    while (records.length > 1 && bytes > MAX_HISTORY_PAGE_BYTES) bytes -= records.shift()?.envelope.length ?? 0;
+    this.send(conn, {
+      kind: 'history',
+      requestId: frame.requestId,
+      conversationId: frame.conversationId,
+      firstSeq: this.store.firstSeq(frame.conversationId),
+      records: records.map((r) => ({ seq: r.seq, envelope: r.envelope })),
+    });
+  }
+
+  private deleteConversation(conn: Connection, frame: Frame<'delete-conversation'>): void {
+    const { conversation } = this.authorize(conn, frame.conversationId, frame.capability, 'delete that conversation');
+    this.store.deleteConversation(frame.conversationId);
+    this.logger.log('info', 'conversation-deleted', { conn: conn.id, by: conn.agent ? 'agent' : 'visitor' });
+    this.conversationDeleted(hex(frame.conversationId), conversation.conversationId, hex(conversation.orgId));
+    // Erase promptly: secure_delete zeroed the cells; the WAL still holds the old pages until truncated.
+    setImmediate(() => this.store.erase());
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  /** Drops every subscription to an erased conversation and tells revision-2 sockets. */
+  private conversationDeleted(key: string, conversationId: Uint8Array<ArrayBuffer>, orgKey: string | undefined): void {
+    this.conversationOrgs.delete(key);
+    const pushed = encodeRelayFrame({ kind: 'conversation-deleted', conversationId });
+    for (const conn of this.subscribers.get(key) ?? []) {
+      const subscription = conn.subscriptions.get(key);
+      conn.subscriptions.delete(key);
+      conn.capabilities.delete(key);
+      this.metrics.subscriptions--;
+      if (subscription?.notify) this.push(conn, pushed);
+    }
+    this.subscribers.delete(key);
+    if (orgKey === undefined) return;
+    for (const watcher of this.watchers.get(orgKey) ?? []) if (watcher.revision >= 2) this.push(watcher, pushed);
+  }
+
+  private async authAgent(conn: Connection, frame: Frame<'auth-agent'>): Promise<void> {
+    const refused = new RelayRequestError(RelayErrorCode.unauthorized, 'Agent authentication failed');
+    if (conn.agent) throw refused;
+    const orgKey = hex(frame.orgId);
+    const device = (await this.currentRoster(frame.orgId))?.devices.find((d) => bytesEqual(d.deviceId, frame.deviceId));
+    const now = Date.now();
+    if (!device || now < device.issuedAt || now >= device.expiresAt) throw refused;
+    try {
+      await verifyRelayChallenge(device.signingPublic, conn.challenge, frame.orgId, frame.deviceId, frame.signature);
+    } catch (error) {
+      if (error instanceof SealchatError) throw refused;
+      throw error;
+    }
+    // The roster may have changed while the signature was checked.
+    const still = this.rosters.get(orgKey)?.devices.some((d) => bytesEqual(d.deviceId, frame.deviceId));
+    if (!still || conn.ws.readyState !== WebSocket.OPEN) throw refused;
+    this.bindOrg(conn, frame.orgId);
+    conn.agent = { orgKey, deviceId: frame.deviceId };
+    this.addTo(this.agents, orgKey, conn);
+    this.logger.log('info', 'agent-authenticated', { conn: conn.id });
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  /** The org's roster, verified now; undefined if none, or if the stored one no longer verifies (expired). */
+  private async currentRoster(orgId: Uint8Array<ArrayBuffer>): Promise<VerifiedRoster | undefined> {
+    const orgKey = hex(orgId);
+    const cached = this.rosters.get(orgKey);
+    if (cached && Date.now() < cached.expiresAt) return cached;
+    const org = this.store.getOrg(orgId);
+    if (!org?.roster) return undefined;
+    try {
+      const roster = await verifyRoster(org.roster, { orgRootKey: org.rootKey, now: Date.now() });
+      // A newer roster may have been published while this one was checked.
+      const latest = this.rosters.get(orgKey);
+      if (latest && latest.version > roster.version) return latest;
+      this.rosters.set(orgKey, roster);
+      return roster;
+    } catch (error) {
+      if (error instanceof SealchatError) return undefined;
+      throw error;
+    }
+  }
+
+  private watchOrg(conn: Connection, frame: Frame<'watch-org'>): void {
+    if (!conn.agent)
+      throw new RelayRequestError(RelayErrorCode.unauthorized, 'Only an authenticated agent may watch an organisation');
+    const orgId = Buffer.from(conn.agent.orgKey, 'hex');
+    const conversations = this.store.listConversations(orgId, this.options.maxConversationList).map(summary);
+    this.send(conn, { kind: 'conversation-list', requestId: frame.requestId, conversations });
+    this.addTo(this.watchers, conn.agent.orgKey, conn);
+  }
+
+  private setPresence(conn: Connection, frame: Frame<'set-presence'>): void {
+    if (!conn.agent) throw new RelayRequestError(RelayErrorCode.unauthorized, 'Only an agent has a presence');
+    const orgKey = conn.agent.orgKey;
+    const wasOnline = this.presence.anyoneOnline(orgKey);
+    conn.presence = frame.status;
+    if (this.presence.set(orgKey, conn, conn.agent.deviceId, frame.status)) this.presenceChanged(orgKey, wasOnline);
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  private presenceFrame(conn: Connection, orgKey: string, requestId: number): RelayFrame {
+    return {
+      kind: 'presence',
+      requestId,
+      orgId: new Uint8Array(Buffer.from(orgKey, 'hex')),
+      anyoneOnline: this.presence.anyoneOnline(orgKey),
+      // Visitors and other orgs learn one bit; only the org's own agents see who.
+      devices: conn.agent?.orgKey === orgKey ? this.presence.devices(orgKey) : [],
+    };
+  }
+
+  private watchPresence(conn: Connection, frame: Frame<'watch-presence'>): void {
+    const org = this.store.getOrg(frame.orgId);
+    if (!org) throw new RelayRequestError(RelayErrorCode.unknownOrg, 'This relay does not serve that organisation');
+    this.bindOrg(conn, org.orgId);
+    const orgKey = hex(org.orgId);
+    if (frame.subscribe && !conn.presenceWatches.has(orgKey)) {
+      if (conn.subscriptions.size + conn.presenceWatches.size >= this.options.maxConversationsPerSocket) {
+        throw new RelayRequestError(RelayErrorCode.limit, 'Too many subscriptions on this connection');
+      }
+      conn.presenceWatches.add(orgKey);
+      this.addTo(this.presenceWatchers, orgKey, conn);
+    }
+    this.send(conn, this.presenceFrame(conn, orgKey, frame.requestId));
+  }
+
+  /** Agents of the org hear every change; everyone else only a change of the one bit. */
+  private presenceChanged(orgKey: string, wasOnline: boolean): void {
+    const online = this.presence.anyoneOnline(orgKey);
+    let bit: Uint8Array | undefined;
+    for (const watcher of this.presenceWatchers.get(orgKey) ?? []) {
+      if (watcher.agent?.orgKey === orgKey)
+        this.push(watcher, encodeRelayFrame(this.presenceFrame(watcher, orgKey, 0)));
+      else if (online !== wasOnline)
+        this.push(watcher, (bit ??= encodeRelayFrame(this.presenceFrame(watcher, orgKey, 0))));
+    }
+  }
+
+  /**
+   * Admits a post and returns at once; the ack and fan-out follow the commit. Not awaiting the commit
+   * lets one socket pipeline many posts into the same group commit.
+   */
+  private post(conn: Connection, frame: Frame<'post'>): void {
+    const key = hex(frame.conversationId);
+    let orgKey = this.conversationOrgs.get(key);
+    if (orgKey === undefined) {
+      const conversation = this.store.getConversation(frame.conversationId);
+      if (conversation) this.rememberConversation(key, (orgKey = hex(conversation.orgId)));
+    }
+    const byCapability = conn.capabilities.has(key);
+    if (orgKey === undefined || (!byCapability && conn.agent?.orgKey !== orgKey)) {
+      throw notAllowed('post to that conversation');
+    }
+    if (conn.pendingPosts >= this.options.maxPendingPostsPerSocket) {
+      throw new RelayRequestError(RelayErrorCode.limit, 'Too many posts waiting for commit on this connection');
+    }
+    if (byCapability && conn.agent?.orgKey !== orgKey && !this.capabilityBuckets.take(key, Date.now())) {
+      throw new RelayRequestError(RelayErrorCode.rateLimited, 'Too many posts to this conversation; slow down');
+    }
+    conn.pendingPosts++;
+    // Appends settle in commit order, so these callbacks run, and fan out, in seq order.
+    this.store.append(frame.conversationId, frame.clientMessageId, frame.envelope).then(
+      ({ record, duplicate }) => {
+        conn.pendingPosts--;
+        this.send(conn, { kind: 'ack', requestId: frame.requestId, seq: record.seq });
+        if (!duplicate) this.fanOut(key, record);
+      },
+      (error: unknown) => {
+        conn.pendingPosts--;
+        if (error instanceof StoreClosedError) {
+          const unavailable = new RelayRequestError(RelayErrorCode.unavailable, 'The relay is shutting down');
+          this.refuse(conn, frame.requestId, unavailable, 'post');
+        } else if (error instanceof UnknownConversationError) {
+          this.refuse(conn, frame.requestId, notAllowed('post to that conversation'), 'post');
+        } else {
+          this.internalError(conn, frame.requestId, error);
+        }
+      },
+    );
+  }
+
+  private fanOut(key: string, record: StoredRecord): void {
+    this.routes.rowCommitted(record);
+    const subscribers = this.subscribers.get(key);
+    if (!subscribers) return;
+    const bytes = encodeRelayFrame({
+      kind: 'record',
+      conversationId: record.conversationId,
+      seq: record.seq,
+      envelope: record.envelope,
+    });
+    for (const conn of subscribers) {
+      const subscription = conn.subscriptions.get(key);
+      // A socket still catching up gets this record from its pager, in order.
+      if (!subscription?.live || record.seq <= subscription.lastSent) continue;
+      subscription.lastSent = record.seq;
+      this.push(conn, bytes);
+    }
+  }
+
+  /** Terminates sockets that missed a pong since the last ping, then pings the rest. */
+  private pingAll(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        this.logger.log('info', 'liveness-timeout', { conn: conn.id });
+        this.forget(conn);
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
+    }
+  }
+
+  private closeIdle(): void {
+    const cutoff = Date.now() - this.options.idleTimeoutMs;
+    for (const conn of this.connections) {
+      if (conn.busy || conn.lastFrameAt > cutoff || conn.pendingPosts > 0) continue;
+      this.drop(conn, RelayCloseCode.idle, 'idle');
+    }
+  }
+
+  /** Runs the retention sweep in bounded steps, yielding between them. */
+  sweep(): void {
+    if (this.closing) return;
+    const result = this.store.sweep(Date.now(), this.options.retentionDays, SWEEP_BATCH);
+    for (const conversationId of result.deletedConversations) {
+      const key = hex(conversationId);
+      this.conversationDeleted(key, conversationId, this.conversationOrgs.get(key));
+    }
+    if (result.deletedRecords > 0 || result.deletedConversations.length > 0) {
+      this.logger.log('info', 'retention-swept', {
+        records: result.deletedRecords,
+        conversations: result.deletedConversations.length,
+      });
+    }
+    if (result.more) setImmediate(() => this.sweep());
+    else if (result.deletedRecords > 0) this.store.vacuum();
+  }
+
+  /** Graceful shutdown; see {@link RunningRelay.close}. */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    for (const timer of this.timers) clearInterval(timer);
+    // Posts already admitted are committed and acknowledged before their sockets close.
+    await this.store.flush();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.routes.closeStreams();
+    const closed = [...this.connections].map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          if (conn.ws.readyState === WebSocket.CLOSED) return resolve();
+          const timer = setTimeout(() => conn.ws.terminate(), 2000);
+          conn.ws.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          conn.ws.close(RelayCloseCode.goingAway, 'relay shutting down');
+        }),
+    );
+    await Promise.all(closed);
+    this.wss.close();
+    await this.store.close();
+  }
+}

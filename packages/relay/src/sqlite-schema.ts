@@ -1,0 +1,90 @@
+import { randomInt } from 'node:crypto';
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append only:
+ * an edited migration would leave existing databases on a schema no fresh one has.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE orgs (
+     org_id BLOB NOT NULL UNIQUE CHECK (length(org_id) = 16),
+     root_key BLOB NOT NULL CHECK (length(root_key) = 32),
+     roster BLOB,
+     roster_version INTEGER NOT NULL DEFAULT 0,
+     registered_at INTEGER NOT NULL
+   );
+   CREATE TABLE conversations (
+     conversation_id BLOB PRIMARY KEY CHECK (length(conversation_id) = 16),
+     org_id BLOB NOT NULL REFERENCES orgs (org_id),
+     capability_hash BLOB NOT NULL CHECK (length(capability_hash) = 32),
+     last_seq INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX conversations_by_org ON conversations (org_id, created_at);
+   CREATE TABLE records (
+     conversation_id BLOB NOT NULL REFERENCES conversations (conversation_id),
+     seq INTEGER NOT NULL,
+     client_message_id BLOB NOT NULL CHECK (length(client_message_id) = 16),
+     envelope BLOB NOT NULL,
+     stored_at INTEGER NOT NULL,
+     UNIQUE (conversation_id, seq),
+     UNIQUE (conversation_id, client_message_id)
+   );`,
+  // v2 (Relay v1): the epoch, per-org retention and origins, and an index for the retention sweep.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO meta (key, value) VALUES ('epoch', abs(random() % 281474976710655) + 1);
+   ALTER TABLE orgs ADD COLUMN retention_days INTEGER CHECK (retention_days IS NULL OR retention_days > 0);
+   CREATE TABLE org_origins (
+     org_id BLOB NOT NULL REFERENCES orgs (org_id),
+     origin TEXT NOT NULL,
+     PRIMARY KEY (org_id, origin)
+   ) WITHOUT ROWID;
+   CREATE INDEX org_origins_by_origin ON org_origins (origin);
+   CREATE INDEX records_by_time ON records (stored_at);`,
+];
+
+/** Epochs are random in [1, 2^48 - 1]: unguessable enough that two restores never share one. */
+export const MAX_EPOCH = 2 ** 48 - 1;
+
+/**
+ * Opens a database with the relay's settings. `secure_delete` zeroes deleted content, and
+ * incremental auto-vacuum lets the vacuum schedule give freed pages back; a database created before
+ * auto-vacuum was on is rebuilt once with VACUUM, since the setting only takes effect that way.
+ */
+export function configure(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  // better-sqlite3 compiles WAL databases to NORMAL on reopen; an ack promises durability, so FULL.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('secure_delete = ON');
+  if (Number(db.pragma('auto_vacuum', { simple: true })) !== 2) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    const tables = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get();
+    if ((tables?.n ?? 0) > 0) db.exec('VACUUM');
+  }
+}
+
+/**
+ * Runs the migrations this file lacks.
+ * @throws Error if the file was written by a newer relay (its schema version is unknown here).
+ */
+export function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`The database schema is version ${version}; this relay knows up to ${MIGRATIONS.length}`);
+  }
+  for (let next = version; next < MIGRATIONS.length; next++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[next] ?? '');
+      db.pragma(`user_version = ${next + 1}`);
+    })();
+  }
+}
+
+/** Gives the database a new random epoch (after a restore). Returns it. */
+export function renewEpoch(db: Database.Database): number {
+  const epoch = randomInt(1, MAX_EPOCH + 1);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'epoch'").run(epoch);
+  return epoch;
+}
