@@ -48,8 +48,16 @@ export interface EnvelopeHeader {
   readonly chainId: Uint8Array<ArrayBuffer>;
   /** Message index in the chain; 0 for key shares. */
   readonly index: number;
-  /** Digest of the sender's previous envelope in this conversation; zeros for its first. */
+  /** Position of this envelope among all the sender's envelopes in this conversation, from 0. */
+  readonly senderSeq: number;
+  /** Digest of the sender's previous envelope in this conversation (`senderSeq - 1`); zeros for its first. */
   readonly transcript: Uint8Array<ArrayBuffer>;
+}
+
+/** Where an envelope stands in its sender's transcript. */
+export interface TranscriptLink {
+  readonly senderSeq: number;
+  readonly previous: Uint8Array<ArrayBuffer>;
 }
 
 /** A decoded, not yet verified envelope. */
@@ -61,8 +69,9 @@ export interface Envelope extends EnvelopeHeader {
   readonly bytes: Uint8Array<ArrayBuffer>;
 }
 
+/** version, type, conversation, sender, chain, index, senderSeq, transcript link: 90 bytes. */
 export const HEADER_LENGTH =
-  1 + 1 + CONVERSATION_ID_LENGTH + DEVICE_ID_LENGTH + CHAIN_ID_LENGTH + 4 + TRANSCRIPT_LINK_LENGTH;
+  1 + 1 + CONVERSATION_ID_LENGTH + DEVICE_ID_LENGTH + CHAIN_ID_LENGTH + 4 + 4 + TRANSCRIPT_LINK_LENGTH;
 export const ZERO_LINK = new Uint8Array(TRANSCRIPT_LINK_LENGTH);
 
 function encodeHeader(h: Omit<EnvelopeHeader, 'version'>): Uint8Array<ArrayBuffer> {
@@ -73,6 +82,7 @@ function encodeHeader(h: Omit<EnvelopeHeader, 'version'>): Uint8Array<ArrayBuffe
     .fixed(h.senderDeviceId, DEVICE_ID_LENGTH)
     .fixed(h.chainId, CHAIN_ID_LENGTH)
     .u32(h.index)
+    .u32(h.senderSeq)
     .fixed(h.transcript, TRANSCRIPT_LINK_LENGTH)
     .finish();
 }
@@ -99,6 +109,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     senderDeviceId: h.fixed(DEVICE_ID_LENGTH),
     chainId: h.fixed(CHAIN_ID_LENGTH),
     index: h.u32(),
+    senderSeq: h.u32(),
     transcript: h.fixed(TRANSCRIPT_LINK_LENGTH),
     header,
     body,
@@ -193,9 +204,9 @@ export async function sealKeyShare(params: {
   binding: KeyShareBinding;
   seed: Uint8Array<ArrayBuffer>;
   recipients: readonly Recipient[];
-  transcript: Uint8Array<ArrayBuffer>;
+  link: TranscriptLink;
 }): Promise<Uint8Array<ArrayBuffer>> {
-  const { sender, binding, seed, recipients, transcript } = params;
+  const { sender, binding, seed, recipients, link } = params;
   if (seed.length !== CHAIN_SEED_LENGTH) throw new TypeError('A chain seed is 32 bytes');
   if (recipients.length > MAX_SHARE_RECIPIENTS) throw new RangeError('Too many recipients for one key share');
   const header = encodeHeader({
@@ -204,7 +215,8 @@ export async function sealKeyShare(params: {
     senderDeviceId: sender.deviceId,
     chainId: binding.chainId,
     index: 0,
-    transcript,
+    senderSeq: link.senderSeq,
+    transcript: link.previous,
   });
   const w = new ByteWriter()
     .fixed(sender.signingPublic, PUBLIC_KEY_LENGTH)
@@ -306,16 +318,17 @@ export async function sealPayload(params: {
   chainId: Uint8Array<ArrayBuffer>;
   messageKey: MessageKey;
   plaintext: Uint8Array<ArrayBuffer>;
-  transcript: Uint8Array<ArrayBuffer>;
+  link: TranscriptLink;
 }): Promise<Uint8Array<ArrayBuffer>> {
-  const { type, sender, conversationId, chainId, messageKey, plaintext, transcript } = params;
+  const { type, sender, conversationId, chainId, messageKey, plaintext, link } = params;
   const header = encodeHeader({
     type,
     conversationId,
     senderDeviceId: sender.deviceId,
     chainId,
     index: messageKey.index,
-    transcript,
+    senderSeq: link.senderSeq,
+    transcript: link.previous,
   });
   const ciphertext = new Uint8Array(
     await crypto.subtle.encrypt(

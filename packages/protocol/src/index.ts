@@ -37,6 +37,8 @@ export type { KeyStore, KeyAlgorithm } from './key-store.js';
 export { CHALLENGE_LENGTH, signRelayChallenge, verifyRelayChallenge } from './relay-auth.js';
 export {
   WIRE_VERSION,
+  WIRE_REVISION,
+  MAX_HISTORY_PAGE,
   CLIENT_MESSAGE_ID_LENGTH,
   CAPABILITY_LENGTH,
   MAX_ENVELOPE_BYTES,
@@ -45,7 +47,14 @@ export {
   encodeRelayFrame,
   decodeRelayFrame,
 } from './wire.js';
-export type { ClientFrame, RelayFrame, ConversationSummary } from './wire.js';
+export type {
+  ClientFrame,
+  RelayFrame,
+  ConversationSummary,
+  PresenceStatus,
+  DevicePresence,
+  HistoryRecord,
+} from './wire.js';
 export {
   SealchatError,
   DecodeError,

@@ -208,7 +208,7 @@ describe('envelopes: a negative case per check', () => {
       binding,
       seed: chain.chainSeed,
       recipients: [agent, visitor],
-      transcript: ZERO_LINK,
+      link: { senderSeq: 0, previous: ZERO_LINK },
     });
     const message = await sealPayload({
       type: EnvelopeType.message,
@@ -217,7 +217,7 @@ describe('envelopes: a negative case per check', () => {
       chainId: chain.chainId,
       messageKey: await chain.nextMessageKey(),
       plaintext: encodeContent({ kind: 'text', text: 'hi', sentAt: 1 }),
-      transcript: ZERO_LINK,
+      link: { senderSeq: 1, previous: ZERO_LINK },
     });
     const seed = await openKeyShare(decodeEnvelope(share), agent, org.orgId);
     return { org, visitor, agent, conversationId, chain, share, message, seed };
@@ -231,12 +231,14 @@ describe('envelopes: a negative case per check', () => {
     expect(decodeContent(await openPayload(env, key)).text).toBe('hi');
   });
 
-  // Header layout: version 0, type 1, conversation 2..17, sender 18..33, chain 34..49, index 50..53, transcript 54..85.
+  // Header layout: version 0, type 1, conversation 2..17, sender 18..33, chain 34..49, index 50..53,
+  // senderSeq 54..57, transcript link 58..89.
   const fields: [string, number][] = [
     ['conversation id', 2],
     ['sender device id', 18],
     ['chain id', 34],
     ['index', 53],
+    ['sender sequence number', 57],
     ['transcript link', 60],
   ];
   for (const [name, offset] of fields) {

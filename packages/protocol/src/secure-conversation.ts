@@ -1,4 +1,4 @@
-import { bytesEqual, toHex } from './bytes.js';
+import { bytesEqual, fromHex, toHex } from './bytes.js';
 import type { VerifiedCertificate } from './certificate.js';
 import {
   decodeEnvelope,
@@ -14,6 +14,7 @@ import {
   type ConversationMode,
   type Envelope,
   type PayloadType,
+  type TranscriptLink,
 } from './envelope.js';
 import {
   ConversationModeError,
@@ -74,9 +75,10 @@ export type Received =
   | { readonly kind: 'own-unreadable'; readonly type: PayloadType };
 
 /**
- * What the hash-chained transcript revealed. `gap`: an envelope links to one from the same sender
- * that never arrived (dropped, or still to come). `reorder`: such a missing envelope arrived late.
- * `fork`: two envelopes claim the same predecessor (a replayed branch, or two sessions of one device).
+ * What a sender's transcript revealed (docs/protocol.md §8). `gap`: envelopes of that sender were
+ * skipped (dropped, or still to come). `reorder`: a skipped one arrived late. `fork`: two different
+ * envelopes claim one place, or a hash link disagrees with its neighbour (a forged branch, or two
+ * sessions of one device writing at once).
  */
 export interface TranscriptEvent {
   readonly kind: 'gap' | 'reorder' | 'fork';
@@ -90,11 +92,20 @@ export interface Sealed {
   readonly type: EnvelopeType;
 }
 
+/** One sender's transcript as this device has seen it. */
 interface TranscriptState {
-  last: Uint8Array<ArrayBuffer>;
-  readonly seen: Set<string>;
-  readonly missing: Set<string>;
+  /** Highest senderSeq accepted, -1 before any. */
+  highest: number;
+  /** Digest of each accepted envelope, by senderSeq. */
+  readonly digests: Map<number, string>;
+  /** What the envelope at senderSeq + 1 said the digest at senderSeq must be. */
+  readonly expected: Map<number, string>;
+  /** senderSeqs skipped over and not yet arrived. */
+  readonly missing: Set<number>;
 }
+
+/** How many missing envelopes per sender are remembered; beyond it, the oldest are forgotten. */
+const MAX_MISSING = 10_000;
 
 interface KnownSender extends SenderInfo {
   readonly signingPublic: Uint8Array<ArrayBuffer>;
@@ -251,7 +262,7 @@ export class SecureConversation {
         },
         seed: chain.chainSeed,
         recipients,
-        transcript: this.lastOwn(),
+        link: this.nextOwnLink(),
       });
       this.sending = { chain, rosterVersion: this.roster.version, recipients: ids, startedAt: this.now() };
       out.push(await this.recordOwn(envelope, EnvelopeType.keyShare));
@@ -266,24 +277,26 @@ export class SecureConversation {
       chainId: chain.chainId,
       messageKey: await chain.nextMessageKey(),
       plaintext,
-      transcript: this.lastOwn(),
+      link: this.nextOwnLink(),
     });
     out.push(await this.recordOwn(envelope, type));
     return out;
   }
 
   private async recordOwn(envelope: Uint8Array<ArrayBuffer>, type: EnvelopeType): Promise<Sealed> {
-    const digest = await envelopeDigest(envelope);
-    const digestHex = toHex(digest);
+    const digestHex = toHex(await envelopeDigest(envelope));
     this.sent.add(digestHex);
     const state = this.transcript(this.me.deviceId);
-    state.seen.add(digestHex);
-    state.last = digest;
+    state.highest += 1;
+    state.digests.set(state.highest, digestHex);
     return { envelope, digest: digestHex, type };
   }
 
-  private lastOwn(): Uint8Array<ArrayBuffer> {
-    return this.transcript(this.me.deviceId).last;
+  /** The link for this device's next envelope: one past its highest, chained to that one's digest. */
+  private nextOwnLink(): TranscriptLink {
+    const state = this.transcript(this.me.deviceId);
+    const previous = state.digests.get(state.highest);
+    return { senderSeq: state.highest + 1, previous: previous ? fromHex(previous) : ZERO_LINK };
   }
 
   /** Roster devices, the visitor, the archive key (archive mode), and this device itself (archive mode, to re-read its history). */
@@ -352,38 +365,38 @@ export class SecureConversation {
     const key = toHex(deviceId);
     let state = this.transcripts.get(key);
     if (!state) {
-      state = { last: ZERO_LINK, seen: new Set(), missing: new Set() };
+      state = { highest: -1, digests: new Map(), expected: new Map(), missing: new Set() };
       this.transcripts.set(key, state);
     }
     return state;
   }
 
-  /** Places an accepted envelope in its sender's hash chain and reports what the links reveal. */
+  /**
+   * Places an accepted envelope in its sender's transcript and reports what it reveals:
+   * a jump in senderSeq is a `gap`; a senderSeq that was skipped over arriving now is a `reorder`;
+   * a senderSeq already taken, or a link that disagrees with the neighbour's digest, is a `fork`.
+   */
   private place(envelope: Envelope, digest: Uint8Array<ArrayBuffer>): TranscriptEvent[] {
     const state = this.transcript(envelope.senderDeviceId);
+    const seq = envelope.senderSeq;
     const digestHex = toHex(digest);
     const linkHex = toHex(envelope.transcript);
-    const events: TranscriptEvent[] = [];
-    const event = (kind: TranscriptEvent['kind']) => events.push({ kind, senderDeviceId: envelope.senderDeviceId });
-    state.seen.add(digestHex);
-    if (state.missing.delete(digestHex)) {
-      // A link we were waiting for: it arrived out of order. The chain's head stays where it is.
-      event('reorder');
-      if (!bytesEqual(envelope.transcript, ZERO_LINK) && !state.seen.has(linkHex)) {
-        state.missing.add(linkHex);
-      }
-      return events;
-    }
-    if (bytesEqual(envelope.transcript, state.last)) {
-      state.last = digest;
-      return events;
-    }
-    if (bytesEqual(envelope.transcript, ZERO_LINK) || state.seen.has(linkHex)) event('fork');
+    const kinds = new Set<TranscriptEvent['kind']>();
+    if (state.digests.has(seq)) kinds.add('fork');
+    else if (seq <= state.highest) kinds.add(state.missing.delete(seq) ? 'reorder' : 'fork');
     else {
-      event('gap');
-      state.missing.add(linkHex);
+      if (seq > state.highest + 1) kinds.add('gap');
+      for (let s = Math.max(state.highest + 1, seq - MAX_MISSING); s < seq; s++) state.missing.add(s);
+      state.highest = seq;
     }
-    state.last = digest;
-    return events;
+    // The hash links must agree with the neighbours already seen, on both sides.
+    const before = seq === 0 ? toHex(ZERO_LINK) : state.digests.get(seq - 1);
+    if (before !== undefined && before !== linkHex) kinds.add('fork');
+    const after = state.expected.get(seq);
+    if (after !== undefined && after !== digestHex) kinds.add('fork');
+    if (seq > 0 && before === undefined) state.expected.set(seq - 1, linkHex);
+    if (!state.digests.has(seq)) state.digests.set(seq, digestHex);
+    while (state.missing.size > MAX_MISSING) state.missing.delete(state.missing.values().next().value!);
+    return [...kinds].map((kind) => ({ kind, senderDeviceId: envelope.senderDeviceId }));
   }
 }
