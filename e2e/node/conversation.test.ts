@@ -137,6 +137,8 @@ describe('visitor ↔ agent over a real relay', () => {
       sendTimeoutMs: 300,
       reconnectDelayMs: 100,
       maxReconnectDelayMs: 200,
+      // An attempt that lands while the relay restarts can be accepted and never answered.
+      connectTimeoutMs: 500,
     });
     closers.push(() => visitor.close());
     await visitor.send('before the outage');

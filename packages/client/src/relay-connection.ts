@@ -31,6 +31,12 @@ export interface RelayConnectionOptions {
   readonly reconnectDelayMs?: number;
   /** Default 10 s. */
   readonly maxReconnectDelayMs?: number;
+  /**
+   * How long one connection attempt may take, until the relay's challenge arrives, before it is
+   * abandoned and retried. Without it, an attempt whose TCP connection was accepted but never
+   * answered (a relay mid-restart, a stuck proxy) would wait forever. Default 10 s.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -60,11 +66,13 @@ export class RelayConnection extends EventTarget {
   private nextRequestId = 1;
   private reconnectDelay: number;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly requestTimeoutMs: number;
   private readonly baseDelay: number;
   private readonly maxDelay: number;
+  private readonly connectTimeoutMs: number;
   state: ConnectionState = 'closed';
 
   constructor(
@@ -80,6 +88,7 @@ export class RelayConnection extends EventTarget {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     this.baseDelay = options.reconnectDelayMs ?? 500;
     this.maxDelay = options.maxReconnectDelayMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.reconnectDelay = this.baseDelay;
   }
 
@@ -92,6 +101,7 @@ export class RelayConnection extends EventTarget {
   close(): void {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.connectTimer);
     this.socket?.close(1000, 'bye');
     this.socket = undefined;
     this.failPending();
@@ -136,12 +146,15 @@ export class RelayConnection extends EventTarget {
       if (this.socket === socket) this.onMessage(event.data);
     });
     socket.addEventListener('close', () => {
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      this.failPending();
-      this.setState('closed');
-      this.scheduleReconnect();
+      if (this.socket === socket) this.dropSocket();
     });
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (this.socket !== socket || this.state === 'open') return;
+      // Abandon the attempt ourselves: a socket stuck before its handshake may never fire 'close'.
+      this.dropSocket();
+      socket.close();
+    }, this.connectTimeoutMs);
     // 'error' is always followed by 'close', which does the work.
     socket.addEventListener('error', () => undefined);
   }
@@ -157,6 +170,7 @@ export class RelayConnection extends EventTarget {
       return;
     }
     if (frame.kind === 'challenge') {
+      clearTimeout(this.connectTimer);
       this.reconnectDelay = this.baseDelay;
       this.setState('open');
       this.dispatchEvent(new CustomEvent('connected', { detail: { challenge: frame.nonce } }));
@@ -172,6 +186,14 @@ export class RelayConnection extends EventTarget {
       return;
     }
     this.dispatchEvent(new CustomEvent('frame', { detail: frame }));
+  }
+
+  private dropSocket(): void {
+    clearTimeout(this.connectTimer);
+    this.socket = undefined;
+    this.failPending();
+    this.setState('closed');
+    this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
