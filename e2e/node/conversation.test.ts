@@ -11,7 +11,7 @@ import {
   type ChatSession,
   type WebSocketConstructor,
 } from '@sealchat/client';
-import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
+import { backupDatabase, restoreDatabase, startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
@@ -167,4 +167,45 @@ describe('visitor ↔ agent over a real relay', () => {
     const texts = agent.messagesOf(visitor.conversationId!).map((m) => m.text);
     expect(texts).toEqual(['before the outage', 'during the outage']);
   });
+});
+
+describe('resume across a restore from backup (new epoch)', () => {
+  it('live clients reload from the restored relay: nothing doubled, and the lost message is reported as a gap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealchat-'));
+    const dbPath = join(dir, 'relay.db');
+    const relay = await relayOn(dbPath);
+    const { org, agentStore, agent, visitor } = await setup(relay);
+    const first = waitFor(agent, (m) => m.text === 'before the backup');
+    await visitor.send('before the backup');
+    const conversationId = (await first).conversationId;
+    await backupDatabase(dbPath, join(dir, 'backup.db'));
+    // Stored after the backup: the restore loses it.
+    const lost = waitFor(agent, (m) => m.text === 'after the backup');
+    await visitor.send('after the backup');
+    await lost;
+
+    await relay.close();
+    await restoreDatabase(join(dir, 'backup.db'), dbPath);
+    const restored = await relayOn(dbPath, relay.port);
+
+    // The visitor's session reconnects by itself, learns the new epoch, and carries on.
+    const sent = await visitor.send('after the restore');
+    await expect.poll(() => visitor.messages.find((m) => m.id === sent.id)?.state, { timeout: 15_000 }).toBe('sent');
+    expect(visitor.messages.map((m) => m.text)).toEqual(['before the backup', 'after the backup', 'after the restore']);
+
+    // An agent loading the restored history sees exactly what the relay still has, and is told one is missing.
+    const fresh = await AgentSession.start({
+      relayUrl: restored.url,
+      orgRootKey: org.rootPublic,
+      identity: org.agent,
+      store: agentStore,
+      WebSocket: WS,
+    });
+    closers.push(() => fresh.close());
+    await expect
+      .poll(() => fresh.messagesOf(conversationId).map((m) => m.text), { timeout: 10_000 })
+      .toEqual(['before the backup', 'after the restore']);
+    const view = fresh.conversationList.find((c) => c.id === conversationId)!;
+    expect(view.notices.map((n) => n.kind)).toEqual(['gap']);
+  }, 30_000);
 });

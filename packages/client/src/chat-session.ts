@@ -1,4 +1,5 @@
 import {
+  ReplayError,
   SealchatError,
   toHex,
   verifyRoster,
@@ -171,16 +172,41 @@ export abstract class ChatSession extends EventTarget {
     return roster;
   }
 
-  /** Attaches to a conversation from where we left off; records stream in through `onFrame`. */
+  /**
+   * Resumes a conversation from `(epoch, lastSeq)`: the relay announces how far its stream goes, then
+   * sends what we missed. If its epoch is not ours (a restore from backup, another database), it says
+   * `reset` and sends everything again; sequence numbers start over, and the digests in
+   * SecureConversation drop what we already had. Resolves once the announced backlog is processed.
+   */
   protected async attach(conversation: Conversation, capability: Uint8Array<ArrayBuffer>): Promise<void> {
-    await this.connection.request({
-      kind: 'attach-conversation',
+    const answer = await this.connection.request({
+      kind: 'resume-conversation',
       conversationId: conversation.conversationId,
       capability,
+      epoch: conversation.epoch,
       afterSeq: conversation.lastSeq,
     });
-    // The answer comes after the backlog; wait until the backlog is processed too.
-    await this.processing;
+    if (answer.kind !== 'resumed')
+      throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected resumed, got ${answer.kind}`);
+    if (answer.reset) conversation.lastSeq = 0;
+    conversation.epoch = answer.epoch;
+    await this.caughtUp(conversation, answer.lastSeq);
+  }
+
+  /** Waits until `conversation` has processed records up to `target`, or the socket drops. */
+  private caughtUp(conversation: Conversation, target: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const check = () => {
+        if (conversation.lastSeq >= target || this.connection.state !== 'open') {
+          this.removeEventListener('caught-up-check', check);
+          this.connection.removeEventListener('state', check);
+          resolve();
+        }
+      };
+      this.addEventListener('caught-up-check', check);
+      this.connection.addEventListener('state', check);
+      void this.processing.then(check);
+    });
   }
 
   protected async sendText(conversation: Conversation, text: string): Promise<ChatMessage> {
@@ -211,11 +237,12 @@ export abstract class ChatSession extends EventTarget {
         for (const notice of notices) this.emit('transcript', notice);
         if (message) this.emit('message', message);
       } catch (error) {
-        const problem =
-          error instanceof SealchatError
-            ? error
-            : new SealchatError('SEALCHAT_E_INTERNAL', 'Record could not be processed', { cause: error });
-        this.emit('problem', { conversationId: conversation.id, seq: frame.seq, error: problem });
+        // A refused record still counts as processed (Conversation.accept moved lastSeq past it).
+        // A duplicate is harmless and expected after an epoch reset: it is dropped without a report.
+        if (error instanceof ReplayError) return;
+        this.emit('problem', { conversationId: conversation.id, seq: frame.seq, error: toSealchatError(error) });
+      } finally {
+        this.dispatchEvent(new Event('caught-up-check'));
       }
     });
   }

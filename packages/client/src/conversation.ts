@@ -48,7 +48,12 @@ export interface ConversationOptions {
 export class Conversation {
   readonly id: string;
   readonly messages: ChatMessage[] = [];
+  /** Highest relay sequence number processed, within {@link epoch}. */
   lastSeq = 0;
+  /** The relay database's epoch these sequence numbers belong to; 0 until the relay said. */
+  epoch = 0;
+  /** Everything the transcript revealed so far (drops, late arrivals, forks), for the UI to show. */
+  readonly notices: TranscriptNotice[] = [];
   private readonly secure: SecureConversation;
   /** Our own envelopes posted but not yet seen back, by digest → message id. */
   private readonly ownPending = new Map<string, string>();
@@ -94,6 +99,7 @@ export class Conversation {
       kind: e.kind,
       senderDeviceId: toHex(e.senderDeviceId),
     }));
+    this.notices.push(...notices);
     if (received.kind === 'own-echo') {
       const id = this.ownPending.get(received.digest);
       if (id === undefined) return { notices };
