@@ -80,6 +80,24 @@ describe('Outbox', () => {
     outbox.stop();
   });
 
+  it('pauses when the relay says it is rate-limited, then sends the same entry again', async () => {
+    const { connection, posts } = scriptedConnection([
+      () => {
+        throw new RelayRequestError('SEALCHAT_E_RATE_LIMITED', 'slow down');
+      },
+      () => ({ kind: 'ack', requestId: 2, seq: 3 }),
+    ]);
+    const { events, listener } = recorder();
+    const outbox = new Outbox(connection, listener, { rateLimitPauseMs: 30 });
+    outbox.enqueue(conversationId, [{ envelope, messageId: 'dd'.repeat(16) }]);
+    await tick();
+    expect(events).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(events).toEqual([`sent ${'dd'.repeat(16)} 3`]);
+    expect(posts).toHaveLength(2);
+    outbox.stop();
+  });
+
   it('shows a message as failed when no ack comes within the timeout', async () => {
     const { connection } = scriptedConnection([]);
     (connection as { state: string }).state = 'closed';

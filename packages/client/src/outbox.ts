@@ -19,6 +19,8 @@ interface Entry {
 export interface OutboxOptions {
   /** How long a message may wait for its ack before it shows as failed (it keeps trying). Default 15 s. */
   readonly sendTimeoutMs?: number;
+  /** Pause before sending again after the relay said SEALCHAT_E_RATE_LIMITED. Default 1 s. */
+  readonly rateLimitPauseMs?: number;
 }
 
 export interface OutboxListener {
@@ -40,6 +42,8 @@ export class Outbox {
   private halted = false;
   private readonly sendTimeoutMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private backoff: ReturnType<typeof setTimeout> | undefined;
+  private readonly rateLimitPauseMs: number;
 
   constructor(
     private readonly connection: RelayConnection,
@@ -47,6 +51,7 @@ export class Outbox {
     options: OutboxOptions = {},
   ) {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 15_000;
+    this.rateLimitPauseMs = options.rateLimitPauseMs ?? 1000;
   }
 
   static newClientMessageId(): string {
@@ -91,6 +96,7 @@ export class Outbox {
   }
 
   stop(): void {
+    clearTimeout(this.backoff);
     clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -115,6 +121,12 @@ export class Outbox {
           // Transient: the socket dropped, or the relay is shutting down (it closes with 1001 next).
           // The entry stays first in line and goes again after the reconnect.
           if (error instanceof ConnectionLostError) break;
+          if (error instanceof RelayRequestError && error.code === 'SEALCHAT_E_RATE_LIMITED') {
+            // Sending too fast: the entry stays first in line and goes again after a pause.
+            clearTimeout(this.backoff);
+            this.backoff = setTimeout(() => void this.pump(), this.rateLimitPauseMs);
+            break;
+          }
           if (error instanceof RelayRequestError && TRANSIENT_CODES.has(error.code)) break;
           this.halted = true;
           for (const e of this.queue) if (e.messageId) this.listener.failed(e.messageId, e.conversationId);
