@@ -84,6 +84,12 @@ export const agentStyles = css`
     font-size: 11px;
     opacity: 0.8;
   }
+  .warning {
+    margin: 0;
+    padding: 6px 12px;
+    background: #fff4d6;
+    font-size: 13px;
+  }
   .empty {
     padding: 16px;
     color: #6b6b70;

@@ -3,8 +3,8 @@ import type { AgentSession, ChatMessage, Conversation } from '@sealchat/client';
 import './define.js';
 
 /** Just enough of an AgentSession to render: the console only reads conversations and listens. */
-function fakeSession(messages: ChatMessage[]): AgentSession {
-  const conversation = { id: 'c0ffee', messages, hasVisitor: true } as unknown as Conversation;
+function fakeSession(messages: ChatMessage[], notices: { kind: string }[] = []): AgentSession {
+  const conversation = { id: 'c0ffee', messages, hasVisitor: true, notices } as unknown as Conversation;
   const target = new EventTarget();
   return Object.assign(target, { conversationList: [conversation], retry: () => undefined }) as unknown as AgentSession;
 }
@@ -47,6 +47,18 @@ describe('<sealchat-agent>', () => {
     await el.updateComplete;
     expect(el.shadowRoot!.querySelector('nav button')!.getAttribute('aria-current')).toBe('true');
     expect(el.shadowRoot!.querySelector('[role="log"]')!.textContent).toContain('hello');
+    el.remove();
+  });
+
+  it('warns the agent when the transcript shows messages missing', async () => {
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession([message('hello')], [{ kind: 'gap' }]);
+    document.body.append(el);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('.warning')?.textContent).toMatch(/may be missing/);
+    el.session = fakeSession([message('hello')], [{ kind: 'reorder' }]);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('.warning')).toBeNull();
     el.remove();
   });
 });

@@ -44,6 +44,7 @@ export class SealchatAgent extends LitElement {
     this.session?.addEventListener('message', this.onMessage);
     this.session?.addEventListener('conversation', this.onChange);
     this.session?.addEventListener('state', this.onChange);
+    this.session?.addEventListener('transcript', this.onChange);
   }
 
   override disconnectedCallback(): void {
@@ -83,6 +84,13 @@ export class SealchatAgent extends LitElement {
   private renderConversation(c: Conversation) {
     return html`
       <h2>Visitor ${c.id.slice(0, 6)}</h2>
+      ${
+        c.notices.some((n) => n.kind !== 'reorder')
+          ? html`<p class="warning" role="status">
+              Some messages in this conversation may be missing: the relay did not deliver them all.
+            </p>`
+          : nothing
+      }
       <ol role="log" aria-live="polite" aria-label="Messages">
         ${c.messages.map(
           (m) =>

@@ -8,7 +8,7 @@ import {
 import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
 import { loadConversationPointer, saveConversationPointer, type ConversationPointer } from './client-store.js';
-import { Conversation } from './conversation.js';
+import { Conversation, type TranscriptNotice } from './conversation.js';
 
 export interface VisitorSessionOptions extends ChatSessionOptions {
   /** The organisation's root key in its text form (`sc1...`), as pinned in the embed tag. */
@@ -48,6 +48,11 @@ export class VisitorSession extends ChatSession {
   /** The messages of this visitor's conversation, in order. */
   get messages(): readonly ChatMessage[] {
     return this.conversation?.messages ?? [];
+  }
+
+  /** What the transcript revealed so far: messages the relay dropped, delivered late, or forked. */
+  get notices(): readonly TranscriptNotice[] {
+    return this.conversation?.notices ?? [];
   }
 
   /** The conversation id (hex), once there is one. */

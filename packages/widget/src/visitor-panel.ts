@@ -51,6 +51,7 @@ export class VisitorPanel implements ReactiveController {
         this.host.requestUpdate();
       });
       session.addEventListener('state', () => this.host.requestUpdate());
+      session.addEventListener('transcript', () => this.host.requestUpdate());
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error);
     }
@@ -84,6 +85,11 @@ export class VisitorPanel implements ReactiveController {
         </p>
         ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
         ${offline ? html`<p class="error" role="status">Reconnecting…</p>` : nothing}
+        ${
+          this.session?.notices.some((n) => n.kind !== 'reorder')
+            ? html`<p class="error" role="status">Some messages may be missing: the relay did not deliver them all.</p>`
+            : nothing
+        }
         <ol part="messages" role="log" aria-live="polite" aria-label="Messages">
           ${this.messages.map(
             (m) =>
