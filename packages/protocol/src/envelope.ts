@@ -321,6 +321,10 @@ export async function sealPayload(params: {
   link: TranscriptLink;
 }): Promise<Uint8Array<ArrayBuffer>> {
   const { type, sender, conversationId, chainId, messageKey, plaintext, link } = params;
+  // AES-GCM adds a 16-byte tag; a body over the limit would be refused by every receiver.
+  if (plaintext.length + 16 > MAX_BODY_BYTES) {
+    throw new RangeError(`A payload of ${plaintext.length} bytes is over the ${MAX_BODY_BYTES}-byte body limit`);
+  }
   const header = encodeHeader({
     type,
     conversationId,

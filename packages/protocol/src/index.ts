@@ -93,6 +93,7 @@ export {
   HEADER_LENGTH,
   ZERO_LINK,
   MAX_SHARE_RECIPIENTS,
+  MAX_BODY_BYTES,
   EnvelopeType,
   decodeEnvelope,
   envelopeDigest,

@@ -1,5 +1,5 @@
 import { concatBytes, utf8Encode } from './bytes.js';
-import { SignatureError } from './errors.js';
+import { DecodeError, SignatureError } from './errors.js';
 
 /**
  * Thin wrappers over WebCrypto's X25519 and Ed25519. Private keys are always generated
@@ -60,6 +60,9 @@ export async function x25519(
   privateKey: CryptoKey,
   peerPublic: Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  if (peerPublic.length !== PUBLIC_KEY_LENGTH) {
+    throw new DecodeError(`An X25519 public key is ${PUBLIC_KEY_LENGTH} bytes, got ${peerPublic.length}`);
+  }
   const peer = await importAgreementPublicKey(peerPublic);
   return new Uint8Array(await crypto.subtle.deriveBits({ name: 'X25519', public: peer }, privateKey, 256));
 }

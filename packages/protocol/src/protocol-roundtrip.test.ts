@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   CertificateError,
+  DecodeError,
+  x25519,
   ChainIndexError,
   decodeContent,
   decodeEnvelope,
@@ -291,6 +293,23 @@ describe('envelopes: a negative case per check', () => {
   it('a verified signature under the wrong sender key fails', async () => {
     const { message, agent } = await setup();
     await expect(verifyEnvelope(decodeEnvelope(message), agent.signingPublic)).rejects.toBeInstanceOf(SignatureError);
+  });
+
+  it('a chain wipes its seed once started, and a key given back after a failed decrypt can be taken again', async () => {
+    const chain = SendingChain.create();
+    const seed = chain.chainSeed.slice();
+    await chain.nextMessageKey();
+    expect(() => chain.chainSeed).toThrow(/wiped/);
+    const receiving = new ReceivingChain(chain.chainId, seed);
+    const key = await receiving.take(0);
+    receiving.giveBack(key);
+    await expect(receiving.take(0)).resolves.toBe(key);
+    await expect(receiving.take(0)).rejects.toBeInstanceOf(ChainIndexError);
+  });
+
+  it('x25519 refuses a public key of the wrong length with a typed error', async () => {
+    const device = await generateDeviceIdentity();
+    await expect(x25519(device.agreement.privateKey, new Uint8Array(31))).rejects.toBeInstanceOf(DecodeError);
   });
 
   it('refuses a used index and indices beyond the skipped-key cap', async () => {

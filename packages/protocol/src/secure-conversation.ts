@@ -223,7 +223,14 @@ export class SecureConversation {
         received = { kind: 'own-unreadable', type: envelope.type };
       } else {
         const key = await chain.take(envelope.index);
-        received = { kind: 'payload', type: envelope.type, sender, plaintext: await openPayload(envelope, key) };
+        let plaintext: Uint8Array<ArrayBuffer>;
+        try {
+          plaintext = await openPayload(envelope, key);
+        } catch (error) {
+          chain.giveBack(key);
+          throw error;
+        }
+        received = { kind: 'payload', type: envelope.type, sender, plaintext };
       }
     }
     this.accepted.add(digestHex);

@@ -34,7 +34,12 @@ abstract class ChainState {
   ) {}
 
   protected async step(): Promise<MessageKey> {
-    const chainKey = this.chainKey ?? (await hkdf(this.seed, this.chainId, Context.chainInit, CHAIN_KEY_LENGTH));
+    let chainKey = this.chainKey;
+    if (!chainKey) {
+      chainKey = await hkdf(this.seed, this.chainId, Context.chainInit, CHAIN_KEY_LENGTH);
+      // The seed would re-derive every key of the chain: once ck[0] exists it is not needed again.
+      this.seed.fill(0);
+    }
     const [material, next] = await Promise.all([
       hkdf(chainKey, this.chainId, Context.messageKey, AES_KEY_LENGTH + IV_LENGTH),
       hkdf(chainKey, this.chainId, Context.chainStep, CHAIN_KEY_LENGTH),
@@ -57,8 +62,9 @@ export class SendingChain extends ChainState {
     return new SendingChain(randomBytes(CHAIN_ID_LENGTH), randomBytes(CHAIN_SEED_LENGTH));
   }
 
-  /** The seed, to be put into key shares. */
+  /** The seed, to be put into key shares. Only before the first message key: it is wiped then. */
   get chainSeed(): Uint8Array<ArrayBuffer> {
+    if (this.chainKey) throw new Error('The chain seed is wiped once the chain has started');
     return this.seed;
   }
 
@@ -88,6 +94,14 @@ export class ReceivingChain extends ChainState {
   constructor(chainId: Uint8Array<ArrayBuffer>, seed: Uint8Array<ArrayBuffer>, options: ReceivingChainOptions = {}) {
     super(chainId, seed);
     this.maxSkip = options.maxSkip ?? 1000;
+  }
+
+  /**
+   * Puts back a key taken for an envelope that then failed to decrypt, so a bad envelope cannot
+   * use up the index of the good one.
+   */
+  giveBack(key: MessageKey): void {
+    this.skipped.set(key.index, key);
   }
 
   /**
