@@ -10,6 +10,7 @@ import { E2E_PLAIN_ORIGIN, E2E_PLAIN_PORT, E2E_RELAY_WS } from './support/ports.
  * Content-Security-Policy with Trusted Types required.
  */
 const bundlePath = resolve('packages/widget/dist/cdn/sealchat-widget.js');
+const panelPath = resolve('packages/widget/dist/cdn/sealchat-panel.js');
 const CSP = [
   "default-src 'self'",
   "script-src 'self'",
@@ -24,19 +25,29 @@ test.afterEach(async () => {
   site = undefined;
 });
 
-async function servePlainSite(orgKey: string, integrity: string): Promise<void> {
-  site = await startPlainSite(E2E_PLAIN_PORT, {
-    '/': {
-      type: 'text/html',
-      headers: { 'Content-Security-Policy': CSP },
-      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plain shop</title>
+async function servePlainSite(
+  orgKey: string,
+  integrity: string,
+  panelBody: Buffer = readFileSync(panelPath),
+  requests: string[] = [],
+): Promise<void> {
+  site = await startPlainSite(
+    E2E_PLAIN_PORT,
+    {
+      '/': {
+        type: 'text/html',
+        headers: { 'Content-Security-Policy': CSP },
+        body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plain shop</title>
 <script type="module" src="/sealchat-widget.js" integrity="${integrity}" crossorigin="anonymous"></script>
 </head><body><h1>A plain page</h1>
 <sealchat-widget relay="${E2E_RELAY_WS}" org="${orgKey}" heading="Talk to us"></sealchat-widget>
 </body></html>`,
+      },
+      '/sealchat-widget.js': { type: 'text/javascript', body: readFileSync(bundlePath) },
+      '/sealchat-panel.js': { type: 'text/javascript', body: panelBody },
     },
-    '/sealchat-widget.js': { type: 'text/javascript', body: readFileSync(bundlePath) },
-  });
+    requests,
+  );
 }
 
 async function demoOrgKey(page: Page): Promise<string> {
@@ -60,8 +71,13 @@ test('the script-tag bundle works on a plain page under a strict CSP with Truste
     document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
   const integrity = readFileSync(`${bundlePath}.sri`, 'utf8').trim();
-  await servePlainSite(orgKey, integrity);
+  const requests: string[] = [];
+  await servePlainSite(orgKey, integrity, undefined, requests);
   await visitor.goto(`${E2E_PLAIN_ORIGIN}/`);
+  // Before any click, the page loads only the tiny launcher: no chat code, no crypto.
+  await expect(visitor.getByRole('button', { name: 'Talk to us' })).toBeVisible();
+  await visitor.waitForTimeout(300);
+  expect(requests.filter((r) => r.endsWith('.js'))).toEqual(['/sealchat-widget.js']);
 
   await visitor.getByRole('button', { name: 'Talk to us' }).click();
   const composer = visitor.getByRole('textbox', { name: 'Message' });
@@ -72,6 +88,7 @@ test('the script-tag bundle works on a plain page under a strict CSP with Truste
     'plain HTML page',
   );
   await expect(agent.getByRole('log', { name: 'Messages' })).toContainText('Sent from a plain HTML page');
+  expect(requests.filter((r) => r.endsWith('.js'))).toEqual(['/sealchat-widget.js', '/sealchat-panel.js']);
 
   expect(await visitor.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
   await agentContext.close();
@@ -88,4 +105,18 @@ test('a bundle that does not match its integrity hash never runs', async ({ page
   await page.goto(`${E2E_PLAIN_ORIGIN}/`);
   await expect.poll(() => errors.join('\n')).toMatch(/integrity/i);
   expect(await page.evaluate(() => customElements.get('sealchat-widget'))).toBeUndefined();
+});
+
+test('a chat panel that does not match the hash pinned in the launcher never runs, and the visitor is told', async ({
+  page,
+}) => {
+  const integrity = readFileSync(`${bundlePath}.sri`, 'utf8').trim();
+  // A compromised CDN serves the real launcher with a doctored panel.
+  const doctored = Buffer.concat([readFileSync(panelPath), Buffer.from('\nwindow.__doctored = true;\n')]);
+  await servePlainSite('sc1unused', integrity, doctored);
+  await page.goto(`${E2E_PLAIN_ORIGIN}/`);
+  await page.getByRole('button', { name: 'Talk to us' }).click();
+  await expect(page.getByRole('alert')).toContainText('does not match its pinned hash');
+  expect(await page.evaluate(() => customElements.get('sealchat-panel'))).toBeUndefined();
+  expect(await page.evaluate(() => (window as { __doctored?: boolean }).__doctored)).toBeUndefined();
 });

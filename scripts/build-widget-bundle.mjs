@@ -1,37 +1,89 @@
 #!/usr/bin/env node
-// Builds the script-tag bundle of <sealchat-widget>: one self-contained ES module, minified, with
-// its Subresource Integrity hash printed (and written next to it) for the embed snippet.
-// One file on purpose: SRI on the <script> tag covers only that file, so a lazily loaded chunk
-// would be code the site owner never pinned.
+// Builds the script-tag bundle of <sealchat-widget> into packages/widget/dist/cdn/:
+//   sealchat-widget.js  the launcher: what loads before the first click (pin it with SRI in your tag)
+//   sealchat-panel.js   the chat itself: Lit, the client, the crypto; loaded on first interaction
+// The panel's SRI hash is compiled into the launcher, which fetches the panel through an
+// integrity-checked <link rel=modulepreload>: pinning the launcher pins the whole widget.
+// Then it checks the size budgets (../shared/BRIEF.md §Budgets) and fails the build when they are
+// exceeded. With --report it also writes the sizes into docs/benchmarks.md.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 
-const root = resolve(import.meta.dirname, '..');
-const outDir = resolve(root, 'packages/widget/dist/cdn');
-const fileName = 'sealchat-widget.js';
+const LAUNCHER_BUDGET = 6 * 1024;
+const TOTAL_BUDGET = 32 * 1024;
 
-await build({
-  configFile: false,
-  logLevel: 'warn',
-  root,
-  resolve: { conditions: ['source', 'browser', 'production'] },
-  define: { 'process.env.NODE_ENV': '"production"' },
-  build: {
-    outDir,
-    emptyOutDir: true,
-    minify: true,
-    sourcemap: false,
-    lib: { entry: resolve(root, 'packages/widget/src/define.ts'), formats: ['es'], fileName: () => fileName },
-    rolldownOptions: { output: { codeSplitting: false } },
-  },
+const root = resolve(import.meta.dirname, '..');
+const src = resolve(root, 'packages/widget/src');
+const outDir = resolve(root, 'packages/widget/dist/cdn');
+
+async function bundle(entry, fileName, options = {}) {
+  await build({
+    configFile: false,
+    logLevel: 'warn',
+    root,
+    resolve: { conditions: ['source', 'browser', 'production'] },
+    define: { 'process.env.NODE_ENV': '"production"', ...options.define },
+    build: {
+      outDir,
+      emptyOutDir: options.emptyOutDir ?? false,
+      minify: true,
+      sourcemap: false,
+      lib: { entry: resolve(src, entry), formats: ['es'], fileName: () => fileName },
+      rolldownOptions: { output: { codeSplitting: false }, external: options.external },
+    },
+  });
+  const bytes = readFileSync(resolve(outDir, fileName));
+  const integrity = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+  writeFileSync(resolve(outDir, `${fileName}.sri`), `${integrity}\n`);
+  return { fileName, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, integrity };
+}
+
+const panel = await bundle('panel-define.ts', 'sealchat-panel.js', { emptyOutDir: true });
+const launcher = await bundle('define.ts', 'sealchat-widget.js', {
+  define: { __SEALCHAT_PANEL__: JSON.stringify({ file: panel.fileName, integrity: panel.integrity }) },
+  // The npm path's plain import of the panel is dead code here; never inline it into the launcher.
+  external: [/panel-define/],
 });
 
-const bytes = readFileSync(resolve(outDir, fileName));
-const integrity = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
-const gzip = gzipSync(bytes, { level: 9 }).length;
-writeFileSync(resolve(outDir, `${fileName}.sri`), `${integrity}\n`);
-console.log(`widget bundle: packages/widget/dist/cdn/${fileName}  ${bytes.length} B, ${gzip} B gzip`);
-console.log(`integrity:     ${integrity}`);
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const total = launcher.gzip + panel.gzip;
+console.log(`widget launcher: packages/widget/dist/cdn/${launcher.fileName}  ${launcher.bytes} B, ${launcher.gzip} B gzip`);
+console.log(`widget panel:    packages/widget/dist/cdn/${panel.fileName}  ${panel.bytes} B, ${panel.gzip} B gzip`);
+console.log(`integrity (put this in your <script> tag): ${launcher.integrity}`);
+
+const failures = [];
+if (launcher.gzip > LAUNCHER_BUDGET) failures.push(`launcher is ${kb(launcher.gzip)} gzip, over the ${kb(LAUNCHER_BUDGET)} budget`);
+if (total > TOTAL_BUDGET) failures.push(`the visitor side is ${kb(total)} gzip, over the ${kb(TOTAL_BUDGET)} budget`);
+
+if (process.argv.includes('--report')) {
+  const report = `<!-- bundle-size:start -->
+
+## Widget bundle size (${new Date().toISOString().slice(0, 10)})
+
+Measured by \`node scripts/build-widget-bundle.mjs --report\` (gzip level 9); \`npm run build\` checks the same budgets
+and fails when one is exceeded.
+
+| file | what loads it | minified | gzip | budget |
+| --- | --- | --- | --- | --- |
+| \`sealchat-widget.js\` | the page, before any click | ${launcher.bytes} B | **${launcher.gzip} B** | ≤ ${LAUNCHER_BUDGET} B |
+| \`sealchat-panel.js\` | the first click (or idle, \`preload="idle"\`) | ${panel.bytes} B | ${panel.gzip} B | |
+| both: everything the visitor side needs, crypto included | | ${launcher.bytes + panel.bytes} B | **${total} B** | ≤ ${TOTAL_BUDGET} B |
+
+Baseline: the incumbents' widgets load 130–500 KB before the visitor does anything (../shared/research/widget-anchors.md).
+
+<!-- bundle-size:end -->`;
+  const path = resolve(root, 'docs/benchmarks.md');
+  const doc = readFileSync(path, 'utf8');
+  const next = doc.includes('<!-- bundle-size:start -->')
+    ? doc.replace(/<!-- bundle-size:start -->[\s\S]*<!-- bundle-size:end -->/, report)
+    : `${doc.trimEnd()}\n\n${report}\n`;
+  writeFileSync(path, next);
+}
+
+if (failures.length > 0) {
+  for (const failure of failures) console.error(`size budget: ${failure}`);
+  process.exit(1);
+}

@@ -11,9 +11,13 @@ export interface PlainSite {
 export async function startPlainSite(
   port: number,
   routes: Record<string, { type: string; body: string | Buffer; headers?: Record<string, string> }>,
+  /** Every path requested, in order: what the browser actually fetched. */
+  requests: string[] = [],
 ): Promise<PlainSite> {
   const server: Server = createServer((request, response) => {
-    const route = routes[new URL(request.url ?? '/', 'http://x').pathname];
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    requests.push(path);
+    const route = routes[path];
     if (!route) {
       response.writeHead(404).end();
       return;

@@ -3,4 +3,5 @@
  * or this module for the class alone (no side effects).
  */
 export { SealchatWidget } from './sealchat-widget.js';
+export { PanelLoadError } from './panel-loader.js';
 export type { ChatMessage } from '@sealchat/client';

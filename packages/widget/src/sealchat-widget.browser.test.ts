@@ -7,6 +7,11 @@ afterEach(() => {
   for (const el of added.splice(0)) el.remove();
 });
 
+/** The open panel's shadow root, inside the widget's. */
+function panelRoot(widget: SealchatWidget): ShadowRoot {
+  return widget.shadowRoot!.querySelector('sealchat-panel')!.shadowRoot!;
+}
+
 function mount(attributes: Record<string, string>): SealchatWidget {
   const widget = document.createElement('sealchat-widget');
   for (const [name, value] of Object.entries(attributes)) widget.setAttribute(name, value);
@@ -16,9 +21,8 @@ function mount(attributes: Record<string, string>): SealchatWidget {
 }
 
 describe('<sealchat-widget>', () => {
-  it('renders its launcher inside a shadow root, labelled by the heading', async () => {
+  it('renders its launcher inside a shadow root, labelled by the heading', () => {
     const widget = mount({ heading: 'Ask us' });
-    await widget.updateComplete;
     expect(widget.shadowRoot).not.toBeNull();
     const launcher = widget.shadowRoot!.querySelector<HTMLButtonElement>('button.launcher')!;
     expect(launcher.textContent.trim()).toBe('Ask us');
@@ -27,13 +31,12 @@ describe('<sealchat-widget>', () => {
     expect(widget.children.length).toBe(0);
   });
 
-  it('stays visible when the host page hides empty elements or the tag itself', async () => {
+  it('stays visible when the host page hides empty elements or the tag itself', () => {
     const style = document.createElement('style');
     style.textContent = 'div:empty, sealchat-widget { display: none; } button { visibility: hidden; }';
     document.head.append(style);
     added.push(style);
     const widget = mount({});
-    await widget.updateComplete;
     expect(getComputedStyle(widget).display).toBe('block');
     const launcher = widget.shadowRoot!.querySelector('button.launcher')!;
     expect(getComputedStyle(launcher).visibility).toBe('visible');
@@ -50,16 +53,15 @@ describe('<sealchat-widget>', () => {
     await widget.show();
     expect(events).toEqual(['sealchat-open']);
     await expect
-      .poll(() => widget.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? '')
+      .poll(() => panelRoot(widget).querySelector('[role="alert"]')?.textContent ?? '')
       .toMatch(/checksum|org key/i);
-    expect(widget.shadowRoot!.querySelector('textarea')!.disabled).toBe(true);
+    expect(panelRoot(widget).querySelector('textarea')!.disabled).toBe(true);
   });
 
   it('closes on the close button and gives focus back to the launcher', async () => {
     const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'bad' });
     await widget.show();
-    widget.shadowRoot!.querySelector<HTMLButtonElement>('button[aria-label="Close chat"]')!.click();
-    await widget.updateComplete;
+    panelRoot(widget).querySelector<HTMLButtonElement>('button[aria-label="Close chat"]')!.click();
     expect(widget.open).toBe(false);
     await expect.poll(() => widget.shadowRoot!.activeElement?.className).toBe('launcher');
   });
@@ -70,7 +72,7 @@ describe('<sealchat-widget mode>', () => {
     const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'sc1x', mode: 'secret' });
     await widget.show();
     await expect
-      .poll(() => widget.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? '')
+      .poll(() => panelRoot(widget).querySelector('[role="alert"]')?.textContent ?? '')
       .toMatch(/"archive" or "ephemeral"/);
   });
 
@@ -78,7 +80,7 @@ describe('<sealchat-widget mode>', () => {
     const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'sc1x', mode: 'ephemeral' });
     await widget.show();
     await expect
-      .poll(() => widget.shadowRoot!.querySelector('.notice')?.textContent ?? '')
+      .poll(() => panelRoot(widget).querySelector('.notice')?.textContent ?? '')
       .toMatch(/no transcript is kept/);
   });
 });

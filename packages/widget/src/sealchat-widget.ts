@@ -1,16 +1,22 @@
-import { html, LitElement, nothing } from 'lit';
-import type { ChatMessage } from '@sealchat/client';
-import { widgetStyles } from './widget-styles.js';
-import type { VisitorPanel } from './visitor-panel.js';
+import { launcherCss } from './launcher-styles.js';
+import { loadPanel } from './panel-loader.js';
+import type { SealchatPanel } from './sealchat-panel.js';
+
+let sheet: CSSStyleSheet | undefined;
 
 /**
- * The visitor chat widget: a launcher button that opens an end-to-end encrypted chat panel.
+ * The visitor chat widget: a launcher button that opens an end-to-end encrypted chat panel. The
+ * launcher is plain DOM (no framework) so it costs a few KB; the panel, the crypto and the storage
+ * load on the first click, or when the browser is idle with `preload="idle"`.
  *
  * @attr relay - WebSocket URL of the Sealchat relay (`wss://...`).
  * @attr org - The organisation's root key in text form (`sc1...`); pins who may read the chat.
  * @attr mode - `archive` (default: the organisation's supervisors can read the history) or
  *   `ephemeral` (no archive copy, nothing kept to re-read). Any other value is reported in the panel.
- * @attr heading - Panel title and launcher label. Default "Chat with us". (Not `title`, which would give the whole widget a native tooltip.)
+ * @attr heading - Panel title and launcher label. Default "Chat with us". (Not `title`, which would
+ *   give the whole widget a native tooltip.)
+ * @attr preload - `interaction` (default): load the chat on the first click. `idle`: load it when
+ *   the browser is idle, so the first click opens at once.
  *
  * @event sealchat-open - The panel opened.
  * @event sealchat-close - The panel closed.
@@ -27,41 +33,109 @@ import type { VisitorPanel } from './visitor-panel.js';
  * @cssprop --sealchat-z-index - Stacking order (default 2147483000).
  * @cssprop --sealchat-offset - Distance from the viewport corner.
  */
-export class SealchatWidget extends LitElement {
-  static override styles = widgetStyles;
-  static override properties = {
-    relay: { type: String },
-    org: { type: String },
-    heading: { type: String },
-    mode: { type: String },
-    open: { type: Boolean, reflect: true },
-  };
+export class SealchatWidget extends HTMLElement {
+  static readonly observedAttributes = ['heading', 'open'];
+  private readonly launcher: HTMLButtonElement;
+  private panel: SealchatPanel | undefined;
+  private loadError: HTMLElement | undefined;
 
-  relay = '';
-  org = '';
-  heading = 'Chat with us';
-  mode = 'archive';
-  open = false;
-  private panel: VisitorPanel | undefined;
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    sheet ??= new CSSStyleSheet();
+    if (sheet.cssRules.length === 0) sheet.replaceSync(launcherCss);
+    root.adoptedStyleSheets = [sheet];
+    this.launcher = document.createElement('button');
+    this.launcher.type = 'button';
+    this.launcher.className = 'launcher';
+    this.launcher.setAttribute('part', 'launcher');
+    this.launcher.addEventListener('click', () => (this.open ? this.hide() : void this.show()));
+    root.append(this.launcher);
+    this.renderLauncher();
+  }
 
-  /** Opens the panel, loading the chat code on first use. */
+  connectedCallback(): void {
+    if (this.getAttribute('preload') === 'idle') {
+      const load = () => void loadPanel().catch(() => undefined);
+      if ('requestIdleCallback' in window) window.requestIdleCallback(load);
+      else setTimeout(load, 1000);
+    }
+  }
+
+  attributeChangedCallback(): void {
+    this.renderLauncher();
+  }
+
+  get relay(): string {
+    return this.getAttribute('relay') ?? '';
+  }
+  set relay(value: string) {
+    this.setAttribute('relay', value);
+  }
+
+  get org(): string {
+    return this.getAttribute('org') ?? '';
+  }
+  set org(value: string) {
+    this.setAttribute('org', value);
+  }
+
+  get mode(): string {
+    return this.getAttribute('mode') ?? 'archive';
+  }
+  set mode(value: string) {
+    this.setAttribute('mode', value);
+  }
+
+  get heading(): string {
+    return this.getAttribute('heading') ?? 'Chat with us';
+  }
+  set heading(value: string) {
+    this.setAttribute('heading', value);
+  }
+
+  /** Whether the panel is open (reflected as the `open` attribute). */
+  get open(): boolean {
+    return this.hasAttribute('open');
+  }
+
+  /**
+   * Opens the panel, loading the chat code on first use.
+   * @throws PanelLoadError when the chat code cannot be fetched or fails its integrity check (also shown).
+   */
   async show(): Promise<void> {
     if (!this.panel) {
-      const { VisitorPanel } = await import('./visitor-panel.js');
-      this.panel ??= new VisitorPanel(this, { relay: this.relay, org: this.org, mode: this.mode });
+      try {
+        await loadPanel();
+      } catch (error) {
+        this.showLoadError(error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      this.loadError?.remove();
+      if (!this.panel) {
+        const panel = document.createElement('sealchat-panel');
+        panel.heading = this.heading;
+        panel.setAttribute('exportparts', 'panel, header, messages, composer');
+        panel.addEventListener('close', () => this.hide());
+        this.shadowRoot!.insertBefore(panel, this.launcher);
+        panel.start({ relay: this.relay, org: this.org, mode: this.mode });
+        this.panel = panel;
+      }
     }
     if (this.open) return;
-    this.open = true;
-    this.emit('sealchat-open', undefined);
-    await this.updateComplete;
-    this.renderRoot.querySelector('textarea')?.focus();
+    this.panel.hidden = false;
+    this.toggleAttribute('open', true);
+    this.emit('sealchat-open');
+    await this.panel.updateComplete;
+    this.panel.focusComposer();
   }
 
   hide(): void {
     if (!this.open) return;
-    this.open = false;
-    this.emit('sealchat-close', undefined);
-    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLButtonElement>('.launcher')?.focus());
+    if (this.panel) this.panel.hidden = true;
+    this.toggleAttribute('open', false);
+    this.emit('sealchat-close');
+    this.launcher.focus();
   }
 
   /** Sends a message as the visitor, opening the panel if needed. */
@@ -70,54 +144,21 @@ export class SealchatWidget extends LitElement {
     await this.panel!.send(text);
   }
 
-  /** @internal Called by the panel for every new or changed message. */
-  dispatchMessage(message: ChatMessage): void {
-    this.emit('sealchat-message', message);
+  private renderLauncher(): void {
+    this.launcher.textContent = this.open ? 'Close chat' : this.heading;
+    this.launcher.setAttribute('aria-expanded', this.open ? 'true' : 'false');
+    if (this.panel) this.panel.heading = this.heading;
   }
 
-  protected override render() {
-    return html`
-      ${
-        this.open && this.panel
-          ? this.panel.render(
-              this.heading,
-              () => this.hide(),
-              (event) => this.onSubmit(event),
-              (event) => this.onKey(event),
-            )
-          : nothing
-      }
-      <button
-        class="launcher"
-        part="launcher"
-        type="button"
-        aria-expanded=${this.open ? 'true' : 'false'}
-        @click=${() => (this.open ? this.hide() : void this.show())}
-      >
-        ${this.open ? 'Close chat' : this.heading}
-      </button>
-    `;
+  private showLoadError(message: string): void {
+    this.loadError ??= document.createElement('p');
+    this.loadError.className = 'load-error';
+    this.loadError.setAttribute('role', 'alert');
+    this.loadError.textContent = message;
+    this.shadowRoot!.insertBefore(this.loadError, this.launcher);
   }
 
-  private onSubmit(event: SubmitEvent): void {
-    event.preventDefault();
-    const textarea = this.renderRoot.querySelector('textarea');
-    if (!textarea) return;
-    const text = textarea.value;
-    if (text.trim() === '') return;
-    textarea.value = '';
-    void this.panel?.send(text);
-  }
-
-  private onKey(event: KeyboardEvent): void {
-    // Enter sends; Shift+Enter (and IME composition) inserts a newline.
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      this.renderRoot.querySelector('form')?.requestSubmit();
-    }
-  }
-
-  private emit(type: string, detail: unknown): void {
-    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  private emit(type: string): void {
+    this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }
 }

@@ -1,20 +1,12 @@
 import { css } from 'lit';
 
 /**
- * Everything the widget looks like. Theming goes through the documented custom properties and
- * ::part names only; the :host guard keeps host-page rules (`div:empty{display:none}`, resets)
- * from hiding or reshaping it.
+ * The open panel's look. Theming goes through the documented custom properties and ::part names
+ * only (parts are forwarded to <sealchat-widget> with exportparts).
  */
-export const widgetStyles = css`
+export const panelStyles = css`
   :host {
-    all: initial;
     display: block !important;
-    position: fixed;
-    z-index: var(--sealchat-z-index, 2147483000);
-    inset-block-end: var(--sealchat-offset, 20px);
-    inset-inline-end: var(--sealchat-offset, 20px);
-    font: 15px/1.4 var(--sealchat-font, system-ui, sans-serif);
-    color: var(--sealchat-text, #1c1c1e);
     --_accent: var(--sealchat-accent, #1f5eff);
   }
   :host([hidden]) {
@@ -23,16 +15,6 @@ export const widgetStyles = css`
   button {
     font: inherit;
     cursor: pointer;
-  }
-  .launcher {
-    display: block;
-    margin-inline-start: auto;
-    border: 0;
-    border-radius: 999px;
-    padding: 12px 18px;
-    background: var(--_accent);
-    color: #fff;
-    box-shadow: 0 4px 16px rgb(0 0 0 / 0.2);
   }
   .panel {
     display: flex;

@@ -1,0 +1,36 @@
+/**
+ * The launcher's look, as plain CSS text: the launcher ships without Lit, so it stays a few KB.
+ * The :host guard keeps host-page rules (`div:empty{display:none}`, resets) from hiding it.
+ */
+export const launcherCss = `
+:host {
+  all: initial;
+  display: block !important;
+  position: fixed;
+  z-index: var(--sealchat-z-index, 2147483000);
+  inset-block-end: var(--sealchat-offset, 20px);
+  inset-inline-end: var(--sealchat-offset, 20px);
+  font: 15px/1.4 var(--sealchat-font, system-ui, sans-serif);
+  color: var(--sealchat-text, #1c1c1e);
+}
+:host([hidden]) { display: none !important; }
+.launcher {
+  display: block;
+  margin-inline-start: auto;
+  border: 0;
+  border-radius: 999px;
+  padding: 12px 18px;
+  background: var(--sealchat-accent, #1f5eff);
+  color: #fff;
+  font: inherit;
+  cursor: pointer;
+  box-shadow: 0 4px 16px rgb(0 0 0 / 0.2);
+}
+.load-error {
+  margin: 0 0 8px;
+  padding: 8px 12px;
+  border-radius: 8px;
+  background: #fff;
+  color: #b00020;
+}
+`;
