@@ -50,12 +50,15 @@ const launcher = await bundle('define.ts', 'sealchat-widget.js', {
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const total = launcher.gzip + panel.gzip;
-console.log(`widget launcher: packages/widget/dist/cdn/${launcher.fileName}  ${launcher.bytes} B, ${launcher.gzip} B gzip`);
+console.log(
+  `widget launcher: packages/widget/dist/cdn/${launcher.fileName}  ${launcher.bytes} B, ${launcher.gzip} B gzip`,
+);
 console.log(`widget panel:    packages/widget/dist/cdn/${panel.fileName}  ${panel.bytes} B, ${panel.gzip} B gzip`);
 console.log(`integrity (put this in your <script> tag): ${launcher.integrity}`);
 
 const failures = [];
-if (launcher.gzip > LAUNCHER_BUDGET) failures.push(`launcher is ${kb(launcher.gzip)} gzip, over the ${kb(LAUNCHER_BUDGET)} budget`);
+if (launcher.gzip > LAUNCHER_BUDGET)
+  failures.push(`launcher is ${kb(launcher.gzip)} gzip, over the ${kb(LAUNCHER_BUDGET)} budget`);
 if (total > TOTAL_BUDGET) failures.push(`the visitor side is ${kb(total)} gzip, over the ${kb(TOTAL_BUDGET)} budget`);
 
 if (process.argv.includes('--report')) {

@@ -1,7 +1,9 @@
 import { OrgKeyFormatError, formatOrgKey, orgIdFromRootKey, parseOrgKey } from '@sealchat/protocol';
 import { backupDatabase, restoreDatabase } from './backup.js';
 import { lockHolder } from './db-lock.js';
+import { isPostgresUrl, PostgresStore } from './postgres-store.js';
 import { SqliteStore } from './sqlite-store.js';
+import type { RelayStore } from './store.js';
 
 /** A bad command line: exit code 2. */
 export class UsageError extends TypeError {
@@ -71,12 +73,20 @@ function checkOrigin(origin: string): string {
   return origin;
 }
 
-async function withStore<T>(dbPath: string, run: (store: SqliteStore) => T): Promise<T> {
-  const store = new SqliteStore(dbPath);
+async function withStore<T>(db: string, run: (store: RelayStore) => Promise<T>): Promise<T> {
+  const store = isPostgresUrl(db) ? await PostgresStore.open(db, { poolSize: 1 }) : new SqliteStore(db);
   try {
-    return run(store);
+    return await run(store);
   } finally {
     await store.close();
+  }
+}
+
+function sqliteOnly(db: string, command: string): void {
+  if (isPostgresUrl(db)) {
+    throw new UsageError(
+      `${command} works on SQLite files; for PostgreSQL use pg_dump / pg_restore, then "epoch renew"`,
+    );
   }
 }
 
@@ -89,16 +99,44 @@ export async function runAdminCommand(argv: readonly string[], defaultDb: string
   const [command, ...rest] = argv;
   if (command === 'backup') {
     const parsed = parse(rest, ['db', 'out']);
+    sqliteOnly(one(parsed, 'db', defaultDb), 'backup');
     const result = await backupDatabase(one(parsed, 'db', defaultDb), one(parsed, 'out'));
     return `${JSON.stringify({ backup: result.path, bytes: result.bytes, epoch: result.epoch })}\n`;
   }
   if (command === 'restore') {
     const parsed = parse(rest, ['db', 'from']);
     const db = one(parsed, 'db', defaultDb);
+    sqliteOnly(db, 'restore');
     const holder = lockHolder(db);
     if (holder !== undefined) throw new Error(`A relay (pid ${holder}) is running on ${db}; stop it before restoring`);
     const result = await restoreDatabase(one(parsed, 'from'), db);
     return `${JSON.stringify({ restored: result.path, epoch: result.epoch })}\n`;
+  }
+  if (command === 'epoch') {
+    // After pg_restore (or copying a SQLite file by hand): a new epoch, so clients resuming with the
+    // old one reload instead of trusting sequence numbers from another history. Restart the relays.
+    const [action, ...args] = rest;
+    if (action !== 'renew') throw new UsageError('Unknown epoch action (renew)');
+    const db = one(parse(args, ['db']), 'db', defaultDb);
+    let epoch: number;
+    if (isPostgresUrl(db)) {
+      const postgres = await PostgresStore.open(db, { poolSize: 1 });
+      try {
+        epoch = await postgres.renewEpoch();
+      } finally {
+        await postgres.close();
+      }
+    } else {
+      const holder = lockHolder(db);
+      if (holder !== undefined) throw new Error(`A relay (pid ${holder}) is running on ${db}; stop it first`);
+      const sqlite = new SqliteStore(db);
+      try {
+        epoch = sqlite.renewEpoch();
+      } finally {
+        await sqlite.close();
+      }
+    }
+    return `${JSON.stringify({ epoch })}\n`;
   }
   if (command !== 'org') throw new UsageError(`Unknown command ${JSON.stringify(command)}`);
   const [action, ...args] = rest;
@@ -118,17 +156,17 @@ export async function runAdminCommand(argv: readonly string[], defaultDb: string
     }
     case 'remove': {
       const { orgId } = await orgKey(parsed.positional[0]);
-      const removed = await withStore(db, (store) => {
-        const found = store.removeOrg(orgId);
-        store.vacuum();
+      const removed = await withStore(db, async (store) => {
+        const found = await store.removeOrg(orgId);
+        await store.vacuum();
         return found;
       });
       if (!removed) throw new Error('That organisation is not registered');
       return `${JSON.stringify({ removed: parsed.positional[0] })}\n`;
     }
     case 'list': {
-      const orgs = await withStore(db, (store) =>
-        store.listOrgs().map((org) => ({ org, origins: store.orgOrigins(org.orgId) })),
+      const orgs = await withStore(db, async (store) =>
+        Promise.all((await store.listOrgs()).map(async (org) => ({ org, origins: await store.orgOrigins(org.orgId) }))),
       );
       const lines = await Promise.all(
         orgs.map(async ({ org, origins }) =>

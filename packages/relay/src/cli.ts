@@ -8,6 +8,7 @@
  *   sealchat-relay backup --db X --out Y       online backup
  *   sealchat-relay restore --from Y --db X     restore (relay stopped), bumps the epoch
  *   sealchat-relay org add|list|remove ...     organisations, their origins and retention
+ *   sealchat-relay epoch renew --db X           new epoch after pg_restore (relays stopped)
  */
 import { DEFAULT_RELAY_OPTIONS, parseRelayOptions, RELAY_USAGE } from './options.js';
 import { createJsonLogger } from './logger.js';
@@ -59,7 +60,7 @@ async function serve(argv: readonly string[]): Promise<number> {
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const command = argv[0];
-  if (command === 'backup' || command === 'restore' || command === 'org') {
+  if (command === 'backup' || command === 'restore' || command === 'org' || command === 'epoch') {
     try {
       const output = await runAdminCommand(argv, process.env['SEALCHAT_DB'] || DEFAULT_RELAY_OPTIONS.dbPath);
       process.stdout.write(output);

@@ -13,6 +13,8 @@ export interface Subscription {
   lastSent: number;
   /** False while stored records are still being paged out; fan-out leaves the socket to the pager. */
   live: boolean;
+  /** Set when a commit beyond `lastSent` was announced while not live: the pager makes another pass. */
+  stale: boolean;
   /** Subscribed with a revision-2 frame, so it may be told `conversation-deleted`. */
   readonly notify: boolean;
 }

@@ -11,7 +11,7 @@ import type { RelayStore, StoredRecord } from './store.js';
 /** Live state the operational endpoints report. */
 export interface HttpProbes {
   /** True when the relay accepts work: not shutting down, database answering. */
-  ready(): boolean;
+  ready(): Promise<boolean>;
   /** The Prometheus text, or undefined when `/metrics` is switched off. */
   readonly metrics: (() => string) | undefined;
 }
@@ -35,10 +35,12 @@ export class HttpRoutes {
       return;
     }
     if (req.method === 'GET' && path === '/readyz') {
-      const ready = this.probes.ready();
-      res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
-        .end(ready ? 'ready' : 'not ready');
+      const answer = (ready: boolean): void => {
+        res
+          .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+          .end(ready ? 'ready' : 'not ready');
+      };
+      this.probes.ready().then(answer, () => answer(false));
       return;
     }
     const metrics = this.probes.metrics;
@@ -49,11 +51,11 @@ export class HttpRoutes {
       return;
     }
     if (this.demo && req.method === 'GET' && path === '/demo/org') {
-      this.demoOrg(req, res);
+      this.demoOrg(req, res).catch(() => res.writeHead(500).end());
       return;
     }
     if (this.demo && req.method === 'GET' && path === '/demo/rows') {
-      this.demoRows(req, res);
+      this.demoRows(req, res).catch(() => res.end());
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found');
@@ -78,8 +80,8 @@ export class HttpRoutes {
     return { 'access-control-allow-origin': origin, vary: 'Origin' };
   }
 
-  private demoOrg(req: IncomingMessage, res: ServerResponse): void {
-    const org = this.store.latestOrg();
+  private async demoOrg(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const org = await this.store.latestOrg();
     const headers = { ...this.corsHeaders(req), 'cache-control': 'no-store' };
     if (!org) {
       res
@@ -94,14 +96,15 @@ export class HttpRoutes {
     );
   }
 
-  private demoRows(req: IncomingMessage, res: ServerResponse): void {
+  private async demoRows(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const replay = await this.store.recentRecords(this.maxReplayRows);
     res.writeHead(200, {
       ...this.corsHeaders(req),
       'content-type': 'text/event-stream',
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    for (const record of this.store.recentRecords(this.maxReplayRows)) res.write(rowEvent(record));
+    for (const record of replay) res.write(rowEvent(record));
     this.rowStreams.add(res);
     res.on('close', () => this.rowStreams.delete(res));
   }

@@ -8,6 +8,11 @@ export type { RunningRelay, RelayDependencies } from './relay-server.js';
 export { parseRelayOptions, resolveRelayOptions, DEFAULT_RELAY_OPTIONS, RELAY_USAGE } from './options.js';
 export type { RelayOptions, ParsedCommandLine } from './options.js';
 export { SqliteStore } from './sqlite-store.js';
+export { PostgresStore, parsePostgresUrl } from './postgres-store.js';
+export type { PostgresLocation, PostgresStoreOptions } from './postgres-store.js';
+export { InProcessFanout } from './fanout.js';
+export type { Fanout, FanoutEvent, FanoutSink } from './fanout.js';
+export { RedisFanout } from './redis-fanout.js';
 export { StoreClosedError, UnknownConversationError } from './store.js';
 export type {
   RelayStore,

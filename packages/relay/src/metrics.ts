@@ -64,6 +64,15 @@ export class RelayMetrics {
   private readonly refusedUpgrades = new Map<string, number>();
   commits = 0;
   committedRecords = 0;
+  /** Subscriptions that finished paging stored records (attach, resume and gap repairs). */
+  catchUps = 0;
+  /** Live subscriptions that saw a seq gap (or a resync) and re-read the store. */
+  gapRepairs = 0;
+  fanoutReceived = 0;
+  /** Subscriptions the fan-out audit found stuck behind the database and repaired. */
+  auditRepairs = 0;
+  fanoutResyncs = 0;
+  fanoutConnected: () => boolean = () => true;
   readonly commitBatch = new Histogram([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]);
   readonly commitSeconds = new Histogram([0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
 
@@ -128,6 +137,34 @@ export class RelayMetrics {
       `# HELP sealchat_relay_committed_records_total Posts committed (duplicates included).\n# TYPE sealchat_relay_committed_records_total counter\nsealchat_relay_committed_records_total ${this.committedRecords}\n`,
       this.commitBatch.render('sealchat_relay_commit_batch_size', 'Posts per group commit.'),
       this.commitSeconds.render('sealchat_relay_commit_seconds', 'Duration of one group commit, fsync included.'),
+    );
+    const plain = (name: string, type: string, help: string, value: number): void => {
+      lines.push(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`);
+    };
+    plain('sealchat_relay_catch_ups_total', 'counter', 'Subscriptions caught up from storage.', this.catchUps);
+    plain(
+      'sealchat_relay_gap_repairs_total',
+      'counter',
+      'Live subscriptions that found a seq gap and re-read storage (cross-relay events late or lost).',
+      this.gapRepairs,
+    );
+    plain('sealchat_relay_fanout_received_total', 'counter', 'Events received from other relays.', this.fanoutReceived);
+    plain(
+      'sealchat_relay_fanout_resyncs_total',
+      'counter',
+      'Times the fan-out broker connection came back and every subscription was repaired.',
+      this.fanoutResyncs,
+    );
+    plain(
+      'sealchat_relay_fanout_audit_repairs_total',
+      'counter',
+      'Subscriptions found behind the database for a whole audit interval and repaired.',
+      this.auditRepairs,
+    );
+    gauge(
+      'sealchat_relay_fanout_connected',
+      '1 while the cross-relay fan-out is connected.',
+      this.fanoutConnected() ? 1 : 0,
     );
     gauge('process_resident_memory_bytes', 'Resident set size of the relay process.', process.memoryUsage.rss());
     return lines.join('');

@@ -8,8 +8,17 @@ export interface RelayOptions {
   readonly host: string;
   /** TCP port; 0 picks any free port (tests, several relays on one machine). */
   readonly port: number;
-  /** SQLite database file. Its directory is created if missing. */
+  /**
+   * Where records live: a SQLite database file (its directory is created if missing), or a
+   * `postgres://user@host:5432/db?schema=sealchat` URL to share one PostgreSQL database between
+   * several relays (docs/deploy.md). Credentials belong in the URL or in PG* environment variables.
+   */
   readonly dbPath: string;
+  /**
+   * How relays tell each other about commits: `memory` (one relay process, the default) or a
+   * `redis://host:6379/0` URL (Redis pub/sub between several relays on one PostgreSQL database).
+   */
+  readonly fanout: string;
   /**
    * Demo mode: unknown organisations may register by publishing a roster, and the `/demo/*` HTTP
    * endpoints (current org key, live view of stored rows) exist. Never enable on a public relay.
@@ -86,6 +95,14 @@ export interface RelayOptions {
   readonly retentionSweepIntervalMs: number;
   /** How often freed pages are returned to the file system and the WAL truncated (incremental vacuum). */
   readonly vacuumIntervalMs: number;
+  /**
+   * With a cross-relay fan-out, how often each relay compares its live subscriptions with the
+   * database's lastSeq and repairs any left behind for a whole interval (a relay that died between
+   * its commit and its publish). One query per 1000 subscribed conversations per interval.
+   */
+  readonly fanoutAuditIntervalMs: number;
+  /** PostgreSQL connections per relay process (ignored for SQLite). */
+  readonly dbPoolSize: number;
   /** Serve `/metrics` (Prometheus text). It reveals counts, never ids; restrict it at the proxy if needed. */
   readonly metrics: boolean;
 }
@@ -101,6 +118,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   host: '127.0.0.1',
   port: 8787,
   dbPath: 'data/relay.db',
+  fanout: 'memory',
   demo: false,
   allowedOrigins: Object.freeze([]),
   orgKeys: Object.freeze([]),
@@ -125,6 +143,8 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   retentionDays: 0,
   retentionSweepIntervalMs: 60 * 60 * 1000,
   vacuumIntervalMs: 60 * 60 * 1000,
+  fanoutAuditIntervalMs: 10_000,
+  dbPoolSize: 10,
   metrics: true,
 });
 
@@ -150,7 +170,9 @@ type IntegerOption =
   | 'historyPageSize'
   | 'retentionDays'
   | 'retentionSweepIntervalMs'
-  | 'vacuumIntervalMs';
+  | 'vacuumIntervalMs'
+  | 'fanoutAuditIntervalMs'
+  | 'dbPoolSize';
 
 const INTEGER_RANGES: Record<IntegerOption, readonly [number, number]> = {
   port: [0, 65535],
@@ -178,6 +200,8 @@ const INTEGER_RANGES: Record<IntegerOption, readonly [number, number]> = {
   retentionDays: [0, 100_000],
   retentionSweepIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
   vacuumIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
+  fanoutAuditIntervalMs: [10, 24 * 60 * 60 * 1000],
+  dbPoolSize: [1, 1000],
 };
 
 /** The integer options, each settable as `--kebab-name n` and `SEALCHAT_SNAKE_NAME=n`. */
@@ -209,6 +233,17 @@ export function resolveRelayOptions(input: Partial<RelayOptions> = {}): RelayOpt
     throw new TypeError('The host option must be a non-empty string');
   if (typeof options.dbPath !== 'string' || options.dbPath === '') {
     throw new TypeError('The dbPath option must be a non-empty string');
+  }
+  if (options.dbPath.includes('://') && !/^postgres(ql)?:\/\//i.test(options.dbPath)) {
+    throw new TypeError('The dbPath option must be a file path or a postgres:// URL');
+  }
+  if (typeof options.fanout !== 'string' || (options.fanout !== 'memory' && !/^rediss?:\/\//i.test(options.fanout))) {
+    throw new TypeError('The fanout option must be "memory" or a redis:// URL');
+  }
+  if (options.fanout !== 'memory' && !/^postgres(ql)?:\/\//i.test(options.dbPath)) {
+    throw new TypeError(
+      'A redis fanout needs a shared postgres:// database (several relays on one SQLite file would each be alone)',
+    );
   }
   if (typeof options.demo !== 'boolean') throw new TypeError('The demo option must be a boolean');
   if (typeof options.metrics !== 'boolean') throw new TypeError('The metrics option must be a boolean');
@@ -256,6 +291,7 @@ export const RELAY_USAGE = `Usage: sealchat-relay [serve] [options]
        sealchat-relay org add <sc1...> [--origin <o>]... [--retention-days <n>] --db <path>
        sealchat-relay org list --db <path>
        sealchat-relay org remove <sc1...> --db <path>
+       sealchat-relay epoch renew --db <path|url>
 
 Stores and forwards Sealchat ciphertext. It never holds a key that can read a message.
 docs/operations.md explains running, backing up, restoring and monitoring it.
@@ -263,7 +299,10 @@ docs/operations.md explains running, backing up, restoring and monitoring it.
 Options:
   --port <n>            TCP port, 0 for any free port (default 8787)      env SEALCHAT_PORT
   --host <address>      interface to listen on (default 127.0.0.1)        env SEALCHAT_HOST
-  --db <path>           SQLite database file (default data/relay.db)      env SEALCHAT_DB
+  --db <path|url>       SQLite file (default data/relay.db), or           env SEALCHAT_DB
+                        postgres://user@host:5432/db?schema=sealchat
+  --fanout <url>        redis://host:6379 to fan out across relays        env SEALCHAT_FANOUT
+                        (default: memory, one relay process)
   --demo                demo mode: open org registration and /demo/*      env SEALCHAT_DEMO=1
   --allow-origin <o>    browser origin allowed to connect (repeatable)    env SEALCHAT_ALLOW_ORIGIN=a,b
   --org <sc1...>        register an organisation root key (repeatable)    env SEALCHAT_ORG=a,b
@@ -292,6 +331,8 @@ export function parseRelayOptions(
   if (envHost !== undefined && envHost !== '') input.host = envHost;
   const envDb = env['SEALCHAT_DB'];
   if (envDb !== undefined && envDb !== '') input.dbPath = envDb;
+  const envFanout = env['SEALCHAT_FANOUT'];
+  if (envFanout !== undefined && envFanout !== '') input.fanout = envFanout;
   const envDemo = env['SEALCHAT_DEMO'];
   if (envDemo !== undefined && envDemo !== '') {
     if (envDemo !== '1' && envDemo !== '0')
@@ -353,6 +394,12 @@ export function parseRelayOptions(
         const db = value();
         if (db === '') throw new TypeError('The --db flag needs a value');
         input.dbPath = db;
+        break;
+      }
+      case '--fanout': {
+        const fanout = value();
+        if (fanout === '') throw new TypeError('The --fanout flag needs a value');
+        input.fanout = fanout;
         break;
       }
       case '--allow-origin': {

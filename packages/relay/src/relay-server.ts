@@ -6,6 +6,9 @@ import { acquireDbLock } from './db-lock.js';
 import { createJsonLogger, type RelayLogger } from './logger.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
 import { createOriginPolicy } from './origin-policy.js';
+import { InProcessFanout, type Fanout } from './fanout.js';
+import { isPostgresUrl, PostgresStore } from './postgres-store.js';
+import { RedisFanout } from './redis-fanout.js';
 import { Relay } from './relay.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { RelayStore } from './store.js';
@@ -28,6 +31,8 @@ export interface RelayDependencies {
   readonly logger?: RelayLogger;
   /** A store to use instead of opening `options.dbPath`. The relay closes it on shutdown. */
   readonly store?: RelayStore;
+  /** A fan-out to use instead of the one `options.fanout` names. The relay closes it on shutdown. */
+  readonly fanout?: Fanout;
 }
 
 /**
@@ -54,6 +59,11 @@ export async function startRelay(
   let releaseLock = (): void => undefined;
   if (deps.store) {
     store = deps.store;
+  } else if (isPostgresUrl(options.dbPath)) {
+    // Several relays share the database by design: no lock file. The URL may hold a password: not logged.
+    const postgres = await PostgresStore.open(options.dbPath, { poolSize: options.dbPoolSize });
+    logger.log('info', 'storage', { engine: 'postgres', schema: postgres.schema, epoch: postgres.epoch() });
+    store = postgres;
   } else {
     if (options.dbPath !== ':memory:') releaseLock = acquireDbLock(options.dbPath);
     try {
@@ -65,12 +75,31 @@ export async function startRelay(
       throw error;
     }
   }
-  const now = Date.now();
-  for (const rootKey of preRegistered) store.registerOrg(await orgIdFromRootKey(rootKey), rootKey, now);
-
-  const relay = new Relay(options, store, logger, createOriginPolicy(options.allowedOrigins, options.demo));
+  let fanout: Fanout;
+  let relay: Relay;
+  try {
+    const now = Date.now();
+    for (const rootKey of preRegistered) await store.registerOrg(await orgIdFromRootKey(rootKey), rootKey, now);
+    fanout =
+      deps.fanout ?? (options.fanout === 'memory' ? new InProcessFanout() : new RedisFanout(options.fanout, logger));
+    relay = new Relay(options, store, logger, createOriginPolicy(options.allowedOrigins, options.demo), fanout);
+  } catch (error) {
+    await store.close();
+    releaseLock();
+    throw error;
+  }
+  try {
+    await fanout.start(relay);
+    logger.log('info', 'fanout', { kind: fanout.kind });
+  } catch (error) {
+    await relay.shutdown();
+    releaseLock();
+    throw error;
+  }
   const server: Server = createServer((req, res) => relay.routes.handle(req, res));
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => relay.upgrade(req, socket, head));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    relay.upgrade(req, socket, head).catch(() => socket.destroy());
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

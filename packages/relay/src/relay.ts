@@ -17,6 +17,7 @@ import {
 } from '@sealchat/protocol';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { Connection, type Subscription } from './connection.js';
+import { InProcessFanout, type Fanout, type FanoutEvent, type FanoutSink } from './fanout.js';
 import { HttpRoutes } from './http-routes.js';
 import { Counter, KeyedBuckets, TokenBucket } from './limits.js';
 import type { RelayLogger } from './logger.js';
@@ -77,7 +78,7 @@ const notAllowed = (what: string) => new RelayRequestError(RelayErrorCode.unauth
  * conversation's records, acknowledges a post only once it is durable, and bounds what every socket
  * may cost.
  */
-export class Relay {
+export class Relay implements FanoutSink {
   private readonly connections = new Set<Connection>();
   private readonly subscribers = new Map<string, Set<Connection>>();
   private readonly watchers = new Map<string, Set<Connection>>();
@@ -93,6 +94,10 @@ export class Relay {
   private readonly capabilityBuckets: KeyedBuckets;
   private readonly openBuckets: KeyedBuckets;
   private readonly conversationOrgs = new Map<string, string>();
+  /** What the last fan-out audit read: conversation → committed lastSeq. */
+  private audited = new Map<string, number>();
+  /** Watchers whose `conversation-list` is being read: announcements wait for it. */
+  private readonly listing = new Map<Connection, ConversationSummary[]>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly epoch: number;
   private closing = false;
@@ -105,10 +110,11 @@ export class Relay {
     readonly store: RelayStore,
     readonly logger: RelayLogger,
     readonly policy: OriginPolicy,
+    readonly fanout: Fanout = new InProcessFanout(),
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
     this.routes = new HttpRoutes(store, policy, options.demo, options.maxDemoReplayRows, {
-      ready: () => !this.closing && this.store.ping(),
+      ready: async () => !this.closing && (await this.store.ping()),
       metrics: options.metrics ? () => this.metrics.render() : undefined,
     });
     this.capabilityBuckets = new KeyedBuckets(options.capabilityRate, options.capabilityBurst);
@@ -125,21 +131,26 @@ export class Relay {
     });
     this.every(options.retentionSweepIntervalMs, () => this.sweep());
     this.every(options.vacuumIntervalMs, () => this.store.vacuum());
+    this.metrics.fanoutConnected = () => this.fanout.connected();
+    if (fanout.kind !== 'memory') this.every(options.fanoutAuditIntervalMs, () => this.audit());
   }
 
-  private every(ms: number, run: () => void): void {
+  private every(ms: number, run: () => Promise<void> | void): void {
+    const failed = (error: unknown): void =>
+      this.logger.log('error', 'timer-failed', { error: error instanceof Error ? error.name : typeof error });
     const timer = setInterval(() => {
       try {
-        run();
+        run()?.catch(failed);
       } catch (error) {
-        this.logger.log('error', 'timer-failed', { error: error instanceof Error ? error.name : typeof error });
+        failed(error);
       }
     }, ms);
     timer.unref();
     this.timers.push(timer);
   }
 
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Admits or refuses a WebSocket upgrade; the Origin check may consult the store, hence async. */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const refuse = (reason: string, status: string): void => {
       this.metrics.upgradeRefused(reason);
       this.logger.log('warn', 'connection-refused', { reason });
@@ -149,8 +160,16 @@ export class Relay {
     if (this.connections.size >= this.options.maxConnections)
       return refuse('maxConnections', '503 Service Unavailable');
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.policy.allows(origin) && !this.store.originListed(origin)) {
-      return refuse('origin', '403 Forbidden');
+    if (origin !== undefined && !this.policy.allows(origin)) {
+      let listed = false;
+      try {
+        listed = await this.store.originListed(origin);
+      } catch (error) {
+        this.logger.log('error', 'internal-error', { error: error instanceof Error ? error.name : typeof error });
+        return refuse('storage', '503 Service Unavailable');
+      }
+      if (!listed) return refuse('origin', '403 Forbidden');
+      if (this.closing) return refuse('closing', '503 Service Unavailable');
     }
     // The address is used for counting only: never logged, never stored.
     const address = req.socket.remoteAddress ?? 'unknown';
@@ -386,16 +405,18 @@ export class Relay {
    * Counts the socket against an org once, checking the org's Origin allow-list first. An org with
    * its own list admits only those origins; one without defers to the relay-wide policy.
    */
-  private bindOrg(conn: Connection, orgId: Uint8Array): void {
+  private async bindOrg(conn: Connection, orgId: Uint8Array): Promise<void> {
     const orgKey = hex(orgId);
     if (conn.orgs.has(orgKey)) return;
     if (conn.origin !== undefined) {
-      const origins = this.store.orgOrigins(orgId);
+      const origins = await this.store.orgOrigins(orgId);
       const allowed = origins.length > 0 ? origins.includes(conn.origin) : this.policy.allows(conn.origin);
       if (!allowed) {
         throw new RelayRequestError(RelayErrorCode.forbiddenOrigin, 'This page may not use that organisation');
       }
     }
+    // Another frame of this socket cannot run meanwhile (frames are handled in turn), but check again.
+    if (conn.orgs.has(orgKey)) return;
     if (this.perOrg.get(orgKey) >= this.options.maxConnectionsPerOrg) {
       throw new RelayRequestError(RelayErrorCode.limit, 'Too many connections to this organisation');
     }
@@ -426,7 +447,7 @@ export class Relay {
     orgId: Uint8Array<ArrayBuffer>,
     orgKey: string,
   ): Promise<void> {
-    const org = this.store.getOrg(orgId);
+    const org = await this.store.getOrg(orgId);
     if (!org && !this.options.demo) {
       throw new RelayRequestError(RelayErrorCode.unknownOrg, 'This relay does not serve that organisation');
     }
@@ -455,9 +476,10 @@ export class Relay {
       }
       if (roster.version < org.rosterVersion) throw rejected;
     }
-    if (!org) this.store.registerOrg(orgId, frame.orgRootKey, Date.now());
-    this.store.saveRoster(orgId, roster.version, frame.roster);
+    if (!org) await this.store.registerOrg(orgId, frame.orgRootKey, Date.now());
+    await this.store.saveRoster(orgId, roster.version, frame.roster);
     this.rosters.set(orgKey, roster);
+    this.fanout.publish({ kind: 'roster', orgId, version: roster.version });
     this.logger.log('info', org ? 'roster-updated' : 'org-registered', {
       version: roster.version,
       devices: roster.devices.length,
@@ -477,17 +499,17 @@ export class Relay {
     }
   }
 
-  private getRoster(conn: Connection, frame: Frame<'get-roster'>): void {
-    const org = this.store.getOrg(frame.orgId);
+  private async getRoster(conn: Connection, frame: Frame<'get-roster'>): Promise<void> {
+    const org = await this.store.getOrg(frame.orgId);
     if (!org?.roster)
       throw new RelayRequestError(RelayErrorCode.notFound, 'No roster is published for that organisation');
     this.send(conn, { kind: 'roster', requestId: frame.requestId, roster: org.roster });
   }
 
-  private openConversation(conn: Connection, frame: Frame<'open-conversation'>): void {
-    const org = this.store.getOrg(frame.orgId);
+  private async openConversation(conn: Connection, frame: Frame<'open-conversation'>): Promise<void> {
+    const org = await this.store.getOrg(frame.orgId);
     if (!org) throw new RelayRequestError(RelayErrorCode.unknownOrg, 'This relay does not serve that organisation');
-    this.bindOrg(conn, org.orgId);
+    await this.bindOrg(conn, org.orgId);
     if (conn.opened >= this.options.maxOpensPerSocket) {
       throw new RelayRequestError(RelayErrorCode.limit, 'Too many conversations opened on this connection');
     }
@@ -502,20 +524,26 @@ export class Relay {
       capabilityHash: new Uint8Array(sha256(capability)),
       createdAt: Date.now(),
     };
-    this.store.createConversation(conversation);
+    await this.store.createConversation(conversation);
     conn.opened++;
     // The opener has just been handed the capability: it may post without attaching first.
     const key = hex(conversationId);
     conn.capabilities.add(key);
     this.rememberConversation(key, hex(org.orgId));
     this.send(conn, { kind: 'conversation-opened', requestId: frame.requestId, conversationId, capability });
-    const watchers = this.watchers.get(hex(org.orgId));
-    if (watchers) {
-      const pushed = encodeRelayFrame({
-        kind: 'conversation-created',
-        conversation: summary({ ...conversation, lastSeq: 0 }),
-      });
-      for (const watcher of watchers) this.push(watcher, pushed);
+    const created = summary({ ...conversation, lastSeq: 0 });
+    this.conversationCreated(hex(org.orgId), created);
+    this.fanout.publish({ kind: 'conversation-created', orgId: org.orgId, conversation: created });
+  }
+
+  private conversationCreated(orgKey: string, conversation: ConversationSummary): void {
+    const watchers = this.watchers.get(orgKey);
+    if (!watchers) return;
+    const pushed = encodeRelayFrame({ kind: 'conversation-created', conversation });
+    for (const watcher of watchers) {
+      const held = this.listing.get(watcher);
+      if (held) held.push(conversation);
+      else this.push(watcher, pushed);
     }
   }
 
@@ -539,18 +567,18 @@ export class Relay {
    * Who may read or erase a conversation: a socket presenting its capability, one that already
    * proved it, or an agent of its org. The same refusal whether or not the conversation exists.
    */
-  private authorize(
+  private async authorize(
     conn: Connection,
     conversationId: Uint8Array,
     capability: Uint8Array,
     what: string,
-  ): { conversation: StoredConversation; byCapability: boolean } {
-    const conversation = this.store.getConversation(conversationId);
+  ): Promise<{ conversation: StoredConversation; byCapability: boolean }> {
+    const conversation = await this.store.getConversation(conversationId);
     const byCapability =
       this.capabilityMatches(capability, conversation) ||
       (capability.length === 0 && conn.capabilities.has(hex(conversationId)));
     if (!conversation || (!byCapability && !this.isAgentOf(conn, conversation.orgId))) throw notAllowed(what);
-    this.bindOrg(conn, conversation.orgId);
+    await this.bindOrg(conn, conversation.orgId);
     if (byCapability) conn.capabilities.add(hex(conversationId));
     this.rememberConversation(hex(conversationId), hex(conversation.orgId));
     return { conversation, byCapability };
@@ -567,15 +595,20 @@ export class Relay {
   }
 
   /** Revision 1 attach: missed records, then `attached`, then live records. */
-  private attach(conn: Connection, frame: Frame<'attach-conversation'>): Promise<void> {
-    const { conversation } = this.authorize(
+  private async attach(conn: Connection, frame: Frame<'attach-conversation'>): Promise<void> {
+    const { conversation } = await this.authorize(
       conn,
       frame.conversationId,
       frame.capability,
       'attach to that conversation',
     );
     const key = hex(frame.conversationId);
-    const subscription: Subscription = { lastSent: frame.afterSeq, live: false, notify: conn.revision >= 2 };
+    const subscription: Subscription = {
+      lastSent: frame.afterSeq,
+      live: false,
+      stale: false,
+      notify: conn.revision >= 2,
+    };
     this.subscribe(conn, key, subscription);
     return this.catchUp(conn, key, conversation.conversationId, subscription, (lastSeq) =>
       this.send(conn, { kind: 'attached', requestId: frame.requestId, lastSeq }),
@@ -587,8 +620,8 @@ export class Relay {
    * records, then live ones. A foreign epoch or a seq ahead of the store means the client's history
    * is not this database's: it is told to reset and gets the whole stored stream.
    */
-  private resume(conn: Connection, frame: Frame<'resume-conversation'>): Promise<void> {
-    const { conversation } = this.authorize(
+  private async resume(conn: Connection, frame: Frame<'resume-conversation'>): Promise<void> {
+    const { conversation } = await this.authorize(
       conn,
       frame.conversationId,
       frame.capability,
@@ -596,24 +629,36 @@ export class Relay {
     );
     const key = hex(frame.conversationId);
     const reset = (frame.epoch !== 0 && frame.epoch !== this.epoch) || frame.afterSeq > conversation.lastSeq;
-    const subscription: Subscription = { lastSent: reset ? 0 : frame.afterSeq, live: false, notify: true };
+    const firstSeq = await this.store.firstSeq(frame.conversationId);
+    const subscription: Subscription = {
+      lastSent: reset ? 0 : frame.afterSeq,
+      live: false,
+      stale: false,
+      notify: true,
+    };
     this.subscribe(conn, key, subscription);
     this.send(conn, {
       kind: 'resumed',
       requestId: frame.requestId,
       epoch: this.epoch,
       lastSeq: conversation.lastSeq,
-      firstSeq: this.store.firstSeq(frame.conversationId),
+      firstSeq,
       reset,
     });
     return this.catchUp(conn, key, conversation.conversationId, subscription, () => undefined);
   }
 
   /**
-   * Pages stored records out to one socket, `historyPageSize` at a time, yielding between pages and
-   * waiting while the socket's send buffer is over half its cap, so a long history costs bounded
-   * memory. Each page is read synchronously; the subscription turns live in the same turn as the
-   * last (short) page, so no commit falls between history and live fan-out.
+   * Sends one socket the records of a conversation it lacks (seq > `lastSent`), `historyPageSize` at a
+   * time, waiting while its send buffer is over half its cap, then turns the subscription live.
+   * Used for attach and resume, and again whenever a live subscription sees a gap in seq or the
+   * cross-relay fan-out may have lost events (gap repair).
+   *
+   * Reads are asynchronous, so commits can land between a read and going live; live fan-out never
+   * reaches a subscription that is not live, only marks it `stale`. After a short page the pass is
+   * complete for everything committed before the conversation row was read; a stale subscription
+   * makes one more pass, so nothing committed meanwhile is skipped, and `lastSent` keeps anything
+   * from being sent twice.
    */
   private catchUp(
     conn: Connection,
@@ -622,70 +667,104 @@ export class Relay {
     subscription: Subscription,
     onLive: (lastSeq: number) => void,
   ): Promise<void> {
+    subscription.live = false;
     const pageSize = this.options.historyPageSize;
-    let stalledSince: number | undefined;
-    return new Promise<void>((resolve) => {
-      const step = (): void => {
-        try {
-          if (conn.subscriptions.get(key) !== subscription || conn.ws.readyState !== WebSocket.OPEN) return resolve();
-          if (conn.ws.bufferedAmount > this.options.maxBufferedBytes / 2) {
-            stalledSince ??= Date.now();
-            if (Date.now() - stalledSince > CATCH_UP_STALL_MS) {
-              this.slowConsumer(conn);
-              return resolve();
-            }
-            setTimeout(step, 5);
-            return;
-          }
-          stalledSince = undefined;
-          const page = this.store.recordsAfter(conversationId, subscription.lastSent, pageSize);
-          for (const record of page) {
-            this.sendBytes(conn, encodeRelayFrame({ kind: 'record', ...record }));
-            subscription.lastSent = record.seq;
-          }
-          if (page.length === pageSize) {
-            setImmediate(step);
-            return;
-          }
-          const lastSeq = this.store.getConversation(conversationId)?.lastSeq ?? subscription.lastSent;
-          subscription.lastSent = lastSeq;
-          subscription.live = true;
-          onLive(lastSeq);
-          resolve();
-        } catch (error) {
-          this.internalError(conn, 0, error);
-          resolve();
+    const current = (): boolean =>
+      conn.subscriptions.get(key) === subscription && conn.ws.readyState === WebSocket.OPEN;
+    const run = async (): Promise<void> => {
+      let stalledSince: number | undefined;
+      while (current()) {
+        if (conn.ws.bufferedAmount > this.options.maxBufferedBytes / 2) {
+          stalledSince ??= Date.now();
+          if (Date.now() - stalledSince > CATCH_UP_STALL_MS) return this.slowConsumer(conn);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
         }
-      };
-      step();
+        stalledSince = undefined;
+        subscription.stale = false;
+        // The conversation row is read before the page, so the page holds every record up to its lastSeq.
+        const conversation = await this.store.getConversation(conversationId);
+        if (!current()) return;
+        if (!conversation) {
+          // Erased meanwhile, perhaps by another relay whose notice was lost.
+          return this.conversationDeleted(key, conversationId, this.conversationOrgs.get(key));
+        }
+        const page = await this.store.recordsAfter(conversationId, subscription.lastSent, pageSize);
+        if (!current()) return;
+        for (const record of page) {
+          if (record.seq <= subscription.lastSent) continue;
+          this.sendBytes(conn, encodeRelayFrame({ kind: 'record', ...record }));
+          subscription.lastSent = record.seq;
+        }
+        if (page.length === pageSize) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        // Records below lastSeq that are gone were swept by retention: nothing more to send for them.
+        subscription.lastSent = Math.max(subscription.lastSent, conversation.lastSeq);
+        if (subscription.stale) continue;
+        subscription.live = true;
+        this.metrics.catchUps++;
+        onLive(subscription.lastSent);
+        return;
+      }
+    };
+    return run().catch((error: unknown) => {
+      // A subscription that cannot catch up would stall silently; the client resumes elsewhere instead.
+      this.internalError(conn, 0, error);
+      this.drop(conn, RelayCloseCode.tryAgainLater, 'storage unavailable');
     });
   }
 
+  /** Starts a repair pass for a live subscription, or makes a running one go round again. */
+  private repair(conn: Connection, key: string, conversationId: Uint8Array<ArrayBuffer>, subscription: Subscription) {
+    if (!subscription.live) {
+      subscription.stale = true;
+      return;
+    }
+    this.metrics.gapRepairs++;
+    void this.catchUp(conn, key, conversationId, subscription, () => undefined);
+  }
+
   /** One bounded page of history before `beforeSeq`, newest records kept when the byte cap bites. */
-  private history(conn: Connection, frame: Frame<'get-history'>): void {
-    this.authorize(conn, frame.conversationId, frame.capability, 'read that conversation');
+  private async history(conn: Connection, frame: Frame<'get-history'>): Promise<void> {
+    await this.authorize(conn, frame.conversationId, frame.capability, 'read that conversation');
     const limit =
       frame.limit === 0 ? this.options.historyPageSize : Math.min(frame.limit, this.options.historyPageSize);
     const before = frame.beforeSeq === 0 ? Number.MAX_SAFE_INTEGER : frame.beforeSeq;
-    const records = this.store.recordsBefore(frame.conversationId, before, limit);
+    const records = await this.store.recordsBefore(frame.conversationId, before, limit);
     let bytes = records.reduce((sum, r) => sum + r.envelope.length, 0);
     while (records.length > 1 && bytes > MAX_HISTORY_PAGE_BYTES) bytes -= records.shift()?.envelope.length ?? 0;
     this.send(conn, {
       kind: 'history',
       requestId: frame.requestId,
       conversationId: frame.conversationId,
-      firstSeq: this.store.firstSeq(frame.conversationId),
+      firstSeq: await this.store.firstSeq(frame.conversationId),
       records: records.map((r) => ({ seq: r.seq, envelope: r.envelope })),
     });
   }
 
-  private deleteConversation(conn: Connection, frame: Frame<'delete-conversation'>): void {
-    const { conversation } = this.authorize(conn, frame.conversationId, frame.capability, 'delete that conversation');
-    this.store.deleteConversation(frame.conversationId);
+  private async deleteConversation(conn: Connection, frame: Frame<'delete-conversation'>): Promise<void> {
+    const { conversation } = await this.authorize(
+      conn,
+      frame.conversationId,
+      frame.capability,
+      'delete that conversation',
+    );
+    await this.store.deleteConversation(frame.conversationId);
     this.logger.log('info', 'conversation-deleted', { conn: conn.id, by: conn.agent ? 'agent' : 'visitor' });
     this.conversationDeleted(hex(frame.conversationId), conversation.conversationId, hex(conversation.orgId));
+    this.fanout.publish({
+      kind: 'conversation-deleted',
+      conversationId: conversation.conversationId,
+      orgId: conversation.orgId,
+    });
     // Erase promptly: secure_delete zeroed the cells; the WAL still holds the old pages until truncated.
-    setImmediate(() => this.store.erase());
+    setImmediate(() => {
+      this.store.erase().catch((error: unknown) => {
+        this.logger.log('error', 'erase-failed', { error: error instanceof Error ? error.name : typeof error });
+      });
+    });
     this.send(conn, { kind: 'ok', requestId: frame.requestId });
   }
 
@@ -721,7 +800,7 @@ export class Relay {
     // The roster may have changed while the signature was checked.
     const still = this.rosters.get(orgKey)?.devices.some((d) => bytesEqual(d.deviceId, frame.deviceId));
     if (!still || conn.ws.readyState !== WebSocket.OPEN) throw refused;
-    this.bindOrg(conn, frame.orgId);
+    await this.bindOrg(conn, frame.orgId);
     conn.agent = { orgKey, deviceId: frame.deviceId };
     this.addTo(this.agents, orgKey, conn);
     this.logger.log('info', 'agent-authenticated', { conn: conn.id });
@@ -733,7 +812,7 @@ export class Relay {
     const orgKey = hex(orgId);
     const cached = this.rosters.get(orgKey);
     if (cached && Date.now() < cached.expiresAt) return cached;
-    const org = this.store.getOrg(orgId);
+    const org = await this.store.getOrg(orgId);
     if (!org?.roster) return undefined;
     try {
       const roster = await verifyRoster(org.roster, { orgRootKey: org.rootKey, now: Date.now() });
@@ -748,13 +827,27 @@ export class Relay {
     }
   }
 
-  private watchOrg(conn: Connection, frame: Frame<'watch-org'>): void {
+  private async watchOrg(conn: Connection, frame: Frame<'watch-org'>): Promise<void> {
     if (!conn.agent)
       throw new RelayRequestError(RelayErrorCode.unauthorized, 'Only an authenticated agent may watch an organisation');
-    const orgId = Buffer.from(conn.agent.orgKey, 'hex');
-    const conversations = this.store.listConversations(orgId, this.options.maxConversationList).map(summary);
-    this.send(conn, { kind: 'conversation-list', requestId: frame.requestId, conversations });
-    this.addTo(this.watchers, conn.agent.orgKey, conn);
+    const orgKey = conn.agent.orgKey;
+    // Watch first, list second, so a conversation created meanwhile (here or on another relay) is
+    // not missed; what is announced during the read waits until after the list, unless it is in it.
+    this.addTo(this.watchers, orgKey, conn);
+    const held: ConversationSummary[] = [];
+    this.listing.set(conn, held);
+    try {
+      const stored = await this.store.listConversations(Buffer.from(orgKey, 'hex'), this.options.maxConversationList);
+      const conversations = stored.map(summary);
+      this.send(conn, { kind: 'conversation-list', requestId: frame.requestId, conversations });
+      const listed = new Set(conversations.map((c) => hex(c.conversationId)));
+      for (const c of held) {
+        if (!listed.has(hex(c.conversationId)))
+          this.push(conn, encodeRelayFrame({ kind: 'conversation-created', conversation: c }));
+      }
+    } finally {
+      this.listing.delete(conn);
+    }
   }
 
   private setPresence(conn: Connection, frame: Frame<'set-presence'>): void {
@@ -777,10 +870,10 @@ export class Relay {
     };
   }
 
-  private watchPresence(conn: Connection, frame: Frame<'watch-presence'>): void {
-    const org = this.store.getOrg(frame.orgId);
+  private async watchPresence(conn: Connection, frame: Frame<'watch-presence'>): Promise<void> {
+    const org = await this.store.getOrg(frame.orgId);
     if (!org) throw new RelayRequestError(RelayErrorCode.unknownOrg, 'This relay does not serve that organisation');
-    this.bindOrg(conn, org.orgId);
+    await this.bindOrg(conn, org.orgId);
     const orgKey = hex(org.orgId);
     if (frame.subscribe && !conn.presenceWatches.has(orgKey)) {
       if (conn.subscriptions.size + conn.presenceWatches.size >= this.options.maxConversationsPerSocket) {
@@ -808,11 +901,11 @@ export class Relay {
    * Admits a post and returns at once; the ack and fan-out follow the commit. Not awaiting the commit
    * lets one socket pipeline many posts into the same group commit.
    */
-  private post(conn: Connection, frame: Frame<'post'>): void {
+  private async post(conn: Connection, frame: Frame<'post'>): Promise<void> {
     const key = hex(frame.conversationId);
     let orgKey = this.conversationOrgs.get(key);
     if (orgKey === undefined) {
-      const conversation = this.store.getConversation(frame.conversationId);
+      const conversation = await this.store.getConversation(frame.conversationId);
       if (conversation) this.rememberConversation(key, (orgKey = hex(conversation.orgId)));
     }
     const byCapability = conn.capabilities.has(key);
@@ -831,7 +924,15 @@ export class Relay {
       ({ record, duplicate }) => {
         conn.pendingPosts--;
         this.send(conn, { kind: 'ack', requestId: frame.requestId, seq: record.seq });
-        if (!duplicate) this.fanOut(key, record);
+        if (duplicate) {
+          // A retry, perhaps of a post whose relay died after the commit and before telling the
+          // others: make sure every subscriber has reached it.
+          this.committed(record.conversationId, record.seq);
+          this.fanout.publish({ kind: 'committed', conversationId: record.conversationId, seq: record.seq });
+          return;
+        }
+        this.fanOut(key, record);
+        this.fanout.publish({ kind: 'record', record });
       },
       (error: unknown) => {
         conn.pendingPosts--;
@@ -847,22 +948,130 @@ export class Relay {
     );
   }
 
+  /**
+   * Pushes a committed record to this process's subscribers. The next seq goes out at once; one
+   * further ahead means an earlier record (committed through another relay) has not arrived, so the
+   * subscription repairs from the store by seq rather than deliver out of order.
+   */
   private fanOut(key: string, record: StoredRecord): void {
     this.routes.rowCommitted(record);
     const subscribers = this.subscribers.get(key);
     if (!subscribers) return;
-    const bytes = encodeRelayFrame({
-      kind: 'record',
-      conversationId: record.conversationId,
-      seq: record.seq,
-      envelope: record.envelope,
-    });
+    let bytes: Uint8Array | undefined;
     for (const conn of subscribers) {
       const subscription = conn.subscriptions.get(key);
-      // A socket still catching up gets this record from its pager, in order.
-      if (!subscription?.live || record.seq <= subscription.lastSent) continue;
-      subscription.lastSent = record.seq;
-      this.push(conn, bytes);
+      if (!subscription || record.seq <= subscription.lastSent) continue;
+      if (subscription.live && record.seq === subscription.lastSent + 1) {
+        subscription.lastSent = record.seq;
+        bytes ??= encodeRelayFrame({
+          kind: 'record',
+          conversationId: record.conversationId,
+          seq: record.seq,
+          envelope: record.envelope,
+        });
+        this.push(conn, bytes);
+      } else {
+        this.repair(conn, key, record.conversationId, subscription);
+      }
+    }
+  }
+
+  /** Repairs every local subscription to the conversation that has not reached `seq`. */
+  private committed(conversationId: Uint8Array<ArrayBuffer>, seq: number): void {
+    const key = hex(conversationId);
+    for (const conn of this.subscribers.get(key) ?? []) {
+      const subscription = conn.subscriptions.get(key);
+      if (subscription && seq > subscription.lastSent) this.repair(conn, key, conversationId, subscription);
+    }
+  }
+
+  /** An event from another relay (see fanout.ts). */
+  deliver(event: FanoutEvent): void {
+    if (this.closing) return;
+    this.metrics.fanoutReceived++;
+    switch (event.kind) {
+      case 'record':
+        return this.fanOut(hex(event.record.conversationId), event.record);
+      case 'committed':
+        return this.committed(event.conversationId, event.seq);
+      case 'conversation-created':
+        return this.conversationCreated(hex(event.orgId), event.conversation);
+      case 'conversation-deleted': {
+        const key = hex(event.conversationId);
+        const orgKey = event.orgId ? hex(event.orgId) : this.conversationOrgs.get(key);
+        return this.conversationDeleted(key, event.conversationId, orgKey);
+      }
+      case 'roster':
+        return void this.rosterChanged(event.orgId, event.version).catch((error: unknown) => {
+          this.logger.log('error', 'roster-refresh-failed', {
+            error: error instanceof Error ? error.name : typeof error,
+          });
+        });
+    }
+  }
+
+  /** Another relay stored a roster: verify it from the store and revoke sockets of removed devices. */
+  private async rosterChanged(orgId: Uint8Array<ArrayBuffer>, version: number): Promise<void> {
+    const orgKey = hex(orgId);
+    const cached = this.rosters.get(orgKey);
+    if (cached && cached.version >= version) return;
+    this.rosters.delete(orgKey);
+    const roster = await this.currentRoster(orgId);
+    if (roster) this.revokeMissing(orgKey, roster);
+    else for (const agent of [...(this.agents.get(orgKey) ?? [])]) this.drop(agent, RelayCloseCode.revoked, 'revoked');
+  }
+
+  /**
+   * The safety net under an at-most-once fan-out: a subscription still behind a lastSeq that the
+   * previous audit already saw committed has waited a whole interval for an event that is not
+   * coming (its relay died between commit and publish), so it is repaired from the store.
+   */
+  private async audit(): Promise<void> {
+    if (this.closing) return;
+    const keys = [...this.subscribers.keys()];
+    const seen = new Map<string, number>();
+    for (let i = 0; i < keys.length; i += 1000) {
+      const ids = keys.slice(i, i + 1000).map((key) => Buffer.from(key, 'hex'));
+      for (const { conversationId, lastSeq } of await this.store.lastSeqs(ids)) seen.set(hex(conversationId), lastSeq);
+    }
+    for (const [key, lastSeq] of this.audited) {
+      for (const conn of this.subscribers.get(key) ?? []) {
+        const subscription = conn.subscriptions.get(key);
+        if (subscription?.live && subscription.lastSent < lastSeq) {
+          this.metrics.auditRepairs++;
+          this.repair(conn, key, new Uint8Array(Buffer.from(key, 'hex')), subscription);
+        }
+      }
+    }
+    this.audited = seen;
+  }
+
+  /**
+   * The fan-out may have lost events (its broker connection dropped and is back): repair every live
+   * subscription from the store, and tell watchers of conversations created since `since`.
+   */
+  resync(since: number): void {
+    if (this.closing) return;
+    this.metrics.fanoutResyncs++;
+    this.logger.log('info', 'fanout-resync', { subscriptions: this.metrics.subscriptions });
+    for (const [key, conns] of this.subscribers) {
+      const conversationId = new Uint8Array(Buffer.from(key, 'hex'));
+      for (const conn of conns) {
+        const subscription = conn.subscriptions.get(key);
+        if (subscription) this.repair(conn, key, conversationId, subscription);
+      }
+    }
+    for (const orgKey of this.watchers.keys()) {
+      this.store.listConversations(Buffer.from(orgKey, 'hex'), this.options.maxConversationList).then(
+        (conversations) => {
+          // Re-announcing a known conversation is harmless: clients follow each id once.
+          for (const c of conversations) if (c.createdAt >= since) this.conversationCreated(orgKey, summary(c));
+        },
+        (error: unknown) =>
+          this.logger.log('error', 'fanout-resync-failed', {
+            error: error instanceof Error ? error.name : typeof error,
+          }),
+      );
     }
   }
 
@@ -889,12 +1098,15 @@ export class Relay {
   }
 
   /** Runs the retention sweep in bounded steps, yielding between them. */
-  sweep(): void {
+  async sweep(): Promise<void> {
     if (this.closing) return;
-    const result = this.store.sweep(Date.now(), this.options.retentionDays, SWEEP_BATCH);
+    const result = await this.store.sweep(Date.now(), this.options.retentionDays, SWEEP_BATCH);
     for (const conversationId of result.deletedConversations) {
       const key = hex(conversationId);
-      this.conversationDeleted(key, conversationId, this.conversationOrgs.get(key));
+      const orgKey = this.conversationOrgs.get(key);
+      this.conversationDeleted(key, conversationId, orgKey);
+      const orgId = orgKey === undefined ? undefined : new Uint8Array(Buffer.from(orgKey, 'hex'));
+      this.fanout.publish({ kind: 'conversation-deleted', conversationId, orgId });
     }
     if (result.deletedRecords > 0 || result.deletedConversations.length > 0) {
       this.logger.log('info', 'retention-swept', {
@@ -902,8 +1114,8 @@ export class Relay {
         conversations: result.deletedConversations.length,
       });
     }
-    if (result.more) setImmediate(() => this.sweep());
-    else if (result.deletedRecords > 0) this.store.vacuum();
+    if (result.more) await new Promise((resolve) => setImmediate(resolve)).then(() => this.sweep());
+    else if (result.deletedRecords > 0) await this.store.vacuum();
   }
 
   /** Graceful shutdown; see {@link RunningRelay.close}. */
@@ -928,6 +1140,7 @@ export class Relay {
     );
     await Promise.all(closed);
     this.wss.close();
+    await this.fanout.close();
     await this.store.close();
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
-import { configure, migrate } from './sqlite-schema.js';
+import { configure, migrate, renewEpoch } from './sqlite-schema.js';
 import {
   StoreClosedError,
   UnknownConversationError,
@@ -97,6 +97,9 @@ function toRecord(row: RecordRow): StoredRecord {
  * transaction, so one fsync covers every post that arrived in that turn. Each append's promise
  * settles after that commit, in queue order, which is seq order within a conversation.
  */
+// better-sqlite3 answers synchronously; the methods are async anyway so that a throw reaches the
+// caller as a rejection, exactly as it would from PostgreSQL (the RelayStore contract).
+/* eslint-disable @typescript-eslint/require-await */
 export class SqliteStore implements RelayStore {
   private readonly db: Database.Database;
   private queue: QueuedAppend[] = [];
@@ -105,6 +108,7 @@ export class SqliteStore implements RelayStore {
   private commitObserver: ((batchSize: number, seconds: number) => void) | undefined;
   private readonly checkpointer: Checkpointer | undefined;
   private readonly stmts;
+  private currentEpoch: number | undefined;
 
   /**
    * Opens (creating if needed) the database file and its directory, and migrates the schema.
@@ -193,6 +197,7 @@ export class SqliteStore implements RelayStore {
       ),
       bumpSeq: db.prepare<[Buffer]>('UPDATE conversations SET last_seq = last_seq + 1 WHERE conversation_id = ?'),
     };
+    this.epoch();
   }
 
   /** The durability settings in force, for the startup log and for tests. */
@@ -202,56 +207,72 @@ export class SqliteStore implements RelayStore {
     return { journalMode, synchronous: ['off', 'normal', 'full', 'extra'][level] ?? String(level) };
   }
 
-  getOrg(orgId: Uint8Array): StoredOrg | undefined {
+  async getOrg(orgId: Uint8Array): Promise<StoredOrg | undefined> {
     const row = this.stmts.getOrg.get(blob(orgId));
     return row && toOrg(row);
   }
 
-  latestOrg(): StoredOrg | undefined {
+  async latestOrg(): Promise<StoredOrg | undefined> {
     const row = this.stmts.latestOrg.get();
     return row && toOrg(row);
   }
 
-  registerOrg(orgId: Uint8Array, rootKey: Uint8Array, now: number): void {
+  async registerOrg(orgId: Uint8Array, rootKey: Uint8Array, now: number): Promise<void> {
     this.stmts.registerOrg.run(blob(orgId), blob(rootKey), now);
   }
 
-  saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): void {
+  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): Promise<void> {
     this.stmts.saveRoster.run(version, blob(roster), blob(orgId));
   }
 
-  createConversation(c: Omit<StoredConversation, 'lastSeq'>): void {
+  async createConversation(c: Omit<StoredConversation, 'lastSeq'>): Promise<void> {
     this.stmts.createConversation.run(blob(c.conversationId), blob(c.orgId), blob(c.capabilityHash), c.createdAt);
   }
 
-  getConversation(conversationId: Uint8Array): StoredConversation | undefined {
+  async getConversation(conversationId: Uint8Array): Promise<StoredConversation | undefined> {
     const row = this.stmts.getConversation.get(blob(conversationId));
     return row && toConversation(row);
   }
 
-  listConversations(orgId: Uint8Array, limit: number): StoredConversation[] {
+  async listConversations(orgId: Uint8Array, limit: number): Promise<StoredConversation[]> {
     return this.stmts.listConversations.all(blob(orgId), limit).map(toConversation);
   }
 
-  recordsAfter(conversationId: Uint8Array, afterSeq: number, limit: number): StoredRecord[] {
+  async recordsAfter(conversationId: Uint8Array, afterSeq: number, limit: number): Promise<StoredRecord[]> {
     return this.stmts.recordsAfter.all(blob(conversationId), afterSeq, limit).map(toRecord);
   }
 
-  recordsBefore(conversationId: Uint8Array, beforeSeq: number, limit: number): StoredRecord[] {
+  async recordsBefore(conversationId: Uint8Array, beforeSeq: number, limit: number): Promise<StoredRecord[]> {
     return this.stmts.recordsBefore.all(blob(conversationId), beforeSeq, limit).map(toRecord).reverse();
   }
 
-  firstSeq(conversationId: Uint8Array): number {
+  async lastSeqs(
+    conversationIds: readonly Uint8Array[],
+  ): Promise<{ conversationId: Uint8Array<ArrayBuffer>; lastSeq: number }[]> {
+    const found = [];
+    for (const id of conversationIds) {
+      const row = this.stmts.getConversation.get(blob(id));
+      if (row) found.push({ conversationId: bytes(row.conversation_id), lastSeq: row.last_seq });
+    }
+    return found;
+  }
+
+  async firstSeq(conversationId: Uint8Array): Promise<number> {
     const first = this.stmts.firstSeq.get(blob(conversationId))?.seq;
     if (first !== null && first !== undefined) return first;
-    return (this.getConversation(conversationId)?.lastSeq ?? 0) + 1;
+    return ((await this.getConversation(conversationId))?.lastSeq ?? 0) + 1;
   }
 
   epoch(): number {
-    return this.stmts.epoch.get()?.value ?? 0;
+    return (this.currentEpoch ??= this.stmts.epoch.get()?.value ?? 0);
   }
 
-  deleteConversation(conversationId: Uint8Array): boolean {
+  /** Gives the database a new random epoch (after copying a file in by hand); `restore` does this itself. */
+  renewEpoch(): number {
+    return (this.currentEpoch = renewEpoch(this.db));
+  }
+
+  async deleteConversation(conversationId: Uint8Array): Promise<boolean> {
     // Appends queued for it fail with UnknownConversationError rather than resurrect it.
     this.commitQueued();
     const id = blob(conversationId);
@@ -261,7 +282,7 @@ export class SqliteStore implements RelayStore {
     })();
   }
 
-  sweep(now: number, defaultRetentionDays: number, batch: number): SweepResult {
+  async sweep(now: number, defaultRetentionDays: number, batch: number): Promise<SweepResult> {
     let deletedRecords = 0;
     const deletedConversations: Uint8Array<ArrayBuffer>[] = [];
     for (const org of this.stmts.sweepOrgs.all()) {
@@ -278,7 +299,7 @@ export class SqliteStore implements RelayStore {
     return { deletedRecords, deletedConversations, more: deletedRecords >= batch };
   }
 
-  erase(): void {
+  async erase(): Promise<void> {
     if (this.closed) return;
     // The checkpointer thread may hold the checkpoint lock for a moment; a busy result means the WAL
     // was not truncated, so try again rather than leave old pages in it.
@@ -288,13 +309,13 @@ export class SqliteStore implements RelayStore {
     }
   }
 
-  vacuum(): void {
+  async vacuum(): Promise<void> {
     if (this.closed) return;
     this.db.pragma('incremental_vacuum');
-    this.erase();
+    await this.erase();
   }
 
-  ping(): boolean {
+  async ping(): Promise<boolean> {
     if (this.closed) return false;
     try {
       return this.stmts.ping.get()?.one === 1;
@@ -307,19 +328,19 @@ export class SqliteStore implements RelayStore {
     this.commitObserver = observer;
   }
 
-  listOrgs(): StoredOrg[] {
+  async listOrgs(): Promise<StoredOrg[]> {
     return this.stmts.listOrgs.all().map(toOrg);
   }
 
-  orgOrigins(orgId: Uint8Array): string[] {
+  async orgOrigins(orgId: Uint8Array): Promise<string[]> {
     return this.stmts.orgOrigins.all(blob(orgId)).map((row) => row.origin);
   }
 
-  originListed(origin: string): boolean {
+  async originListed(origin: string): Promise<boolean> {
     return this.stmts.originListed.get(origin) !== undefined;
   }
 
-  setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): void {
+  async setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): Promise<void> {
     const id = blob(orgId);
     this.db.transaction(() => {
       this.stmts.registerOrg.run(id, blob(rootKey), now);
@@ -329,7 +350,7 @@ export class SqliteStore implements RelayStore {
     })();
   }
 
-  removeOrg(orgId: Uint8Array): boolean {
+  async removeOrg(orgId: Uint8Array): Promise<boolean> {
     this.commitQueued();
     const id = blob(orgId);
     return this.db.transaction(() => {
@@ -340,7 +361,7 @@ export class SqliteStore implements RelayStore {
     })();
   }
 
-  recentRecords(limit: number): StoredRecord[] {
+  async recentRecords(limit: number): Promise<StoredRecord[]> {
     return this.stmts.recentRecords.all(limit).map(toRecord);
   }
 
@@ -421,3 +442,4 @@ export class SqliteStore implements RelayStore {
     });
   }
 }
+/* eslint-enable @typescript-eslint/require-await */

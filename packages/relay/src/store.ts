@@ -4,8 +4,10 @@
  * ciphertext; a conversation's capability is kept only as its SHA-256 hash, so a stolen database
  * does not let anyone attach to a conversation.
  *
- * Reads are synchronous on purpose: the server reads history and subscribes a socket in one
- * synchronous step, so no commit can fall between the two.
+ * Every query is asynchronous, because PostgreSQL answers over a socket. The relay therefore never
+ * relies on a read and a subscription happening in one synchronous step: a socket that catches up
+ * from storage keeps a cursor (`lastSent`) and repairs any gap by seq from the store, so a commit
+ * that falls between a read and going live is fetched, not lost (see relay.ts `catchUp`).
  */
 
 /** An organisation the relay serves. */
@@ -66,26 +68,30 @@ export interface AppendResult {
 
 /** The storage the relay needs. */
 export interface RelayStore {
-  getOrg(orgId: Uint8Array): StoredOrg | undefined;
+  getOrg(orgId: Uint8Array): Promise<StoredOrg | undefined>;
   /** The organisation registered last (what the demo page connects to). */
-  latestOrg(): StoredOrg | undefined;
+  latestOrg(): Promise<StoredOrg | undefined>;
   /** Registers an organisation; a no-op if it exists. */
-  registerOrg(orgId: Uint8Array, rootKey: Uint8Array, now: number): void;
+  registerOrg(orgId: Uint8Array, rootKey: Uint8Array, now: number): Promise<void>;
   /** Replaces the organisation's roster. The caller has verified it and checked its version rises. */
-  saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): void;
+  saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): Promise<void>;
 
-  createConversation(conversation: Omit<StoredConversation, 'lastSeq'>): void;
-  getConversation(conversationId: Uint8Array): StoredConversation | undefined;
+  createConversation(conversation: Omit<StoredConversation, 'lastSeq'>): Promise<void>;
+  getConversation(conversationId: Uint8Array): Promise<StoredConversation | undefined>;
   /** The newest `limit` conversations of an organisation, oldest first. */
-  listConversations(orgId: Uint8Array, limit: number): StoredConversation[];
+  listConversations(orgId: Uint8Array, limit: number): Promise<StoredConversation[]>;
   /** At most `limit` records with seq greater than `afterSeq`, in seq order. */
-  recordsAfter(conversationId: Uint8Array, afterSeq: number, limit: number): StoredRecord[];
+  recordsAfter(conversationId: Uint8Array, afterSeq: number, limit: number): Promise<StoredRecord[]>;
   /** The newest `limit` records with seq below `beforeSeq`, in ascending seq order. */
-  recordsBefore(conversationId: Uint8Array, beforeSeq: number, limit: number): StoredRecord[];
+  recordsBefore(conversationId: Uint8Array, beforeSeq: number, limit: number): Promise<StoredRecord[]>;
   /** Lowest stored seq of the conversation; `lastSeq + 1` when none is stored (all swept or none yet). */
-  firstSeq(conversationId: Uint8Array): number;
+  firstSeq(conversationId: Uint8Array): Promise<number>;
+  /** The committed lastSeq of each conversation that exists (any order); for the fan-out audit. */
+  lastSeqs(
+    conversationIds: readonly Uint8Array[],
+  ): Promise<{ conversationId: Uint8Array<ArrayBuffer>; lastSeq: number }[]>;
   /** The newest `limit` records of all conversations, in the order they were stored. */
-  recentRecords(limit: number): StoredRecord[];
+  recentRecords(limit: number): Promise<StoredRecord[]>;
 
   /**
    * Appends an envelope. The sequence number is assigned in the same transaction that inserts the
@@ -102,33 +108,38 @@ export interface RelayStore {
   ): Promise<AppendResult>;
   /**
    * The database's epoch: random, fixed at creation and replaced by a restore, so a client's
-   * `(epoch, lastSeq)` from another history is recognised as such.
+   * `(epoch, lastSeq)` from another history is recognised as such. Read once when the store opens.
    */
   epoch(): number;
-  /** Erases a conversation and its records; false if it did not exist. */
-  deleteConversation(conversationId: Uint8Array): boolean;
-  /** One bounded step of the retention sweep: records older than their org's maximum age. */
-  sweep(now: number, defaultRetentionDays: number, batch: number): SweepResult;
   /**
-   * Makes committed deletions unrecoverable from the database files: with `secure_delete` the freed
-   * cells are zeroed, and this checkpoints and truncates the WAL, which still holds old page images.
+   * Erases a conversation and its records; false if it did not exist. Appends queued for it before
+   * the call fail with UnknownConversationError or commit before the erasure, never after it.
    */
-  erase(): void;
+  deleteConversation(conversationId: Uint8Array): Promise<boolean>;
+  /** One bounded step of the retention sweep: records older than their org's maximum age. */
+  sweep(now: number, defaultRetentionDays: number, batch: number): Promise<SweepResult>;
+  /**
+   * Makes committed deletions unrecoverable from the database files, as far as the engine allows.
+   * SQLite: `secure_delete` zeroed the freed cells, and this checkpoints and truncates the WAL, which
+   * still holds old page images. PostgreSQL: nothing can be forced online (MVCC keeps dead tuples
+   * until VACUUM, and even then the bytes stay until overwritten); see docs/deploy.md.
+   */
+  erase(): Promise<void>;
   /** Returns free pages to the file system (incremental vacuum), then {@link erase}. */
-  vacuum(): void;
+  vacuum(): Promise<void>;
   /** True if the database answers a trivial query (readiness). */
-  ping(): boolean;
+  ping(): Promise<boolean>;
   /** Called after each group commit with its size and duration (metrics). */
   onCommit(observer: (batchSize: number, seconds: number) => void): void;
 
-  listOrgs(): StoredOrg[];
-  orgOrigins(orgId: Uint8Array): string[];
+  listOrgs(): Promise<StoredOrg[]>;
+  orgOrigins(orgId: Uint8Array): Promise<string[]>;
   /** True if some organisation lists this origin. */
-  originListed(origin: string): boolean;
+  originListed(origin: string): Promise<boolean>;
   /** Registers the org if needed and replaces its policy. */
-  setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): void;
+  setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): Promise<void>;
   /** Removes an organisation with all its conversations and records; false if it was not registered. */
-  removeOrg(orgId: Uint8Array): boolean;
+  removeOrg(orgId: Uint8Array): Promise<boolean>;
 
   /** Commits what is queued; resolves once it is durable. */
   flush(): Promise<void>;

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { PG_MIGRATIONS } from './postgres-schema.js';
+import { parsePostgresUrl, PostgresStore } from './postgres-store.js';
+import { describeStoreContract } from './testing/store-contract.js';
+import { freshSchema, queryTest } from './testing/services.js';
+
+// Each test gets its own schema on the machine's PostgreSQL, created by the store and dropped after.
+describeStoreContract('PostgreSQL', async () => {
+  const schema = await freshSchema();
+  return { open: () => PostgresStore.open(schema.url, { poolSize: 4 }), cleanup: () => schema.drop() };
+});
+
+describe('PostgresStore', () => {
+  it('reads the schema from the URL and refuses anything else', () => {
+    expect(parsePostgresUrl('postgres://u@h:5432/db?schema=abc&sslmode=require')).toEqual({
+      connectionString: 'postgres://u@h:5432/db?sslmode=require',
+      schema: 'abc',
+    });
+    expect(parsePostgresUrl('postgresql://h/db').schema).toBe('sealchat');
+    expect(() => parsePostgresUrl('postgres://h/db?schema=Bad-Name')).toThrow(TypeError);
+    expect(() => parsePostgresUrl('mysql://h/db')).toThrow(TypeError);
+  });
+
+  it('migrates once when several relays start at once, records the version, and refuses a newer schema', async () => {
+    const schema = await freshSchema();
+    try {
+      const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open(schema.url, { poolSize: 1 })));
+      expect(new Set(stores.map((s) => s.epoch())).size).toBe(1);
+      for (const s of stores) await s.close();
+      const versions = await queryTest<{ version: number }>(schema.name, 'SELECT version FROM schema_version');
+      expect(versions.map((v) => v.version)).toEqual(PG_MIGRATIONS.map((_, i) => i + 1));
+      await queryTest(schema.name, 'INSERT INTO schema_version (version) VALUES (99)');
+      await expect(PostgresStore.open(schema.url)).rejects.toThrow(/schema is version 99/);
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('renews the epoch (after pg_restore)', async () => {
+    const schema = await freshSchema();
+    try {
+      const store = await PostgresStore.open(schema.url, { poolSize: 1 });
+      const before = store.epoch();
+      const after = await store.renewEpoch();
+      expect(after).not.toBe(before);
+      await store.close();
+      const reopened = await PostgresStore.open(schema.url, { poolSize: 1 });
+      expect(reopened.epoch()).toBe(after);
+      await reopened.close();
+    } finally {
+      await schema.drop();
+    }
+  });
+});

@@ -1,0 +1,506 @@
+import { randomInt } from 'node:crypto';
+import pg from 'pg';
+import { migratePostgres, SCHEMA_NAME } from './postgres-schema.js';
+import {
+  StoreClosedError,
+  UnknownConversationError,
+  type AppendResult,
+  type OrgPolicy,
+  type RelayStore,
+  type StoredConversation,
+  type StoredOrg,
+  type StoredRecord,
+  type SweepResult,
+} from './store.js';
+
+/** The largest group commit sent as one statement; the rest waits for the next round trip. */
+const MAX_BATCH = 2000;
+/** Epochs are random in [1, 2^48 - 1], as in SQLite (sqlite-schema.ts MAX_EPOCH). */
+const MAX_EPOCH = 2 ** 48 - 1;
+/** SQLSTATEs worth one more try of a whole batch: deadlock detected, serialization failure. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+// bigint columns arrive as strings (pg does not guess at precision); every value here is a seq or a
+// millisecond time, far below 2^53.
+interface OrgRow {
+  org_id: Buffer;
+  root_key: Buffer;
+  roster: Buffer | null;
+  roster_version: number;
+  registered_at: string;
+  retention_days: number | null;
+}
+interface ConversationRow {
+  conversation_id: Buffer;
+  org_id: Buffer;
+  capability_hash: Buffer;
+  last_seq: string;
+  created_at: string;
+}
+interface RecordRow {
+  conversation_id: Buffer;
+  seq: string;
+  client_message_id: Buffer;
+  envelope: Buffer;
+  stored_at: string;
+}
+interface AppendRow {
+  out_seq: string | null;
+  out_duplicate: boolean;
+  out_stored_at: string | null;
+  out_envelope: Buffer | null;
+}
+
+interface QueuedAppend {
+  readonly conversationId: Uint8Array<ArrayBuffer>;
+  readonly clientMessageId: Uint8Array<ArrayBuffer>;
+  readonly envelope: Uint8Array<ArrayBuffer>;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+function bytes(buffer: Buffer): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(buffer);
+}
+
+function blob(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function toOrg(row: OrgRow): StoredOrg {
+  return {
+    orgId: bytes(row.org_id),
+    rootKey: bytes(row.root_key),
+    roster: row.roster ? bytes(row.roster) : undefined,
+    rosterVersion: row.roster_version,
+    registeredAt: Number(row.registered_at),
+    retentionDays: row.retention_days ?? undefined,
+  };
+}
+
+function toConversation(row: ConversationRow): StoredConversation {
+  return {
+    conversationId: bytes(row.conversation_id),
+    orgId: bytes(row.org_id),
+    capabilityHash: bytes(row.capability_hash),
+    lastSeq: Number(row.last_seq),
+    createdAt: Number(row.created_at),
+  };
+}
+
+function toRecord(row: RecordRow): StoredRecord {
+  return {
+    conversationId: bytes(row.conversation_id),
+    seq: Number(row.seq),
+    clientMessageId: bytes(row.client_message_id),
+    envelope: bytes(row.envelope),
+    storedAt: Number(row.stored_at),
+  };
+}
+
+/** Where a PostgreSQL store lives: the connection URL (without `schema`) and the schema name. */
+export interface PostgresLocation {
+  readonly connectionString: string;
+  readonly schema: string;
+}
+
+/**
+ * Splits `postgres://user@host/db?schema=name` into the URL pg understands and the schema (default
+ * `sealchat`), so one flag says both.
+ * @throws TypeError for a URL that is not postgres:// or postgresql://, or a bad schema name.
+ */
+export function parsePostgresUrl(text: string): PostgresLocation {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError('The database URL is not a valid URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new TypeError('The database URL must start with postgres:// or postgresql://');
+  }
+  const schema = url.searchParams.get('schema') ?? 'sealchat';
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new TypeError(`The database URL's schema must be a lower-case identifier, got ${JSON.stringify(schema)}`);
+  }
+  url.searchParams.delete('schema');
+  return { connectionString: url.toString(), schema };
+}
+
+/** True for a `--db` value that names PostgreSQL rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** Pool settings a caller may choose. */
+export interface PostgresStoreOptions {
+  /** Connections in the pool (reads, the group commit, sweeps). */
+  readonly poolSize?: number;
+}
+
+/**
+ * The store for several relays: PostgreSQL through node-postgres, all tables in one schema.
+ *
+ * Durability: an append settles after its transaction committed with the server's
+ * `synchronous_commit` (on by default: the commit record is flushed to disk).
+ *
+ * Group commit: appends queue and go out as one `append_batch(...)` statement per round trip (one
+ * transaction, one WAL flush), with at most one batch in flight, so a batch grows with the load and
+ * promises settle in queue order, which is seq order within a conversation. The seq is assigned
+ * inside that transaction under the conversation's row lock (`UPDATE conversations SET last_seq =
+ * last_seq + 1 ... RETURNING`), so relays sharing the database never hand out the same seq.
+ */
+export class PostgresStore implements RelayStore {
+  private queue: QueuedAppend[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+  private commitObserver: ((batchSize: number, seconds: number) => void) | undefined;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly schema: string,
+    private currentEpoch: number,
+  ) {}
+
+  /**
+   * Connects, creates the schema if needed and migrates it, and reads the epoch.
+   * @throws TypeError for a bad URL; Error if the server is unreachable or the schema is newer.
+   */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const { connectionString, schema } = parsePostgresUrl(url);
+    const pool = new pg.Pool({
+      connectionString,
+      max: options.poolSize ?? 10,
+      options: `-c search_path="${schema}"`,
+      application_name: 'sealchat-relay',
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client that loses its server emits 'error' on the pool; the next query reconnects.
+    pool.on('error', () => undefined);
+    try {
+      await migratePostgres(pool, schema);
+      const { rows } = await pool.query<{ value: string }>("SELECT value FROM meta WHERE key = 'epoch'");
+      return new PostgresStore(pool, schema, Number(rows[0]?.value ?? 0));
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+
+  private async rows<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>(text, values)).rows;
+  }
+
+  async getOrg(orgId: Uint8Array): Promise<StoredOrg | undefined> {
+    const [row] = await this.rows<OrgRow>('SELECT * FROM orgs WHERE org_id = $1', [blob(orgId)]);
+    return row && toOrg(row);
+  }
+
+  async latestOrg(): Promise<StoredOrg | undefined> {
+    const [row] = await this.rows<OrgRow>('SELECT * FROM orgs ORDER BY position DESC LIMIT 1');
+    return row && toOrg(row);
+  }
+
+  async registerOrg(orgId: Uint8Array, rootKey: Uint8Array, now: number): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO orgs (org_id, root_key, registered_at) VALUES ($1, $2, $3) ON CONFLICT (org_id) DO NOTHING',
+      [blob(orgId), blob(rootKey), now],
+    );
+  }
+
+  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): Promise<void> {
+    await this.pool.query('UPDATE orgs SET roster_version = $1, roster = $2 WHERE org_id = $3', [
+      version,
+      blob(roster),
+      blob(orgId),
+    ]);
+  }
+
+  async createConversation(c: Omit<StoredConversation, 'lastSeq'>): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO conversations (conversation_id, org_id, capability_hash, created_at) VALUES ($1, $2, $3, $4)',
+      [blob(c.conversationId), blob(c.orgId), blob(c.capabilityHash), c.createdAt],
+    );
+  }
+
+  async getConversation(conversationId: Uint8Array): Promise<StoredConversation | undefined> {
+    const [row] = await this.rows<ConversationRow>('SELECT * FROM conversations WHERE conversation_id = $1', [
+      blob(conversationId),
+    ]);
+    return row && toConversation(row);
+  }
+
+  async listConversations(orgId: Uint8Array, limit: number): Promise<StoredConversation[]> {
+    const rows = await this.rows<ConversationRow>(
+      `SELECT * FROM (SELECT * FROM conversations WHERE org_id = $1 ORDER BY created_at DESC, conversation_id LIMIT $2) c
+       ORDER BY created_at, conversation_id`,
+      [blob(orgId), limit],
+    );
+    return rows.map(toConversation);
+  }
+
+  async recordsAfter(conversationId: Uint8Array, afterSeq: number, limit: number): Promise<StoredRecord[]> {
+    const rows = await this.rows<RecordRow>(
+      'SELECT * FROM records WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [blob(conversationId), afterSeq, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async recordsBefore(conversationId: Uint8Array, beforeSeq: number, limit: number): Promise<StoredRecord[]> {
+    const rows = await this.rows<RecordRow>(
+      'SELECT * FROM records WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3',
+      [blob(conversationId), beforeSeq, limit],
+    );
+    return rows.map(toRecord).reverse();
+  }
+
+  async lastSeqs(
+    conversationIds: readonly Uint8Array[],
+  ): Promise<{ conversationId: Uint8Array<ArrayBuffer>; lastSeq: number }[]> {
+    if (conversationIds.length === 0) return [];
+    const rows = await this.rows<{ conversation_id: Buffer; last_seq: string }>(
+      'SELECT conversation_id, last_seq FROM conversations WHERE conversation_id = ANY($1::bytea[])',
+      [conversationIds.map(blob)],
+    );
+    return rows.map((row) => ({ conversationId: bytes(row.conversation_id), lastSeq: Number(row.last_seq) }));
+  }
+
+  async firstSeq(conversationId: Uint8Array): Promise<number> {
+    const [row] = await this.rows<{ first: string | null; last: string | null }>(
+      `SELECT (SELECT min(seq) FROM records WHERE conversation_id = $1) AS first,
+              (SELECT last_seq FROM conversations WHERE conversation_id = $1) AS last`,
+      [blob(conversationId)],
+    );
+    if (row?.first !== null && row?.first !== undefined) return Number(row.first);
+    return Number(row?.last ?? 0) + 1;
+  }
+
+  async recentRecords(limit: number): Promise<StoredRecord[]> {
+    const rows = await this.rows<RecordRow>(
+      'SELECT * FROM (SELECT * FROM records ORDER BY position DESC LIMIT $1) r ORDER BY position',
+      [limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  epoch(): number {
+    return this.currentEpoch;
+  }
+
+  /** Gives the database a new random epoch (after `pg_restore`); relays must restart to use it. */
+  async renewEpoch(): Promise<number> {
+    const epoch = randomInt(1, MAX_EPOCH + 1);
+    await this.pool.query("UPDATE meta SET value = $1 WHERE key = 'epoch'", [epoch]);
+    this.currentEpoch = epoch;
+    return epoch;
+  }
+
+  async deleteConversation(conversationId: Uint8Array): Promise<boolean> {
+    // What was queued before the erasure commits first; the cascade removes it with the rest.
+    await this.flush();
+    const result = await this.pool.query('DELETE FROM conversations WHERE conversation_id = $1', [
+      blob(conversationId),
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async sweep(now: number, defaultRetentionDays: number, batch: number): Promise<SweepResult> {
+    let deletedRecords = 0;
+    const deletedConversations: Uint8Array<ArrayBuffer>[] = [];
+    const orgs = await this.rows<{ org_id: Buffer; retention_days: number | null }>(
+      'SELECT org_id, retention_days FROM orgs ORDER BY position',
+    );
+    for (const org of orgs) {
+      const days = org.retention_days ?? defaultRetentionDays;
+      if (days <= 0) continue;
+      const cutoff = now - days * 24 * 60 * 60 * 1000;
+      const left = batch - deletedRecords;
+      if (left <= 0) return { deletedRecords, deletedConversations, more: true };
+      const swept = await this.pool.query(
+        `DELETE FROM records WHERE position IN (
+           SELECT r.position FROM records r JOIN conversations c USING (conversation_id)
+           WHERE c.org_id = $1 AND r.stored_at < $2 LIMIT $3)`,
+        [org.org_id, cutoff, left],
+      );
+      deletedRecords += swept.rowCount ?? 0;
+      // SKIP LOCKED: a conversation an append holds is busy, not empty; it is not erased under it.
+      const gone = await this.rows<{ conversation_id: Buffer }>(
+        `DELETE FROM conversations WHERE conversation_id IN (
+           SELECT conversation_id FROM conversations c WHERE c.org_id = $1 AND c.created_at < $2
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.conversation_id = c.conversation_id)
+           LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING conversation_id`,
+        [org.org_id, cutoff, batch],
+      );
+      for (const row of gone) deletedConversations.push(bytes(row.conversation_id));
+    }
+    return { deletedRecords, deletedConversations, more: deletedRecords >= batch };
+  }
+
+  /**
+   * Nothing to force online: a deleted row stays in its heap page as a dead tuple until VACUUM marks
+   * the space free (autovacuum, or {@link vacuum}), and its bytes until the page is overwritten; the
+   * WAL keeps the original insert until the segment is recycled. docs/deploy.md says what that means.
+   */
+  erase(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Plain VACUUM of the two tables that hold ciphertext: frees dead tuples for reuse, takes no exclusive lock. */
+  async vacuum(): Promise<void> {
+    if (this.closed) return;
+    await this.pool.query('VACUUM records, conversations');
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      const [row] = await this.rows<{ one: number }>('SELECT 1 AS one');
+      return row?.one === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  onCommit(observer: (batchSize: number, seconds: number) => void): void {
+    this.commitObserver = observer;
+  }
+
+  async listOrgs(): Promise<StoredOrg[]> {
+    return (await this.rows<OrgRow>('SELECT * FROM orgs ORDER BY position')).map(toOrg);
+  }
+
+  async orgOrigins(orgId: Uint8Array): Promise<string[]> {
+    const rows = await this.rows<{ origin: string }>(
+      'SELECT origin FROM org_origins WHERE org_id = $1 ORDER BY origin',
+      [blob(orgId)],
+    );
+    return rows.map((row) => row.origin);
+  }
+
+  async originListed(origin: string): Promise<boolean> {
+    return (await this.rows('SELECT 1 FROM org_origins WHERE origin = $1 LIMIT 1', [origin])).length > 0;
+  }
+
+  async setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): Promise<void> {
+    const id = blob(orgId);
+    await this.transaction(async (client) => {
+      await client.query(
+        'INSERT INTO orgs (org_id, root_key, registered_at) VALUES ($1, $2, $3) ON CONFLICT (org_id) DO NOTHING',
+        [id, blob(rootKey), now],
+      );
+      await client.query('UPDATE orgs SET retention_days = $1 WHERE org_id = $2', [policy.retentionDays ?? null, id]);
+      await client.query('DELETE FROM org_origins WHERE org_id = $1', [id]);
+      for (const origin of new Set(policy.origins)) {
+        await client.query('INSERT INTO org_origins (org_id, origin) VALUES ($1, $2)', [id, origin]);
+      }
+    });
+  }
+
+  async removeOrg(orgId: Uint8Array): Promise<boolean> {
+    await this.flush();
+    // The cascades remove its origins, conversations and records in the same transaction.
+    const result = await this.pool.query('DELETE FROM orgs WHERE org_id = $1', [blob(orgId)]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  append(
+    conversationId: Uint8Array<ArrayBuffer>,
+    clientMessageId: Uint8Array<ArrayBuffer>,
+    envelope: Uint8Array<ArrayBuffer>,
+  ): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ conversationId, clientMessageId, envelope, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight) {
+      if (!this.inFlight) this.commitQueued();
+      await this.inFlight;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async transaction(run: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await run(client);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Appends wait for the end of this event-loop turn, or for the batch in flight to commit. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    setImmediate(() => this.commitQueued());
+  }
+
+  private commitQueued(): void {
+    this.scheduled = false;
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    this.inFlight = this.commit(batch).finally(() => {
+      this.inFlight = undefined;
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  /** Writes one batch in one transaction, then settles its promises in order. Never rejects. */
+  private async commit(batch: QueuedAppend[]): Promise<void> {
+    const started = performance.now();
+    const now = Date.now();
+    let rows: AppendRow[] | undefined;
+    let failure: Error | undefined;
+    for (let attempt = 0; attempt < 3 && rows === undefined; attempt++) {
+      try {
+        rows = await this.rows<AppendRow>('SELECT * FROM append_batch($1::bytea[], $2::bytea[], $3::bytea[], $4)', [
+          batch.map((item) => blob(item.conversationId)),
+          batch.map((item) => blob(item.clientMessageId)),
+          batch.map((item) => blob(item.envelope)),
+          now,
+        ]);
+      } catch (cause) {
+        failure = cause instanceof Error ? cause : new Error(String(cause));
+        if (!RETRYABLE.has((cause as { code?: string }).code ?? '')) break;
+      }
+    }
+    if (rows === undefined) {
+      // Nothing of this batch was committed: every post in it fails and may be retried as is.
+      for (const item of batch) item.reject(failure ?? new Error('Append failed'));
+      return;
+    }
+    this.commitObserver?.(batch.length, (performance.now() - started) / 1000);
+    batch.forEach((item, i) => {
+      const row = rows[i];
+      if (!row || row.out_seq === null) return item.reject(new UnknownConversationError());
+      item.resolve({
+        record: {
+          conversationId: item.conversationId,
+          seq: Number(row.out_seq),
+          clientMessageId: item.clientMessageId,
+          envelope: row.out_duplicate && row.out_envelope ? bytes(row.out_envelope) : item.envelope,
+          storedAt: Number(row.out_stored_at),
+        },
+        duplicate: row.out_duplicate,
+      });
+    });
+  }
+}
