@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectKind, makeOrg, random, TestClient } from './testing/relay-harness.js';
+import { LOOSE_LIMITS } from './testing/cluster.js';
 
 /**
  * The crash test: the built `sealchat-relay` CLI in a child process, loaded with pipelined posts,
@@ -36,23 +37,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const LOOSE = [
-  '--connection-rate',
-  '1000000',
-  '--connection-burst',
-  '1000000',
-  '--capability-rate',
-  '1000000',
-  '--capability-burst',
-  '1000000',
-  '--max-pending-posts-per-socket',
-  '1000000',
-  '--max-new-conversations-per-address-per-hour',
-  '100000',
-];
-
 function startCli(dbPath: string, orgKey: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, '--port', '0', '--db', dbPath, '--org', orgKey, ...LOOSE], {
+  const child = spawn(process.execPath, [cli, '--port', '0', '--db', dbPath, '--org', orgKey, ...LOOSE_LIMITS], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);

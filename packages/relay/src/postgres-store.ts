@@ -12,6 +12,17 @@ import {
   type StoredRecord,
   type SweepResult,
 } from './store.js';
+import {
+  blob,
+  bytes,
+  toConversation,
+  toOrg,
+  toRecord,
+  type ConversationRow,
+  type OrgRow,
+  type QueuedAppend,
+  type RecordRow,
+} from './store-rows.js';
 
 /** The largest group commit sent as one statement; the rest waits for the next round trip. */
 const MAX_BATCH = 2000;
@@ -22,80 +33,11 @@ const RETRYABLE = new Set(['40P01', '40001']);
 
 // bigint columns arrive as strings (pg does not guess at precision); every value here is a seq or a
 // millisecond time, far below 2^53.
-interface OrgRow {
-  org_id: Buffer;
-  root_key: Buffer;
-  roster: Buffer | null;
-  roster_version: number;
-  registered_at: string;
-  retention_days: number | null;
-}
-interface ConversationRow {
-  conversation_id: Buffer;
-  org_id: Buffer;
-  capability_hash: Buffer;
-  last_seq: string;
-  created_at: string;
-}
-interface RecordRow {
-  conversation_id: Buffer;
-  seq: string;
-  client_message_id: Buffer;
-  envelope: Buffer;
-  stored_at: string;
-}
 interface AppendRow {
   out_seq: string | null;
   out_duplicate: boolean;
   out_stored_at: string | null;
   out_envelope: Buffer | null;
-}
-
-interface QueuedAppend {
-  readonly conversationId: Uint8Array<ArrayBuffer>;
-  readonly clientMessageId: Uint8Array<ArrayBuffer>;
-  readonly envelope: Uint8Array<ArrayBuffer>;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: Error) => void;
-}
-
-function bytes(buffer: Buffer): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(buffer);
-}
-
-function blob(data: Uint8Array): Buffer {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function toOrg(row: OrgRow): StoredOrg {
-  return {
-    orgId: bytes(row.org_id),
-    rootKey: bytes(row.root_key),
-    roster: row.roster ? bytes(row.roster) : undefined,
-    rosterVersion: row.roster_version,
-    registeredAt: Number(row.registered_at),
-    retentionDays: row.retention_days ?? undefined,
-  };
-}
-
-function toConversation(row: ConversationRow): StoredConversation {
-  return {
-    conversationId: bytes(row.conversation_id),
-    orgId: bytes(row.org_id),
-    capabilityHash: bytes(row.capability_hash),
-    lastSeq: Number(row.last_seq),
-    createdAt: Number(row.created_at),
-  };
-}
-
-function toRecord(row: RecordRow): StoredRecord {
-  return {
-    conversationId: bytes(row.conversation_id),
-    seq: Number(row.seq),
-    clientMessageId: bytes(row.client_message_id),
-    envelope: bytes(row.envelope),
-    storedAt: Number(row.stored_at),
-  };
 }
 
 /** Where a PostgreSQL store lives: the connection URL (without `schema`) and the schema name. */

@@ -14,78 +14,17 @@ import {
   type StoredOrg,
   type StoredRecord,
 } from './store.js';
-
-interface OrgRow {
-  org_id: Buffer;
-  root_key: Buffer;
-  roster: Buffer | null;
-  roster_version: number;
-  registered_at: number;
-  retention_days: number | null;
-}
-interface ConversationRow {
-  conversation_id: Buffer;
-  org_id: Buffer;
-  capability_hash: Buffer;
-  last_seq: number;
-  created_at: number;
-}
-interface RecordRow {
-  conversation_id: Buffer;
-  seq: number;
-  client_message_id: Buffer;
-  envelope: Buffer;
-  stored_at: number;
-}
-
-interface QueuedAppend {
-  readonly conversationId: Uint8Array<ArrayBuffer>;
-  readonly clientMessageId: Uint8Array<ArrayBuffer>;
-  readonly envelope: Uint8Array<ArrayBuffer>;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: Error) => void;
-}
-
-/** Copies SQLite's Buffer into a plain Uint8Array, the type the protocol package speaks. */
-function bytes(buffer: Buffer): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(buffer);
-}
-
-/** A Buffer view of the caller's bytes, for binding as a BLOB (no copy). */
-function blob(data: Uint8Array): Buffer {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function toOrg(row: OrgRow): StoredOrg {
-  return {
-    orgId: bytes(row.org_id),
-    rootKey: bytes(row.root_key),
-    roster: row.roster ? bytes(row.roster) : undefined,
-    rosterVersion: row.roster_version,
-    registeredAt: row.registered_at,
-    retentionDays: row.retention_days ?? undefined,
-  };
-}
-
-function toConversation(row: ConversationRow): StoredConversation {
-  return {
-    conversationId: bytes(row.conversation_id),
-    orgId: bytes(row.org_id),
-    capabilityHash: bytes(row.capability_hash),
-    lastSeq: row.last_seq,
-    createdAt: row.created_at,
-  };
-}
-
-function toRecord(row: RecordRow): StoredRecord {
-  return {
-    conversationId: bytes(row.conversation_id),
-    seq: row.seq,
-    clientMessageId: bytes(row.client_message_id),
-    envelope: bytes(row.envelope),
-    storedAt: row.stored_at,
-  };
-}
+import {
+  blob,
+  bytes,
+  toConversation,
+  toOrg,
+  toRecord,
+  type ConversationRow,
+  type OrgRow,
+  type QueuedAppend,
+  type RecordRow,
+} from './store-rows.js';
 
 /**
  * The default store: one SQLite file through better-sqlite3.
@@ -252,7 +191,7 @@ export class SqliteStore implements RelayStore {
     const found = [];
     for (const id of conversationIds) {
       const row = this.stmts.getConversation.get(blob(id));
-      if (row) found.push({ conversationId: bytes(row.conversation_id), lastSeq: row.last_seq });
+      if (row) found.push({ conversationId: bytes(row.conversation_id), lastSeq: Number(row.last_seq) });
     }
     return found;
   }
