@@ -32,7 +32,12 @@ async function bundle(entry, fileName, options = {}) {
       minify: true,
       sourcemap: false,
       lib: { entry: resolve(src, entry), formats: ['es'], fileName: () => fileName },
-      rolldownOptions: { output: { codeSplitting: false }, external: options.external },
+      rolldownOptions: {
+        output: { codeSplitting: false },
+        // @hpke/common falls back to `import("crypto")` only where globalThis.crypto is missing (old
+        // Node); browsers never take that branch, so it stays a bare import instead of a shim + runtime.
+        external: ['crypto', ...(options.external ?? [])],
+      },
     },
   });
   const bytes = readFileSync(resolve(outDir, fileName));
