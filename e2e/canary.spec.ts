@@ -56,10 +56,16 @@ test('a canary typed by the visitor reaches the agent and never the relay', asyn
 
   // The agent answers; the visitor reads the answer, with the agent's name from the roster.
   const reply = agent.getByRole('textbox', { name: 'Reply' });
-  await reply.fill(`Thanks! ${replyCanary}`);
+  await reply.fill(`Thanks! ${replyCanary} Details: https://harbour.example/orders?id=7 <img src=x onerror=alert(1)>`);
   await reply.press('Enter');
   await expect(visitorLog).toContainText(replyCanary);
   await expect(visitorLog).toContainText('Alex (demo agent)');
+  // The link arrives as a safe anchor; the markup arrives as text.
+  const link = visitorLog.getByRole('link', { name: 'https://harbour.example/orders?id=7' });
+  await expect(link).toHaveAttribute('rel', 'noopener noreferrer');
+  await expect(link).toHaveAttribute('href', 'https://harbour.example/orders?id=7');
+  await expect(visitorLog).toContainText('<img src=x onerror=alert(1)>');
+  await expect(visitorLog.locator('img')).toHaveCount(0);
 
   // Reloading either page keeps the conversation.
   await visitor.reload();

@@ -61,4 +61,23 @@ describe('<sealchat-agent>', () => {
     expect(el.shadowRoot!.querySelector('.warning')).toBeNull();
     el.remove();
   });
+
+  it('links only http(s) URLs, as anchors that cannot reach back into the page', async () => {
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession([
+      message('Tracking: https://parcel.example/t/123?x=1. Thanks!'),
+      message('javascript:window.__pwned=1 and data:text/html,<b>x</b>'),
+    ]);
+    document.body.append(el);
+    await el.updateComplete;
+    const anchors = [...el.shadowRoot!.querySelectorAll('[role="log"] a')];
+    expect(anchors).toHaveLength(1);
+    const [link] = anchors as HTMLAnchorElement[];
+    expect(link!.href).toBe('https://parcel.example/t/123?x=1');
+    expect(link!.textContent).toBe('https://parcel.example/t/123?x=1');
+    expect(link!.rel).toBe('noopener noreferrer');
+    expect(link!.target).toBe('_blank');
+    expect(el.shadowRoot!.querySelector('[role="log"]')!.textContent).toContain('javascript:window.__pwned=1');
+    el.remove();
+  });
 });

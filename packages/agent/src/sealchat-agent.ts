@@ -1,6 +1,15 @@
 import { html, LitElement, nothing } from 'lit';
-import type { AgentSession, ChatMessage, Conversation } from '@sealchat/client';
+import { linkify, type AgentSession, type ChatMessage, type Conversation } from '@sealchat/client';
 import { agentStyles } from './agent-styles.js';
+
+/** Chat text as text nodes, with http(s) links as anchors that cannot reach back into this page. */
+function renderText(text: string) {
+  return linkify(text).map((segment) =>
+    segment.kind === 'link'
+      ? html`<a href=${segment.href} target="_blank" rel="noopener noreferrer">${segment.text}</a>`
+      : segment.text,
+  );
+}
 
 /**
  * The agent console: every conversation of the organisation on the left, the selected one on
@@ -96,7 +105,7 @@ export class SealchatAgent extends LitElement {
           (m) =>
             html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
               <span class="meta">${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}</span
-              ><span class="text">${m.text}</span>
+              ><span class="text">${renderText(m.text)}</span>
               ${
                 m.mine && m.state === 'failed'
                   ? html`<span class="meta"

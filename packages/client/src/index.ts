@@ -16,6 +16,8 @@ export type { ChatMessage, MessageState } from './chat-message.js';
 export { Conversation } from './conversation.js';
 export type { ConversationProblem, ConversationOptions, OutgoingEnvelope, TranscriptNotice } from './conversation.js';
 export { Outbox } from './outbox.js';
+export { linkify } from './linkify.js';
+export type { TextSegment } from './linkify.js';
 export type { OutboxOptions } from './outbox.js';
 export {
   MemoryClientStore,

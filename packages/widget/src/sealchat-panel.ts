@@ -1,5 +1,5 @@
 import { html, LitElement, nothing } from 'lit';
-import { IdbClientStore, VisitorSession, type ChatMessage } from '@sealchat/client';
+import { IdbClientStore, linkify, VisitorSession, type ChatMessage } from '@sealchat/client';
 import { panelStyles } from './panel-styles.js';
 
 type Mode = 'archive' | 'ephemeral';
@@ -8,6 +8,15 @@ type Mode = 'archive' | 'ephemeral';
 function parseMode(value: string): Mode {
   if (value === 'archive' || value === 'ephemeral') return value;
   throw new TypeError(`The mode attribute must be "archive" or "ephemeral", not ${JSON.stringify(value)}`);
+}
+
+/** Chat text as text nodes, with http(s) links as anchors that cannot reach back into this page. */
+function renderText(text: string) {
+  return linkify(text).map((segment) =>
+    segment.kind === 'link'
+      ? html`<a href=${segment.href} target="_blank" rel="noopener noreferrer">${segment.text}</a>`
+      : segment.text,
+  );
 }
 
 /**
@@ -107,7 +116,7 @@ export class SealchatPanel extends LitElement {
             (m) =>
               html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
                 <span class="meta">${m.mine ? 'You' : (m.authorName ?? 'Agent')}</span
-                ><span class="text">${m.text}</span>
+                ><span class="text">${renderText(m.text)}</span>
                 ${
                   m.mine && m.state !== 'sent'
                     ? html`<span class="meta"
