@@ -80,4 +80,15 @@ describe('<sealchat-agent>', () => {
     expect(el.shadowRoot!.querySelector('[role="log"]')!.textContent).toContain('javascript:window.__pwned=1');
     el.remove();
   });
+
+  it('shows when each message was written, machine-readable', async () => {
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession([{ ...message('hello'), sentAt: Date.UTC(2026, 10, 28, 9, 5) }]);
+    document.body.append(el);
+    await el.updateComplete;
+    const time = el.shadowRoot!.querySelector('[role="log"] time')!;
+    expect(time.getAttribute('datetime')).toBe('2026-11-28T09:05:00.000Z');
+    expect(time.textContent).toMatch(/\d{1,2}.\d{2}/);
+    el.remove();
+  });
 });

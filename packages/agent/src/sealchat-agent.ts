@@ -2,6 +2,14 @@ import { html, LitElement, nothing } from 'lit';
 import { linkify, type AgentSession, type ChatMessage, type Conversation } from '@sealchat/client';
 import { agentStyles } from './agent-styles.js';
 
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** When a message was written (by the sender's clock), as a machine-readable <time>. */
+function renderTime(sentAt: number) {
+  const date = new Date(sentAt);
+  return html`<time datetime=${date.toISOString()}>${clock.format(date)}</time>`;
+}
+
 /** Chat text as text nodes, with http(s) links as anchors that cannot reach back into this page. */
 function renderText(text: string) {
   return linkify(text).map((segment) =>
@@ -104,7 +112,8 @@ export class SealchatAgent extends LitElement {
         ${c.messages.map(
           (m) =>
             html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
-              <span class="meta">${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}</span
+              <span class="meta"
+                >${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')} · ${renderTime(m.sentAt)}</span
               ><span class="text">${renderText(m.text)}</span>
               ${
                 m.mine && m.state === 'failed'

@@ -26,6 +26,18 @@ export const launcherCss = `
   cursor: pointer;
   box-shadow: 0 4px 16px rgb(0 0 0 / 0.2);
 }
+.badge {
+  display: inline-block;
+  min-inline-size: 1.4em;
+  margin-inline-start: 4px;
+  padding: 0 5px;
+  border-radius: 999px;
+  background: #fff;
+  color: var(--sealchat-accent, #1f5eff);
+  font-size: 12px;
+  font-weight: 700;
+  text-align: center;
+}
 .load-error {
   margin: 0 0 8px;
   padding: 8px 12px;

@@ -10,6 +10,14 @@ function parseMode(value: string): Mode {
   throw new TypeError(`The mode attribute must be "archive" or "ephemeral", not ${JSON.stringify(value)}`);
 }
 
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** When a message was written (by the sender's clock), as a machine-readable <time>. */
+function renderTime(sentAt: number) {
+  const date = new Date(sentAt);
+  return html`<time datetime=${date.toISOString()}>${clock.format(date)}</time>`;
+}
+
 /** Chat text as text nodes, with http(s) links as anchors that cannot reach back into this page. */
 function renderText(text: string) {
   return linkify(text).map((segment) =>
@@ -115,7 +123,7 @@ export class SealchatPanel extends LitElement {
           ${messages.map(
             (m) =>
               html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
-                <span class="meta">${m.mine ? 'You' : (m.authorName ?? 'Agent')}</span
+                <span class="meta">${m.mine ? 'You' : (m.authorName ?? 'Agent')} · ${renderTime(m.sentAt)}</span
                 ><span class="text">${renderText(m.text)}</span>
                 ${
                   m.mine && m.state !== 'sent'

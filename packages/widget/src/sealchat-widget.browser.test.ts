@@ -84,3 +84,27 @@ describe('<sealchat-widget mode>', () => {
       .toMatch(/no transcript is kept/);
   });
 });
+
+describe('<sealchat-widget> unread badge', () => {
+  it("counts the organisation's messages while closed, once each, and clears when opened", async () => {
+    const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'bad' });
+    const launcher = widget.shadowRoot!.querySelector('button.launcher')!;
+    const arrive = (id: string, mine = false) =>
+      widget.dispatchEvent(
+        new CustomEvent('sealchat-message', { detail: { id, mine }, bubbles: true, composed: true }),
+      );
+    arrive('seq:1');
+    arrive('seq:1');
+    arrive('mine-1', true);
+    arrive('seq:2');
+    expect(launcher.querySelector('.badge')?.textContent).toBe('2');
+    expect(launcher.getAttribute('aria-label')).toMatch(/2 unread/);
+    await widget.show();
+    expect(launcher.querySelector('.badge')).toBeNull();
+    widget.hide();
+    arrive('seq:2');
+    expect(launcher.querySelector('.badge')).toBeNull();
+    arrive('seq:3');
+    expect(launcher.querySelector('.badge')?.textContent).toBe('1');
+  });
+});

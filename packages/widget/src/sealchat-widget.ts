@@ -23,6 +23,7 @@ let sheet: CSSStyleSheet | undefined;
  * @event sealchat-message - A message was added or changed state; `detail` is the ChatMessage.
  *
  * @csspart launcher - The round button that opens the panel.
+ * @csspart badge - The unread count on the launcher while the panel is closed.
  * @csspart panel - The chat panel.
  * @csspart header - The panel's title bar.
  * @csspart messages - The message list.
@@ -38,6 +39,9 @@ export class SealchatWidget extends HTMLElement {
   private readonly launcher: HTMLButtonElement;
   private panel: SealchatPanel | undefined;
   private loadError: HTMLElement | undefined;
+  /** Messages from the organisation that arrived while the panel was closed. */
+  private unread = 0;
+  private readonly seen = new Set<string>();
 
   constructor() {
     super();
@@ -51,6 +55,16 @@ export class SealchatWidget extends HTMLElement {
     this.launcher.setAttribute('part', 'launcher');
     this.launcher.addEventListener('click', () => (this.open ? this.hide() : void this.show()));
     root.append(this.launcher);
+    // Count what the organisation wrote while the panel was closed (each message once).
+    this.addEventListener('sealchat-message', (event) => {
+      const message = (event as CustomEvent<{ id: string; mine: boolean }>).detail;
+      if (message.mine || this.seen.has(message.id)) return;
+      this.seen.add(message.id);
+      if (!this.open) {
+        this.unread++;
+        this.renderLauncher();
+      }
+    });
     this.renderLauncher();
   }
 
@@ -124,6 +138,7 @@ export class SealchatWidget extends HTMLElement {
     }
     if (this.open) return;
     this.panel.hidden = false;
+    this.unread = 0;
     this.toggleAttribute('open', true);
     this.emit('sealchat-open');
     await this.panel.updateComplete;
@@ -146,6 +161,16 @@ export class SealchatWidget extends HTMLElement {
 
   private renderLauncher(): void {
     this.launcher.textContent = this.open ? 'Close chat' : this.heading;
+    if (!this.open && this.unread > 0) {
+      const badge = document.createElement('span');
+      badge.className = 'badge';
+      badge.setAttribute('part', 'badge');
+      badge.textContent = String(this.unread);
+      this.launcher.append(' ', badge);
+      this.launcher.setAttribute('aria-label', `${this.heading}, ${this.unread} unread`);
+    } else {
+      this.launcher.removeAttribute('aria-label');
+    }
     this.launcher.setAttribute('aria-expanded', this.open ? 'true' : 'false');
     if (this.panel) this.panel.heading = this.heading;
   }
