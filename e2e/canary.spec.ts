@@ -66,6 +66,17 @@ test('a canary typed by the visitor reaches the agent and never the relay', asyn
   await expect(link).toHaveAttribute('href', 'https://harbour.example/orders?id=7');
   await expect(visitorLog).toContainText('<img src=x onerror=alert(1)>');
   await expect(visitorLog.locator('img')).toHaveCount(0);
+  // Bubbles hug their content: label + text + padding, no blank bands from template whitespace.
+  for (const log of [visitorLog, agent.getByRole('log', { name: 'Messages' })]) {
+    const slack = await log
+      .locator('li')
+      .first()
+      .evaluate((li) => {
+        const part = (selector: string) => li.querySelector(selector)!.getBoundingClientRect().height;
+        return li.getBoundingClientRect().height - part('.meta') - part('.text');
+      });
+    expect(slack).toBeLessThanOrEqual(20);
+  }
 
   // Reloading either page keeps the conversation.
   await visitor.reload();

@@ -79,6 +79,9 @@ export const agentStyles = css`
     background: var(--_accent);
     color: #fff;
   }
+  ol > li.mine a {
+    color: inherit;
+  }
   .meta {
     display: block;
     font-size: 11px;

@@ -59,19 +59,24 @@ export const panelStyles = css`
     list-style: none;
     overflow-y: auto;
   }
-  li {
+  ol > li {
     max-inline-size: 80%;
     margin-block-end: 8px;
     padding: 8px 12px;
     border-radius: 12px;
     background: #f0f0f3;
-    white-space: pre-wrap;
     overflow-wrap: anywhere;
   }
-  li.mine {
+  .text {
+    white-space: pre-wrap;
+  }
+  ol > li.mine {
     margin-inline-start: auto;
     background: var(--_accent);
     color: #fff;
+  }
+  ol > li.mine a {
+    color: inherit;
   }
   .meta {
     display: block;
