@@ -4,27 +4,19 @@ import { Worker } from 'node:worker_threads';
 /**
  * WAL checkpoints off the event loop. SQLite's automatic checkpoint runs inside the commit that
  * crosses 1000 WAL pages, copying pages into the database file and fsyncing it while every socket
- * waits; that was the relay's largest latency spike. The relay turns auto-checkpoint off and this
- * worker thread, on its own connection, runs a PASSIVE checkpoint (it never blocks the writer) every
- * `intervalMs`. The worker is inline (eval) so it runs the same from TypeScript sources and dist.
+ * waits; that was the relay's largest latency spike. The relay turns auto-checkpoint off and a
+ * worker thread (worker/checkpoint-worker.mjs), on its own connection, runs a PASSIVE checkpoint
+ * (it never blocks the writer) every `intervalMs`.
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = 1000');
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: next time */ }
-}, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
-`;
+// src/ and dist/ both sit one level below the package root, so one relative URL serves both.
+const WORKER_URL = new URL('../worker/checkpoint-worker.mjs', import.meta.url);
 
 export class Checkpointer {
   private readonly worker: Worker;
 
   constructor(path: string, intervalMs: number) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, intervalMs } });
+    this.worker = new Worker(WORKER_URL, { workerData: { driver, path, intervalMs } });
     this.worker.unref();
     this.worker.on('error', () => undefined);
   }
