@@ -14,7 +14,9 @@ describe('Checkpointer', () => {
   it('copies committed WAL pages into the database file from its worker thread', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'sealchat-ckpt-')), 'relay.db');
     const db = new Database(path);
-    cleanups.push(() => db.close());
+    cleanups.push(() => {
+      db.close();
+    });
     db.pragma('journal_mode = WAL');
     db.pragma('wal_autocheckpoint = 0'); // as the relay runs: only the worker checkpoints
     db.exec('CREATE TABLE t (b BLOB)');
