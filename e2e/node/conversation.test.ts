@@ -141,7 +141,10 @@ describe('visitor ↔ agent over a real relay', () => {
       connectTimeoutMs: 500,
     });
     closers.push(() => visitor.close());
+    // send() resolves once the message is queued; the outage starts after the relay has acked it.
+    const acked = waitFor(visitor, (m) => m.text === 'before the outage' && m.state === 'sent');
     await visitor.send('before the outage');
+    await acked;
     await relay.close();
 
     const failed = waitFor(visitor, (m) => m.text === 'during the outage' && m.state === 'failed');
@@ -149,6 +152,8 @@ describe('visitor ↔ agent over a real relay', () => {
     const message = await visitor.send('during the outage');
     expect(message.state).toBe('sending');
     await failed;
+    // Listen before the relay is back: the reconnect may deliver it before the next line runs.
+    const delivered = waitFor(visitor, (m) => m.text === 'during the outage' && m.state === 'sent');
 
     const relay2 = await relayOn(dbPath, port);
     const agent = await AgentSession.start({
@@ -159,7 +164,6 @@ describe('visitor ↔ agent over a real relay', () => {
       WebSocket: WS,
     });
     closers.push(() => agent.close());
-    const delivered = waitFor(visitor, (m) => m.text === 'during the outage' && m.state === 'sent');
     visitor.retry();
     await delivered;
     // Give any duplicate a chance to arrive, then count.
