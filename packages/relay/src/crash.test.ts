@@ -1,35 +1,25 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectKind, makeOrg, random, TestClient } from './testing/relay-harness.js';
-import { LOOSE_LIMITS } from './testing/cluster.js';
+import { buildRelayCli, LOOSE_LIMITS, RELAY_CLI } from './testing/cluster.js';
 
 /**
  * The crash test: the built `sealchat-relay` CLI in a child process, loaded with pipelined posts,
  * killed with SIGKILL (no shutdown code runs), restarted on the same file. Every post it acked must
  * be stored exactly once with the acked seq; retries of everything sent must be idempotent.
  */
-const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(packageDir, 'dist', 'cli.js');
+const cli = RELAY_CLI;
 const children: ChildProcess[] = [];
 let dir: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sealchat-crash-'));
-  try {
-    // The test runs the built CLI; build it if it is missing or stale (incremental, fast when current).
-    execFileSync('npx', ['tsc', '-b', packageDir], {
-      cwd: resolve(packageDir, '../..'),
-      stdio: 'pipe',
-      timeout: 60_000,
-    });
-  } catch (error) {
-    if (!existsSync(cli)) throw error;
-  }
+  // The test runs the built CLI; build it if it is missing or stale.
+  buildRelayCli();
 }, 70_000);
 
 afterAll(() => {

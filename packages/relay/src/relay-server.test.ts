@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { encodeClientFrame, generateDeviceIdentity, MAX_ENVELOPE_BYTES, WIRE_VERSION } from '@sealchat/protocol';
 import WebSocket from 'ws';
+import { httpGet, httpUrl, rowCount } from './testing/scenarios.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   expectKind,
@@ -50,33 +51,6 @@ async function openConversation(client: TestClient, org: TestOrg) {
   );
   return { conversationId: opened.conversationId, capability: opened.capability };
 }
-
-function rowCount(dbPath: string): number {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
-
-function httpGet(
-  url: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const httpUrl = (h: Harness, path: string) => h.relay.url.replace('ws://', 'http://') + path;
 
 describe('posting', () => {
   it('acks only after the row is committed: another connection to the file sees it', async () => {
