@@ -33,7 +33,9 @@ async function bundle(entry, fileName, options = {}) {
       sourcemap: false,
       lib: { entry: resolve(src, entry), formats: ['es'], fileName: () => fileName },
       rolldownOptions: {
-        output: { codeSplitting: false },
+        // Full minification: Vite's library mode keeps whitespace in ES output (for bundlers downstream), but
+        // this file goes straight to browsers.
+        output: { codeSplitting: false, minify: true },
         // @hpke/common falls back to `import("crypto")` only where globalThis.crypto is missing (old
         // Node); browsers never take that branch, so it stays a bare import instead of a shim + runtime.
         external: ['crypto', ...(options.external ?? [])],
