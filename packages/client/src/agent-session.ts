@@ -1,10 +1,12 @@
 import {
   orgIdFromRootKey,
+  safetyCode,
   SealchatError,
   signRelayChallenge,
   toHex,
   type ConversationSummary,
   type DeviceIdentity,
+  type PresenceStatus,
   type RelayFrame,
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
@@ -20,6 +22,8 @@ export interface AgentSessionOptions extends ChatSessionOptions {
   readonly orgRootKey: Uint8Array<ArrayBuffer>;
   /** This agent device's identity; its certificate must be on the org's roster. */
   readonly identity: DeviceIdentity;
+  /** Availability announced on every (re)connect; visitors see "leave a message" when no agent is online. Default `online`. */
+  readonly presence?: PresenceStatus;
 }
 
 /**
@@ -27,6 +31,8 @@ export interface AgentSessionOptions extends ChatSessionOptions {
  * conversation of the organisation, decrypts what was shared with it, and replies.
  */
 export class AgentSession extends ChatSession {
+  protected readonly isVisitor = false;
+  private status: PresenceStatus = 'online';
   /**
    * Connects, authenticates and attaches to every conversation of the org.
    * @throws RelayRequestError when the relay refuses the device (not on the roster).
@@ -34,8 +40,20 @@ export class AgentSession extends ChatSession {
   static async start(options: AgentSessionOptions): Promise<AgentSession> {
     const orgId = await orgIdFromRootKey(options.orgRootKey);
     const session = new AgentSession(options, options.identity, options.orgRootKey, orgId);
+    session.status = options.presence ?? 'online';
     await session.connect();
     return session;
+  }
+
+  /** This device's availability as last set. */
+  get presence(): PresenceStatus {
+    return this.status;
+  }
+
+  /** Sets this device's availability (online, away, offline); kept across reconnects. */
+  async setPresence(status: PresenceStatus): Promise<void> {
+    this.status = status;
+    if (this.connection.state === 'open') await this.connection.request({ kind: 'set-presence', status });
   }
 
   /** Conversations in the order they were opened. */
@@ -49,7 +67,18 @@ export class AgentSession extends ChatSession {
     const conversation = this.conversations.get(conversationId);
     if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
     if (!conversation.hasVisitor) throw new SealchatError('SEALCHAT_E_NO_VISITOR', 'The visitor has not written yet');
-    return this.sendText(conversation, text);
+    return this.sendContent(conversation, { kind: 'text', text, sentAt: Date.now() });
+  }
+
+  /**
+   * The safety code of a conversation, to compare with the one the visitor reads out
+   * (docs/protocol.md §Safety code); undefined until the visitor has written.
+   */
+  async safetyCode(conversationId: string): Promise<string | undefined> {
+    const conversation = this.conversations.get(conversationId);
+    const visitorKey = conversation?.visitorSigningKey;
+    if (!conversation || !visitorKey) return undefined;
+    return safetyCode(this.orgRootKey, visitorKey, conversation.conversationId);
   }
 
   protected override async onConnected(challenge: Uint8Array<ArrayBuffer>): Promise<void> {
@@ -66,6 +95,7 @@ export class AgentSession extends ChatSession {
       signature,
     });
     await this.refreshRoster();
+    await this.connection.request({ kind: 'set-presence', status: this.status });
     const answer = await this.connection.request({ kind: 'watch-org' });
     if (answer.kind !== 'conversation-list') {
       throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected a conversation list, got ${answer.kind}`);

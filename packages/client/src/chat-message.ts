@@ -1,5 +1,9 @@
-/** How far a message the user sent has got. `failed` always comes with a way to retry. */
-export type MessageState = 'sending' | 'sent' | 'failed';
+/**
+ * How far a message the user sent has got: `sent` once the relay stored it, `delivered` once a
+ * device of the other side received it, `read` once the other side showed it. `failed` always comes
+ * with a way to retry. A message only moves forward.
+ */
+export type MessageState = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
 /** One chat message as the UI shows it: plaintext, after decryption and authentication. */
 export interface ChatMessage {
@@ -14,8 +18,10 @@ export interface ChatMessage {
   readonly authorName: string | undefined;
   /** True when this device sent it. */
   readonly mine: boolean;
-  /** Plain text. Render it as text, never as HTML. */
+  /** Plain text. Render it as text, never as HTML. For a form, its answers as `name: value` lines. */
   readonly text: string;
+  /** Set for a form (the visitor's pre-chat answers): the fields as asked. Text too, never HTML. */
+  readonly fields: readonly { readonly name: string; readonly value: string }[] | undefined;
   /** Sender's clock, milliseconds since the Unix epoch. */
   readonly sentAt: number;
   readonly state: MessageState;

@@ -4,6 +4,8 @@ import {
   toHex,
   verifyRoster,
   type DeviceIdentity,
+  type FormContent,
+  type MessageContent,
   type RelayFrame,
   type VerifiedRoster,
 } from '@sealchat/protocol';
@@ -14,9 +16,20 @@ import {
   type ConversationOptions,
   type ConversationProblem,
   type TranscriptNotice,
+  type TypingSignal,
 } from './conversation.js';
 import { toSealchatError } from './errors.js';
-import { Outbox, type OutboxOptions } from './outbox.js';
+import { Outbox, type OutboxItem, type OutboxOptions, type SealedItem } from './outbox.js';
+
+/** A typing notice is sent at most this often while typing; receivers show one about twice as long. */
+export const TYPING_INTERVAL_MS = 4000;
+/** How long after a burst of messages the `delivered` receipt goes out. */
+const DELIVERED_DELAY_MS = 300;
+
+/** Whether an outbox item is a message the UI shows (not a receipt or typing notice). */
+function shown(item: OutboxItem): boolean {
+  return item.content.kind === 'text' || item.content.kind === 'form';
+}
 import { RelayConnection, type ConnectionState, type RelayConnectionOptions } from './relay-connection.js';
 
 export interface ChatSessionOptions extends RelayConnectionOptions, OutboxOptions, Omit<ConversationOptions, 'mode'> {
@@ -34,6 +47,8 @@ export interface ChatSessionEventMap {
   problem: CustomEvent<ConversationProblem>;
   /** The transcript shows a dropped, late or forked record (the relay lost or reordered something). */
   transcript: CustomEvent<TranscriptNotice>;
+  /** The other side is typing in a conversation (show it for a few seconds). */
+  typing: CustomEvent<TypingSignal>;
   state: CustomEvent<ConnectionState>;
   /** Resuming after a reconnect failed (for example the relay offered a roster that does not verify). */
   error: CustomEvent<SealchatError>;
@@ -52,6 +67,10 @@ export abstract class ChatSession extends EventTarget {
   protected roster: VerifiedRoster | undefined;
   /** Settles with the first (re)connection's setup. */
   protected started: Promise<void> | undefined;
+  /** Whether this is the visitor's side (messages of the other side are then the agents'). */
+  protected abstract readonly isVisitor: boolean;
+  private readonly lastTyping = new Map<string, number>();
+  private readonly deliveredTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   protected constructor(
     protected readonly options: ChatSessionOptions,
@@ -64,8 +83,14 @@ export abstract class ChatSession extends EventTarget {
     this.outbox = new Outbox(
       this.connection,
       {
-        sent: (id, conversationId, seq) => this.changeMessage(conversationId, id, { seq, state: 'sent' }),
-        failed: (id, conversationId) => this.changeMessage(conversationId, id, { state: 'failed' }),
+        seal: (item) => this.sealItem(item),
+        sent: (item, conversationId, seq) => {
+          if (shown(item)) this.changeMessage(toHex(conversationId), item.id, { seq, state: 'sent' });
+        },
+        failed: (item) => {
+          if (shown(item) && item.conversationId) this.changeMessage(item.conversationId, item.id, { state: 'failed' });
+        },
+        changed: (items) => this.outboxChanged?.(items),
       },
       options,
     );
@@ -84,11 +109,36 @@ export abstract class ChatSession extends EventTarget {
 
   /** Sends a failed message (and anything queued behind it) again. */
   retry(): void {
+    for (const item of this.outbox.items) {
+      if (shown(item) && item.conversationId) this.changeMessage(item.conversationId, item.id, { state: 'sending' });
+    }
     this.outbox.retry();
+  }
+
+  /**
+   * Tells the other side this device has read everything so far in a conversation (call it while
+   * the conversation is on screen). Sends nothing when there is nothing new.
+   */
+  markRead(conversationId: string): void {
+    const receipt = this.conversations.get(conversationId)?.receiptDue('read');
+    if (receipt) this.outbox.enqueue({ id: Outbox.newClientMessageId(), conversationId, content: receipt });
+  }
+
+  /**
+   * Tells the other side this user is typing, at most once per {@link TYPING_INTERVAL_MS}. Call it on
+   * every keystroke. Nothing is queued while offline: a stale "typing" is worse than none.
+   */
+  typing(conversationId: string): void {
+    const now = Date.now();
+    if (!this.outbox.sending || now - (this.lastTyping.get(conversationId) ?? 0) < TYPING_INTERVAL_MS) return;
+    if (!this.conversations.get(conversationId)?.hasVisitor) return;
+    this.lastTyping.set(conversationId, now);
+    this.outbox.enqueue({ id: Outbox.newClientMessageId(), conversationId, content: { kind: 'typing', sentAt: now } });
   }
 
   close(): void {
     this.outbox.stop();
+    for (const timer of this.deliveredTimers.values()) clearTimeout(timer);
     this.connection.close();
   }
 
@@ -209,17 +259,25 @@ export abstract class ChatSession extends EventTarget {
     });
   }
 
-  protected async sendText(conversation: Conversation, text: string): Promise<ChatMessage> {
-    const messageId = Outbox.newClientMessageId();
-    const outgoing = await conversation.seal(text, messageId);
-    const message = outgoing.at(-1)!.message!;
+  /** Shows `content` as a message being sent, and queues it; it is sealed when its turn comes. */
+  protected sendContent(conversation: Conversation, content: MessageContent | FormContent): ChatMessage {
+    const item = { id: Outbox.newClientMessageId(), conversationId: conversation.id, content };
+    const message = conversation.draft(content, item.id);
     this.emit('message', message);
-    this.outbox.enqueue(
-      conversation.conversationId,
-      outgoing.map((o) => (o.message ? { envelope: o.envelope, messageId: o.message.id } : { envelope: o.envelope })),
-    );
+    this.outbox.enqueue(item);
     return message;
   }
+
+  /** Seals an outbox item in its turn (see {@link Outbox}); subclasses may open the conversation first. */
+  protected async sealItem(item: OutboxItem): Promise<SealedItem> {
+    const conversation = item.conversationId ? this.conversations.get(item.conversationId) : undefined;
+    if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'The conversation is gone');
+    const envelopes = await conversation.seal(item.content, shown(item) ? item.id : undefined);
+    return { conversationId: conversation.conversationId, envelopes };
+  }
+
+  /** Called whenever the outbox's waiting items change; a store-backed session persists them. */
+  protected outboxChanged: ((items: readonly OutboxItem[]) => void) | undefined;
 
   protected onFrame(frame: RelayFrame): void {
     if (frame.kind === 'roster') {
@@ -233,9 +291,12 @@ export abstract class ChatSession extends EventTarget {
     if (!conversation) return;
     this.processing = this.processing.then(async () => {
       try {
-        const { message, notices } = await conversation.accept(frame.seq, frame.envelope);
+        const { messages, notices, typing } = await conversation.accept(frame.seq, frame.envelope);
         for (const notice of notices) this.emit('transcript', notice);
-        if (message) this.emit('message', message);
+        for (const message of messages) this.emit('message', message);
+        if (typing && Date.now() - typing.sentAt < TYPING_INTERVAL_MS * 2) this.emit('typing', typing);
+        const ours = this.isVisitor ? 'visitor' : 'agent';
+        if (messages.some((m) => m.author !== ours)) this.scheduleDelivered(conversation);
       } catch (error) {
         // A refused record still counts as processed (Conversation.accept moved lastSeq past it).
         // A duplicate is harmless and expected after an epoch reset: it is dropped without a report.
@@ -247,12 +308,26 @@ export abstract class ChatSession extends EventTarget {
     });
   }
 
-  private changeMessage(
-    conversationId: Uint8Array,
+  /** Says `delivered` for what just arrived, once things settle (one receipt for a burst). */
+  private scheduleDelivered(conversation: Conversation): void {
+    if (this.deliveredTimers.has(conversation.id)) return;
+    this.deliveredTimers.set(
+      conversation.id,
+      setTimeout(() => {
+        this.deliveredTimers.delete(conversation.id);
+        const receipt = conversation.receiptDue('delivered');
+        if (receipt)
+          this.outbox.enqueue({ id: Outbox.newClientMessageId(), conversationId: conversation.id, content: receipt });
+      }, DELIVERED_DELAY_MS),
+    );
+  }
+
+  protected changeMessage(
+    conversationId: string,
     id: string,
     change: Partial<Pick<ChatMessage, 'seq' | 'state'>>,
   ): void {
-    const message = this.conversations.get(toHex(conversationId))?.update(id, change);
+    const message = this.conversations.get(conversationId)?.update(id, change);
     if (message) this.emit('message', message);
   }
 }

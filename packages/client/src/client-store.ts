@@ -73,6 +73,10 @@ export function saveConversationPointer(
   });
 }
 
+export function deleteConversationPointer(store: ClientStore, orgId: Uint8Array): Promise<void> {
+  return store.deleteRecord(`conversation/${toHex(orgId)}`);
+}
+
 /** The highest roster accepted for an org: its version and digest. A lower version is a rollback; the same version with another digest is a fork. */
 export interface RosterMark {
   readonly version: number;

@@ -1,17 +1,22 @@
 import {
   decodeContent,
   encodeContent,
+  envelopeTypeOf,
   EnvelopeType,
   SecureConversation,
   toHex,
+  type Content,
   type ConversationMode,
+  type FormContent,
+  type MessageContent,
+  type ReceiptContent,
   type DeviceIdentity,
   type RotationPolicy,
   type SealchatError,
   type TranscriptEvent,
   type VerifiedRoster,
 } from '@sealchat/protocol';
-import type { ChatMessage } from './chat-message.js';
+import type { ChatMessage, MessageState } from './chat-message.js';
 
 /** A record a conversation could not accept; surfaced as an event, never a crash. */
 export interface ConversationProblem {
@@ -28,10 +33,29 @@ export interface TranscriptNotice {
   readonly senderDeviceId: string;
 }
 
-/** An envelope ready to post; `message` is set for a chat message, absent for a key share. */
-export interface OutgoingEnvelope {
-  readonly envelope: Uint8Array<ArrayBuffer>;
-  readonly message?: ChatMessage;
+/** The other side is typing (shown for a few seconds after `sentAt`). */
+export interface TypingSignal {
+  readonly conversationId: string;
+  /** The agent's name; undefined for the visitor. */
+  readonly authorName: string | undefined;
+  readonly sentAt: number;
+}
+
+/** What one record did to a conversation. */
+export interface Accepted {
+  /** Messages added, or changed by a receipt or an echo. */
+  readonly messages: ChatMessage[];
+  readonly notices: TranscriptNotice[];
+  typing?: TypingSignal;
+}
+
+/** Delivery states in order; a message only moves forward (failed → sending again on retry). */
+const RANK: Record<MessageState, number> = { failed: 0, sending: 0, sent: 1, delivered: 2, read: 3 };
+
+function textAndFields(content: MessageContent | FormContent): Pick<ChatMessage, 'text' | 'fields'> {
+  return content.kind === 'text'
+    ? { text: content.text, fields: undefined }
+    : { text: content.fields.map((f) => `${f.name}: ${f.value}`).join('\n'), fields: content.fields };
 }
 
 export interface ConversationOptions {
@@ -57,6 +81,11 @@ export class Conversation {
   private readonly secure: SecureConversation;
   /** Our own envelopes posted but not yet seen back, by digest → message id. */
   private readonly ownPending = new Map<string, string>();
+  /** Highest seq of a message from the other side (visitor ↔ agents). */
+  private theirLastSeq = 0;
+  /** How far this side (this device or, for agents, a colleague) has said `read` / `delivered`. */
+  private readByUs = 0;
+  private deliveredByUs = 0;
 
   constructor(
     readonly conversationId: Uint8Array<ArrayBuffer>,
@@ -85,49 +114,70 @@ export class Conversation {
   }
 
   /**
-   * Processes one stored record. Returns the message it added or updated, if any, and what the
-   * transcript revealed.
+   * Processes one stored record. Returns the messages it added or changed (a receipt changes the
+   * state of ours), a typing signal, and what the transcript revealed.
    * @throws SealchatError when the record is forged, replayed, misplaced or undecryptable.
    */
-  async accept(seq: number, bytes: Uint8Array): Promise<{ message?: ChatMessage; notices: TranscriptNotice[] }> {
-    if (seq <= this.lastSeq) return { notices: [] };
+  async accept(seq: number, bytes: Uint8Array): Promise<Accepted> {
+    const result: Accepted = { messages: [], notices: [] };
+    if (seq <= this.lastSeq) return result;
     this.lastSeq = seq;
     const { received, events } = await this.secure.receive(bytes);
-    const notices = events.map((e) => ({
-      conversationId: this.id,
-      seq,
-      kind: e.kind,
-      senderDeviceId: toHex(e.senderDeviceId),
-    }));
-    this.notices.push(...notices);
+    for (const e of events)
+      result.notices.push({ conversationId: this.id, seq, kind: e.kind, senderDeviceId: toHex(e.senderDeviceId) });
+    this.notices.push(...result.notices);
     if (received.kind === 'own-echo') {
       const id = this.ownPending.get(received.digest);
-      if (id === undefined) return { notices };
+      if (id === undefined) return result;
       this.ownPending.delete(received.digest);
       const message = this.update(id, { seq, state: 'sent' });
-      return message ? { message, notices } : { notices };
+      if (message) result.messages.push(message);
+      return result;
     }
-    if (received.kind !== 'payload' || received.type !== EnvelopeType.message) return { notices };
-    const content = decodeContent(received.plaintext);
+    if (received.kind !== 'payload') return result;
+    const content = decodeContent(received.plaintext, received.type);
+    const fromVisitor = received.sender.role === 'visitor';
+    const ourSide = fromVisitor === this.iAmVisitor;
+    if (content.kind === 'typing') {
+      if (!ourSide)
+        result.typing = { conversationId: this.id, authorName: received.sender.displayName, sentAt: content.sentAt };
+      return result;
+    }
+    if (content.kind === 'receipt') {
+      if (ourSide) {
+        // Ours (this device or a colleague): what this side has already acknowledged.
+        if (content.status === 'read') this.readByUs = Math.max(this.readByUs, content.upToSeq);
+        this.deliveredByUs = Math.max(this.deliveredByUs, content.upToSeq);
+        return result;
+      }
+      const state = content.status === 'read' ? 'read' : 'delivered';
+      for (const m of this.messages) {
+        if (m.mine && m.seq !== undefined && m.seq <= content.upToSeq && RANK[m.state] < RANK[state]) {
+          const changed = this.update(m.id, { state });
+          if (changed) result.messages.push(changed);
+        }
+      }
+      return result;
+    }
     const message: ChatMessage = {
       id: `seq:${seq}`,
       conversationId: this.id,
       seq,
-      author: received.sender.role === 'visitor' ? 'visitor' : 'agent',
+      author: fromVisitor ? 'visitor' : 'agent',
       authorName: received.sender.displayName,
       mine: received.sender.mine,
-      text: content.text,
+      ...textAndFields(content),
       sentAt: content.sentAt,
       state: 'sent',
     };
     this.messages.push(message);
-    return { message, notices };
+    if (!ourSide) this.theirLastSeq = seq;
+    result.messages.push(message);
+    return result;
   }
 
-  /** Encrypts `text` for everyone who may read this conversation (a key share first when the chain rotates). */
-  async seal(text: string, clientMessageId: string): Promise<OutgoingEnvelope[]> {
-    const sentAt = Date.now();
-    const sealed = await this.secure.seal(EnvelopeType.message, encodeContent({ kind: 'text', text, sentAt }));
+  /** Adds a message this device is about to send (state `sending`) to the list, before it is sealed. */
+  draft(content: MessageContent | FormContent, clientMessageId: string): ChatMessage {
     const myCert = this.roster.devices.find((d) => toHex(d.deviceId) === toHex(this.me.deviceId));
     const message: ChatMessage = {
       id: clientMessageId,
@@ -136,16 +186,49 @@ export class Conversation {
       author: this.iAmVisitor ? 'visitor' : 'agent',
       authorName: myCert?.displayName,
       mine: true,
-      text,
-      sentAt,
+      ...textAndFields(content),
+      sentAt: content.sentAt,
       state: 'sending',
     };
     this.messages.push(message);
+    return message;
+  }
+
+  /**
+   * Encrypts content for everyone who may read this conversation (a key share first when the chain
+   * rotates). The payload's echo will mark message `clientMessageId` sent, if there is one.
+   */
+  async seal(content: Content, clientMessageId?: string): Promise<Uint8Array<ArrayBuffer>[]> {
+    const sealed = await this.secure.seal(envelopeTypeOf(content), encodeContent(content));
     return sealed.map((s) => {
-      if (s.type !== EnvelopeType.message) return { envelope: s.envelope };
-      this.ownPending.set(s.digest, clientMessageId);
-      return { envelope: s.envelope, message };
+      if (clientMessageId !== undefined && s.type !== EnvelopeType.keyShare)
+        this.ownPending.set(s.digest, clientMessageId);
+      return s.envelope;
     });
+  }
+
+  /**
+   * The receipt this device should send now, if any: `read` (or `delivered`) up to the other side's
+   * latest message, unless this side already acknowledged that far.
+   */
+  receiptDue(status: 'delivered' | 'read'): ReceiptContent | undefined {
+    const upTo = this.theirLastSeq;
+    const done = status === 'read' ? this.readByUs : Math.max(this.readByUs, this.deliveredByUs);
+    if (upTo <= done) return undefined;
+    if (status === 'read') this.readByUs = upTo;
+    this.deliveredByUs = Math.max(this.deliveredByUs, upTo);
+    return { kind: 'receipt', status, upToSeq: upTo, sentAt: Date.now() };
+  }
+
+  /** Messages of the other side this side has not marked read yet. */
+  get unread(): number {
+    const ours = this.iAmVisitor ? 'visitor' : 'agent';
+    return this.messages.filter((m) => m.author !== ours && (m.seq ?? 0) > this.readByUs).length;
+  }
+
+  /** The visitor's signing key as this conversation pinned it (the visitor's own, on the visitor's side). */
+  get visitorSigningKey(): Uint8Array<ArrayBuffer> | undefined {
+    return this.secure.visitor?.signingPublic;
   }
 
   /** Changes a message's delivery state (or seq) and returns the new value. */
@@ -153,8 +236,8 @@ export class Conversation {
     const index = this.messages.findIndex((m) => m.id === id);
     if (index < 0) return undefined;
     const current = this.messages[index]!;
-    // Once the relay has stored it, a late timeout must not mark it failed.
-    if (change.state === 'failed' && current.state === 'sent') return current;
+    // Once the relay has stored it, a late timeout must not mark it failed; states never go back.
+    if (change.state && current.state !== 'failed' && RANK[change.state] < RANK[current.state]) return current;
     const updated = { ...current, ...change };
     this.messages[index] = updated;
     return updated;

@@ -14,22 +14,29 @@ export type {
 } from './relay-connection.js';
 export type { ChatMessage, MessageState } from './chat-message.js';
 export { Conversation } from './conversation.js';
-export type { ConversationProblem, ConversationOptions, OutgoingEnvelope, TranscriptNotice } from './conversation.js';
+export type {
+  Accepted,
+  ConversationProblem,
+  ConversationOptions,
+  TranscriptNotice,
+  TypingSignal,
+} from './conversation.js';
 export { Outbox } from './outbox.js';
 export { linkify } from './linkify.js';
 export type { TextSegment } from './linkify.js';
-export type { OutboxOptions } from './outbox.js';
+export type { OutboxItem, OutboxListener, OutboxOptions, SealedItem } from './outbox.js';
 export {
   MemoryClientStore,
   loadConversationPointer,
   saveConversationPointer,
+  deleteConversationPointer,
   loadRosterMark,
   saveRosterMark,
 } from './client-store.js';
 export type { ClientStore, ConversationPointer, RosterMark } from './client-store.js';
 export { IdbClientStore } from './idb-client-store.js';
 export type { IdbClientStoreOptions } from './idb-client-store.js';
-export { ChatSession } from './chat-session.js';
+export { ChatSession, TYPING_INTERVAL_MS } from './chat-session.js';
 export type { ChatSessionOptions, ChatSessionEventMap } from './chat-session.js';
 export { VisitorSession } from './visitor-session.js';
 export type { VisitorSessionOptions } from './visitor-session.js';

@@ -1,19 +1,27 @@
-import { CLIENT_MESSAGE_ID_LENGTH, fromHex, randomBytes, toHex } from '@sealchat/protocol';
+import { CLIENT_MESSAGE_ID_LENGTH, fromHex, randomBytes, toHex, type Content } from '@sealchat/protocol';
 import { ConnectionLostError, RelayRequestError } from './errors.js';
+import type { RelayConnection } from './relay-connection.js';
 
 /** Relay refusals that say "not now" rather than "never": wait for the reconnect or a retry. */
 const TRANSIENT_CODES = new Set(['SEALCHAT_E_UNAVAILABLE', 'SEALCHAT_E_INTERNAL']);
-import type { RelayConnection } from './relay-connection.js';
 
-/** One envelope waiting for the relay's ack. */
-interface Entry {
+/**
+ * Something to send, as the user meant it: plaintext content, not yet sealed. Items are sealed only
+ * when their turn comes (see {@link Outbox}), so they can wait offline, and across a reload, without
+ * holding keys of a chain that may be gone by then.
+ */
+export interface OutboxItem {
+  /** Client message id (hex): the relay dedupes the payload envelope by it; the ChatMessage id when shown. */
+  readonly id: string;
+  /** The conversation (hex); undefined means "the visitor's conversation", opened when first needed. */
+  readonly conversationId: string | undefined;
+  readonly content: Content;
+}
+
+/** An item sealed for its turn: the envelopes to post in order (key shares first, the payload last). */
+export interface SealedItem {
   readonly conversationId: Uint8Array<ArrayBuffer>;
-  /** Hex; the relay dedupes retries by it, so resending after a lost ack is safe. */
-  readonly clientMessageId: string;
-  readonly envelope: Uint8Array<ArrayBuffer>;
-  /** The chat message this envelope carries, if any (key shares carry none). */
-  readonly messageId: string | undefined;
-  deadline: number;
+  readonly envelopes: readonly Uint8Array<ArrayBuffer>[];
 }
 
 export interface OutboxOptions {
@@ -24,22 +32,43 @@ export interface OutboxOptions {
 }
 
 export interface OutboxListener {
-  sent(messageId: string, conversationId: Uint8Array<ArrayBuffer>, seq: number): void;
-  failed(messageId: string, conversationId: Uint8Array<ArrayBuffer>): void;
+  /** Seals an item now, in queue order. May open the conversation. Throwing fails the item like a refusal. */
+  seal(item: OutboxItem): Promise<SealedItem>;
+  /** The relay stored the item's payload under `seq`. */
+  sent(item: OutboxItem, conversationId: Uint8Array<ArrayBuffer>, seq: number): void;
+  /** The item is late (or refused); it stays queued until {@link Outbox.retry} or a reconnect. */
+  failed(item: OutboxItem): void;
+  /** The set of items waiting changed (to persist them). */
+  changed?(items: readonly OutboxItem[]): void;
+}
+
+interface Entry {
+  readonly item: OutboxItem;
+  /** Sealed once, then posted (and re-posted) byte for byte: a retry never seals twice. */
+  sealed: SealedItem | undefined;
+  /** Client message ids of the sealed envelopes: key shares get random ones, the payload the item's id. */
+  postIds: string[];
+  /** Envelopes of `sealed` already acked. */
+  acked: number;
+  deadline: number;
 }
 
 /**
- * Posts envelopes strictly in order, one at a time, so a key share is always stored before the
- * messages that need it. An entry leaves only when the relay acked it (after its durable commit).
- * While the connection is down entries wait; past the timeout their messages show as failed but
- * stay queued, and {@link retry} (or a reconnect) sends them again under the same client message id.
- * A refusal from the relay stops the queue (later entries may need the refused one) and marks
+ * Posts items strictly in order, one envelope at a time, so a key share is always stored before the
+ * messages that need it, and envelopes are sealed in the order they are stored (each sender's
+ * numbered hash chain then has no holes). An item leaves only when the relay acked its payload
+ * (after its durable commit). While the connection is down — or before {@link resume} says the
+ * session is caught up — items wait; past the timeout their messages show as failed but stay queued,
+ * and {@link retry} (or a reconnect) sends them again under the same client message ids.
+ * A refusal from the relay stops the queue (later items may need the refused one) and marks
  * everything in it failed until {@link retry}.
  */
 export class Outbox {
   private readonly queue: Entry[] = [];
   private pumping = false;
   private halted = false;
+  /** Set by {@link resume} once the session re-attached; cleared when the socket drops. */
+  private ready = false;
   private readonly sendTimeoutMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
   private backoff: ReturnType<typeof setTimeout> | undefined;
@@ -52,31 +81,34 @@ export class Outbox {
   ) {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 15_000;
     this.rateLimitPauseMs = options.rateLimitPauseMs ?? 1000;
+    connection.addEventListener('state', () => {
+      if (connection.state !== 'open') this.ready = false;
+    });
   }
 
   static newClientMessageId(): string {
     return toHex(randomBytes(CLIENT_MESSAGE_ID_LENGTH));
   }
 
-  /** Number of envelopes not yet acked. */
+  /** Number of items not yet acked. */
   get size(): number {
     return this.queue.length;
   }
 
-  enqueue(
-    conversationId: Uint8Array<ArrayBuffer>,
-    items: readonly { envelope: Uint8Array<ArrayBuffer>; messageId?: string }[],
-  ): void {
+  /** The items waiting, in order. */
+  get items(): readonly OutboxItem[] {
+    return this.queue.map((e) => e.item);
+  }
+
+  /** Whether the session is attached and items would go out now. */
+  get sending(): boolean {
+    return this.ready && this.connection.state === 'open';
+  }
+
+  enqueue(...items: readonly OutboxItem[]): void {
     const deadline = Date.now() + this.sendTimeoutMs;
-    for (const item of items) {
-      this.queue.push({
-        conversationId,
-        clientMessageId: item.messageId ?? Outbox.newClientMessageId(),
-        envelope: item.envelope,
-        messageId: item.messageId,
-        deadline,
-      });
-    }
+    for (const item of items) this.queue.push({ item, sealed: undefined, postIds: [], acked: 0, deadline });
+    this.listener.changed?.(this.items);
     this.ensureTimer();
     void this.pump();
   }
@@ -90,9 +122,20 @@ export class Outbox {
     void this.pump();
   }
 
-  /** Call when the connection is back and conversations are re-attached. */
+  /** Call when the connection is back and conversations are re-attached (caught up). */
   resume(): void {
+    this.ready = true;
     void this.pump();
+  }
+
+  /** Drops the items of a conversation that no longer exists (deleted). */
+  discard(conversationId: string): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const entry = this.queue[i]!;
+      const id = entry.sealed ? toHex(entry.sealed.conversationId) : entry.item.conversationId;
+      if (id === conversationId) this.queue.splice(i, 1);
+    }
+    this.listener.changed?.(this.items);
   }
 
   stop(): void {
@@ -105,18 +148,28 @@ export class Outbox {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (!this.halted && this.queue.length > 0 && this.connection.state === 'open') {
+      while (!this.halted && this.queue.length > 0 && this.sending) {
         const entry = this.queue[0]!;
         try {
+          if (!entry.sealed) {
+            entry.sealed = await this.listener.seal(entry.item);
+            entry.postIds = entry.sealed.envelopes.map((_, i, all) =>
+              i === all.length - 1 ? entry.item.id : Outbox.newClientMessageId(),
+            );
+          }
+          const { conversationId, envelopes } = entry.sealed;
           const answer = await this.connection.request({
             kind: 'post',
-            conversationId: entry.conversationId,
-            clientMessageId: fromHex(entry.clientMessageId),
-            envelope: entry.envelope,
+            conversationId,
+            clientMessageId: fromHex(entry.postIds[entry.acked]!),
+            envelope: envelopes[entry.acked]!,
           });
           if (answer.kind !== 'ack') throw new ConnectionLostError(`Unexpected answer ${answer.kind} to a post`);
+          entry.acked++;
+          if (entry.acked < envelopes.length) continue;
           this.queue.shift();
-          if (entry.messageId) this.listener.sent(entry.messageId, entry.conversationId, answer.seq);
+          this.listener.changed?.(this.items);
+          this.listener.sent(entry.item, conversationId, answer.seq);
         } catch (error) {
           // Transient: the socket dropped, or the relay is shutting down (it closes with 1001 next).
           // The entry stays first in line and goes again after the reconnect.
@@ -129,7 +182,7 @@ export class Outbox {
           }
           if (error instanceof RelayRequestError && TRANSIENT_CODES.has(error.code)) break;
           this.halted = true;
-          for (const e of this.queue) if (e.messageId) this.listener.failed(e.messageId, e.conversationId);
+          for (const e of this.queue) this.listener.failed(e.item);
         }
       }
     } finally {
@@ -142,9 +195,9 @@ export class Outbox {
     this.timer = setInterval(() => {
       const now = Date.now();
       for (const entry of this.queue) {
-        if (entry.messageId && entry.deadline <= now) {
+        if (entry.deadline <= now) {
           entry.deadline = Number.POSITIVE_INFINITY;
-          this.listener.failed(entry.messageId, entry.conversationId);
+          this.listener.failed(entry.item);
         }
       }
       if (this.queue.length === 0) this.stop();

@@ -24,4 +24,5 @@ export const Context = {
   transcript: 'sealchat/v1 transcript',
   archiveId: 'sealchat/v1 archive-id',
   rosterDigest: 'sealchat/v1 roster-digest',
+  safetyCode: 'sealchat/v1 safety-code',
 } as const;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeContent,
+  textOf,
   decodeEnvelope,
   encodeContent,
   EnvelopeType,
@@ -215,7 +216,7 @@ async function run(receiver: SecureConversation, stream: readonly Item[]): Promi
       if (received.kind === 'payload' && received.type === EnvelopeType.message) {
         outcome.delivered.push({
           item,
-          text: decodeContent(received.plaintext).text,
+          text: textOf(decodeContent(received.plaintext)),
           senderRole: received.sender.role,
           events: kinds,
         });

@@ -24,8 +24,17 @@ export { HPKE_ENC_LENGTH, hpkeSeal, hpkeOpen } from './hpke.js';
 export type { HpkeSealed } from './hpke.js';
 export { CHAIN_ID_LENGTH, CHAIN_SEED_LENGTH, SendingChain, ReceivingChain } from './sender-chain.js';
 export type { MessageKey, ReceivingChainOptions } from './sender-chain.js';
-export { MAX_TEXT_BYTES, encodeContent, decodeContent } from './message-content.js';
-export type { MessageContent } from './message-content.js';
+export {
+  MAX_TEXT_BYTES,
+  MAX_FORM_FIELDS,
+  MAX_FIELD_NAME_BYTES,
+  MAX_FIELD_VALUE_BYTES,
+  encodeContent,
+  decodeContent,
+  envelopeTypeOf,
+  textOf,
+} from './message-content.js';
+export type { Content, MessageContent, FormContent, ReceiptContent, TypingContent } from './message-content.js';
 export {
   KEY_PAIR_USAGES,
   MemoryKeyStore,
@@ -113,6 +122,7 @@ export type {
   PayloadType,
 } from './envelope.js';
 export { SecureConversation } from './secure-conversation.js';
+export { safetyCode } from './safety-code.js';
 export type {
   SecureConversationOptions,
   RotationPolicy,

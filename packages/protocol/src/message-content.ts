@@ -1,11 +1,16 @@
 import { ByteReader, ByteWriter } from './codec.js';
+import { EnvelopeType, type PayloadType } from './envelope.js';
 import { DecodeError } from './errors.js';
 import { pad, unpad } from './padding.js';
 
 /** Longest chat text, in UTF-8 bytes. Keeps every message envelope well under the relay's frame limit. */
 export const MAX_TEXT_BYTES = 16 * 1024;
+/** Most fields in one form (pre-chat answers), and the longest name and value, in UTF-8 bytes. */
+export const MAX_FORM_FIELDS = 16;
+export const MAX_FIELD_NAME_BYTES = 64;
+export const MAX_FIELD_VALUE_BYTES = 1024;
 
-/** What is inside an encrypted message. Text only: a receiver renders it as text, never as HTML. */
+/** A chat message. Text only: a receiver renders it as text, never as HTML. */
 export interface MessageContent {
   readonly kind: 'text';
   readonly text: string;
@@ -13,22 +18,117 @@ export interface MessageContent {
   readonly sentAt: number;
 }
 
-const KIND_TEXT = 1;
-
-/** Encodes and Padmé-pads message content, ready to be sealed. */
-export function encodeContent(content: MessageContent): Uint8Array<ArrayBuffer> {
-  const bytes = new ByteWriter().u8(KIND_TEXT).u64(content.sentAt).string(content.text).finish();
-  if (bytes.length > MAX_TEXT_BYTES + 13) throw new RangeError(`Message text is longer than ${MAX_TEXT_BYTES} bytes`);
-  return pad(bytes);
+/** Answers to a form (the widget's pre-chat form), as name/value pairs in the order asked. Text only. */
+export interface FormContent {
+  readonly kind: 'form';
+  readonly fields: readonly { readonly name: string; readonly value: string }[];
+  readonly sentAt: number;
 }
 
-/** @throws DecodeError when the decrypted bytes are not valid content. */
-export function decodeContent(padded: Uint8Array): MessageContent {
+/**
+ * "I have received (or read) everything up to relay sequence number `upToSeq`". Sent in a receipt
+ * envelope; it refers to records of the other side (visitor ↔ agents), never to the sender's own.
+ */
+export interface ReceiptContent {
+  readonly kind: 'receipt';
+  readonly status: 'delivered' | 'read';
+  readonly upToSeq: number;
+  readonly sentAt: number;
+}
+
+/** "I am typing" — valid for a few seconds after `sentAt` (the receiver decides how long). */
+export interface TypingContent {
+  readonly kind: 'typing';
+  readonly sentAt: number;
+}
+
+export type Content = MessageContent | FormContent | ReceiptContent | TypingContent;
+
+const KIND_TEXT = 1;
+const KIND_FORM = 2;
+const KIND_RECEIPT = 3;
+const KIND_TYPING = 4;
+const RECEIPT_STATUS = ['delivered', 'read'] as const;
+
+/** The envelope type each content kind travels in; any other pairing is refused when decoding. */
+export function envelopeTypeOf(content: Content): PayloadType {
+  return content.kind === 'receipt'
+    ? EnvelopeType.receipt
+    : content.kind === 'typing'
+      ? EnvelopeType.typing
+      : EnvelopeType.message;
+}
+
+/**
+ * Encodes and Padmé-pads content, ready to be sealed in an envelope of type {@link envelopeTypeOf}.
+ * @throws RangeError when text, a form or a field is over its limit.
+ */
+export function encodeContent(content: Content): Uint8Array<ArrayBuffer> {
+  const w = new ByteWriter();
+  switch (content.kind) {
+    case 'text':
+      if (utf8Length(content.text) > MAX_TEXT_BYTES)
+        throw new RangeError(`Message text is longer than ${MAX_TEXT_BYTES} bytes`);
+      w.u8(KIND_TEXT).u64(content.sentAt).string(content.text);
+      break;
+    case 'form':
+      if (content.fields.length > MAX_FORM_FIELDS) throw new RangeError(`A form has at most ${MAX_FORM_FIELDS} fields`);
+      w.u8(KIND_FORM).u64(content.sentAt).u8(content.fields.length);
+      for (const { name, value } of content.fields) {
+        if (utf8Length(name) > MAX_FIELD_NAME_BYTES || utf8Length(value) > MAX_FIELD_VALUE_BYTES)
+          throw new RangeError(
+            `A form field name is at most ${MAX_FIELD_NAME_BYTES} bytes, a value ${MAX_FIELD_VALUE_BYTES}`,
+          );
+        w.string(name).string(value);
+      }
+      break;
+    case 'receipt':
+      w.u8(KIND_RECEIPT)
+        .u64(content.sentAt)
+        .u8(RECEIPT_STATUS.indexOf(content.status) + 1)
+        .u64(content.upToSeq);
+      break;
+    case 'typing':
+      w.u8(KIND_TYPING).u64(content.sentAt);
+      break;
+  }
+  return pad(w.finish());
+}
+
+/**
+ * Decodes the padded plaintext of an envelope of type `type`.
+ * @throws DecodeError when the bytes are not valid content, or not content that type may carry.
+ */
+export function decodeContent(padded: Uint8Array, type: EnvelopeType = EnvelopeType.message): Content {
   const r = new ByteReader(unpad(padded));
   const kind = r.u8();
-  if (kind !== KIND_TEXT) throw new DecodeError(`Unknown content kind ${kind}`);
   const sentAt = r.u64();
-  const text = r.string(MAX_TEXT_BYTES);
+  let content: Content;
+  if (kind === KIND_TEXT) content = { kind: 'text', text: r.string(MAX_TEXT_BYTES), sentAt };
+  else if (kind === KIND_FORM) {
+    const count = r.u8();
+    if (count > MAX_FORM_FIELDS) throw new DecodeError(`A form has at most ${MAX_FORM_FIELDS} fields`);
+    const fields = [];
+    for (let i = 0; i < count; i++)
+      fields.push({ name: r.string(MAX_FIELD_NAME_BYTES), value: r.string(MAX_FIELD_VALUE_BYTES) });
+    content = { kind: 'form', fields, sentAt };
+  } else if (kind === KIND_RECEIPT) {
+    const status = RECEIPT_STATUS[r.u8() - 1];
+    if (!status) throw new DecodeError('Unknown receipt status');
+    content = { kind: 'receipt', status, upToSeq: r.u64(), sentAt };
+  } else if (kind === KIND_TYPING) content = { kind: 'typing', sentAt };
+  else throw new DecodeError(`Unknown content kind ${kind}`);
   r.end();
-  return { kind: 'text', text, sentAt };
+  if (envelopeTypeOf(content) !== type) throw new DecodeError(`Content of kind ${content.kind} in the wrong envelope`);
+  return content;
+}
+
+/** The text of decoded content that must be a text message (tests and tools). @throws DecodeError otherwise. */
+export function textOf(content: Content): string {
+  if (content.kind !== 'text') throw new DecodeError(`Expected a text message, got ${content.kind}`);
+  return content.text;
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
 }

@@ -5,6 +5,7 @@ import {
   x25519,
   ChainIndexError,
   decodeContent,
+  textOf,
   decodeEnvelope,
   encodeContent,
   EnvelopeType,
@@ -230,7 +231,7 @@ describe('envelopes: a negative case per check', () => {
     const env = decodeEnvelope(message);
     await verifyEnvelope(env, visitor.signingPublic);
     const key = await new ReceivingChain(chain.chainId, seed).take(env.index);
-    expect(decodeContent(await openPayload(env, key)).text).toBe('hi');
+    expect(textOf(decodeContent(await openPayload(env, key)))).toBe('hi');
   });
 
   // Header layout: version 0, type 1, conversation 2..17, sender 18..33, chain 34..49, index 50..53,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConversationModeError,
   decodeContent,
+  textOf,
   decodeEnvelope,
   encodeContent,
   EnvelopeType,
@@ -49,7 +50,7 @@ async function deliver(to: SecureConversation, sealed: readonly Sealed[]) {
 function texts(results: Awaited<ReturnType<SecureConversation['receive']>>[]): string[] {
   return results.flatMap(({ received }) =>
     received.kind === 'payload' && received.type === EnvelopeType.message
-      ? [decodeContent(received.plaintext).text]
+      ? [textOf(decodeContent(received.plaintext))]
       : [],
   );
 }

@@ -24,7 +24,7 @@ import {
 import { CertificateError, OrgKeyFormatError, ReplayError, RosterError, SealchatError } from './errors.js';
 import { deviceIdFromSigningKey, restoreDeviceIdentity, type DeviceIdentity } from './identity.js';
 import { sign, verify } from './keys.js';
-import { decodeContent, type MessageContent } from './message-content.js';
+import { decodeContent, textOf, type MessageContent } from './message-content.js';
 import { formatOrgKey, orgIdFromRootKey, parseOrgKey } from './org-key.js';
 import { archiveIdFromKey, issueRoster, verifyRoster, type VerifiedRoster } from './roster.js';
 import { SecureConversation } from './secure-conversation.js';
@@ -451,7 +451,7 @@ describe('wire-format vectors v1: conversation', () => {
   });
 
   it('the non-ASCII message decodes to the exact text', () => {
-    const texts = messageVectors().map((m) => decodeContent(m.plaintext).text);
+    const texts = messageVectors().map((m) => textOf(decodeContent(m.plaintext)));
     expect(texts.some((t) => /[^\u0020-\u007e]/u.test(t))).toBe(true);
     expect(texts[1]).toBe('Grüße aus Zürich — ¿qué tal? 你好，世界 👋🏽');
   });

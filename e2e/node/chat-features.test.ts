@@ -1,0 +1,164 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AgentSession,
+  loadOrCreateOrganisation,
+  MemoryClientStore,
+  publishRoster,
+  VisitorSession,
+  type ChatMessage,
+  type ChatSession,
+  type TypingSignal,
+  type WebSocketConstructor,
+} from '@sealchat/client';
+import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+
+/**
+ * What the widget and the console build on, headless against a real relay: delivery states from
+ * encrypted receipts, typing notices, presence, pre-chat answers, the safety code, and erasure.
+ */
+const WS = WebSocket as unknown as WebSocketConstructor;
+const closers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+async function relay(): Promise<RunningRelay> {
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'sealchat-')), 'relay.db');
+  const running = await startRelay({ port: 0, dbPath, demo: true }, { logger: silentLogger });
+  closers.push(() => running.close());
+  return running;
+}
+
+function until<T>(session: ChatSession, type: 'message' | 'typing', predicate: (d: T) => boolean): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (event: Event) => {
+      const detail = (event as CustomEvent<T>).detail;
+      if (predicate(detail)) {
+        session.removeEventListener(type, listener);
+        resolve(detail);
+      }
+    };
+    session.addEventListener(type, listener);
+  });
+}
+
+async function setup(running: RunningRelay, presence: 'online' | 'away' = 'online') {
+  const agentStore = new MemoryClientStore();
+  const org = await loadOrCreateOrganisation(agentStore, { agentName: 'Robin' });
+  await publishRoster(running.url, org, { WebSocket: WS });
+  const agent = await AgentSession.start({
+    relayUrl: running.url,
+    orgRootKey: org.rootPublic,
+    identity: org.agent,
+    store: agentStore,
+    WebSocket: WS,
+    presence,
+  });
+  closers.push(() => agent.close());
+  const visitor = await VisitorSession.start({
+    relayUrl: running.url,
+    orgKey: org.orgKey,
+    store: new MemoryClientStore(),
+    WebSocket: WS,
+  });
+  closers.push(() => visitor.close());
+  return { org, agent, visitor };
+}
+
+describe('chat features over a real relay', () => {
+  it("a visitor's message goes sent → delivered → read as the agent's receipts arrive; and back", async () => {
+    const { agent, visitor } = await setup(await relay());
+    const atAgent = until<ChatMessage>(agent, 'message', (m) => m.text === 'Hello?');
+    const sent = await visitor.send('Hello?');
+    const delivered = until<ChatMessage>(visitor, 'message', (m) => m.id === sent.id && m.state === 'delivered');
+    const received = await atAgent;
+    await delivered; // the agent's device said "delivered" by itself
+    const read = until<ChatMessage>(visitor, 'message', (m) => m.id === sent.id && m.state === 'read');
+    agent.markRead(received.conversationId);
+    expect((await read).state).toBe('read');
+    // Nothing new to acknowledge: a second markRead sends nothing.
+    expect(agent.conversationList[0]!.receiptDue('read')).toBeUndefined();
+
+    const reply = await agent.reply(received.conversationId, 'Hi, Robin here');
+    const replyRead = until<ChatMessage>(agent, 'message', (m) => m.id === reply.id && m.state === 'read');
+    await until<ChatMessage>(visitor, 'message', (m) => m.text === 'Hi, Robin here');
+    visitor.markAllRead();
+    await replyRead;
+    // Receipts are not messages: neither side shows one.
+    expect(visitor.messages.map((m) => m.text)).toEqual(['Hello?', 'Hi, Robin here']);
+    expect(agent.messagesOf(received.conversationId).map((m) => m.text)).toEqual(['Hello?', 'Hi, Robin here']);
+  });
+
+  it('typing notices reach the other side, named for agents, and are throttled', async () => {
+    const { agent, visitor } = await setup(await relay());
+    const first = await visitor.send('hi');
+    await until<ChatMessage>(agent, 'message', (m) => m.text === 'hi');
+    const visitorTyping = until<TypingSignal>(agent, 'typing', () => true);
+    visitor.typingNow();
+    expect((await visitorTyping).authorName).toBeUndefined();
+    const agentTyping = until<TypingSignal>(visitor, 'typing', () => true);
+    agent.typing(first.conversationId);
+    expect((await agentTyping).authorName).toBe('Robin');
+    // Within the interval, more keystrokes send nothing more.
+    let extra = 0;
+    agent.addEventListener('typing', () => extra++);
+    for (let i = 0; i < 5; i++) visitor.typingNow();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(extra).toBe(0);
+  });
+
+  it('the visitor learns whether an agent is online, live', async () => {
+    const { agent, visitor } = await setup(await relay(), 'away');
+    expect(visitor.agentsOnline).toBe(false);
+    const online = new Promise<boolean>((resolve) =>
+      visitor.addEventListener('presence', (e) => resolve((e as CustomEvent<boolean>).detail)),
+    );
+    await agent.setPresence('online');
+    expect(await online).toBe(true);
+    expect(visitor.agentsOnline).toBe(true);
+  });
+
+  it('pre-chat answers arrive as fields; empty ones are left out', async () => {
+    const { agent, visitor } = await setup(await relay());
+    const atAgent = until<ChatMessage>(agent, 'message', (m) => m.fields !== undefined);
+    await visitor.sendForm([
+      { name: 'Name', value: 'Ana' },
+      { name: 'Email', value: '' },
+      { name: 'Topic', value: 'Billing' },
+    ]);
+    const form = await atAgent;
+    expect(form.fields).toEqual([
+      { name: 'Name', value: 'Ana' },
+      { name: 'Topic', value: 'Billing' },
+    ]);
+    expect(form.text).toBe('Name: Ana\nTopic: Billing');
+  });
+
+  it('both sides compute the same safety code', async () => {
+    const { agent, visitor } = await setup(await relay());
+    const sent = await visitor.send('code?');
+    await until<ChatMessage>(agent, 'message', (m) => m.text === 'code?');
+    const code = await visitor.safetyCode();
+    expect(code).toMatch(/^\d{5} \d{5} \d{5} \d{5}$/);
+    expect(await agent.safetyCode(sent.conversationId)).toBe(code);
+  });
+
+  it('deleting erases the conversation on the relay and locally; the next message starts a new one', async () => {
+    const running = await relay();
+    const { agent, visitor } = await setup(running);
+    const first = await visitor.send('forget me');
+    await until<ChatMessage>(agent, 'message', (m) => m.text === 'forget me');
+    const deleted = new Promise((resolve) => visitor.addEventListener('deleted', resolve));
+    await visitor.deleteConversation();
+    await deleted;
+    expect(visitor.messages).toEqual([]);
+    expect(visitor.conversationId).toBeUndefined();
+    const again = await visitor.send('new start');
+    expect(again.conversationId).not.toBe(first.conversationId);
+    expect(visitor.messages.map((m) => m.text)).toEqual(['new start']);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { EnvelopeType } from './envelope.js';
+import { DecodeError } from './errors.js';
+import {
+  MAX_FORM_FIELDS,
+  decodeContent,
+  encodeContent,
+  envelopeTypeOf,
+  textOf,
+  type Content,
+} from './message-content.js';
+import { pad } from './padding.js';
+
+const samples: Content[] = [
+  { kind: 'text', text: 'Hello, Ünïcødé 👋', sentAt: 1_700_000_000_000 },
+  {
+    kind: 'form',
+    fields: [
+      { name: 'name', value: 'Ana' },
+      { name: 'email', value: 'ana@example.org' },
+    ],
+    sentAt: 2,
+  },
+  { kind: 'receipt', status: 'read', upToSeq: 41, sentAt: 3 },
+  { kind: 'receipt', status: 'delivered', upToSeq: 2 ** 40, sentAt: 4 },
+  { kind: 'typing', sentAt: 5 },
+];
+
+describe('message content', () => {
+  it('round-trips every kind in its own envelope type', () => {
+    for (const content of samples) {
+      expect(decodeContent(encodeContent(content), envelopeTypeOf(content))).toEqual(content);
+    }
+  });
+
+  it('refuses content in an envelope of another type (a receipt cannot pose as a message)', () => {
+    const receipt = encodeContent({ kind: 'receipt', status: 'read', upToSeq: 1, sentAt: 1 });
+    expect(() => decodeContent(receipt, EnvelopeType.message)).toThrow(DecodeError);
+    const text = encodeContent({ kind: 'text', text: 'hi', sentAt: 1 });
+    expect(() => decodeContent(text, EnvelopeType.typing)).toThrow(DecodeError);
+    expect(() => textOf(decodeContent(encodeContent(samples[1]!)))).toThrow(DecodeError);
+  });
+
+  it('refuses unknown kinds, unknown receipt statuses and oversized forms', () => {
+    expect(() => decodeContent(pad(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 1)))).toThrow(DecodeError);
+    const badStatus = pad(Uint8Array.of(3, 0, 0, 0, 0, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0, 0, 0, 1));
+    expect(() => decodeContent(badStatus, EnvelopeType.receipt)).toThrow(DecodeError);
+    const fields = Array.from({ length: MAX_FORM_FIELDS + 1 }, (_, i) => ({ name: `f${i}`, value: 'x' }));
+    expect(() => encodeContent({ kind: 'form', fields, sentAt: 1 })).toThrow(RangeError);
+    expect(() => encodeContent({ kind: 'form', fields: [{ name: 'n'.repeat(65), value: '' }], sentAt: 1 })).toThrow(
+      RangeError,
+    );
+  });
+});
