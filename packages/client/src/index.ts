@@ -39,6 +39,8 @@ export type { IdbClientStoreOptions } from './idb-client-store.js';
 export { ChatSession, TYPING_INTERVAL_MS } from './chat-session.js';
 export type { ChatSessionOptions, ChatSessionEventMap } from './chat-session.js';
 export { VisitorSession } from './visitor-session.js';
+export { openVisitorChat } from './visitor-chat.js';
+export type { VisitorChat, VisitorChatOptions } from './visitor-chat.js';
 export type { VisitorSessionOptions } from './visitor-session.js';
 export { AgentSession } from './agent-session.js';
 export type { AgentSessionOptions } from './agent-session.js';
