@@ -7,7 +7,9 @@
  * `<link rel="modulepreload" integrity=…>` before it is imported, so the browser checks it too: code
  * the site owner never pinned cannot run. From npm, the app's bundler resolves the import instead.
  */
-declare const __SEALCHAT_PANEL__: { readonly file: string; readonly integrity: string } | undefined;
+import { loadPinnedModule, type ModulePin } from './pinned-module.js';
+
+declare const __SEALCHAT_PANEL__: ModulePin | undefined;
 
 /** The panel could not be fetched, or did not match its pinned hash. */
 export class PanelLoadError extends Error {
@@ -35,22 +37,9 @@ async function loadBundled(): Promise<void> {
   await import('./panel-define.js');
 }
 
-async function loadPinned(pin: { file: string; integrity: string }): Promise<void> {
-  const url = new URL(pin.file, import.meta.url).href;
-  await new Promise<void>((resolve, reject) => {
-    const link = document.createElement('link');
-    link.rel = 'modulepreload';
-    link.crossOrigin = 'anonymous';
-    link.integrity = pin.integrity;
-    link.href = url;
-    link.addEventListener('load', () => resolve());
-    link.addEventListener('error', () =>
-      reject(
-        new PanelLoadError('The chat could not be loaded: its code is missing or does not match its pinned hash.'),
-      ),
-    );
-    document.head.append(link);
-  });
-  // Served from the module map the checked preload filled: no second, unchecked fetch.
-  await import(/* @vite-ignore */ url);
+async function loadPinned(pin: ModulePin): Promise<void> {
+  await loadPinnedModule(
+    pin,
+    () => new PanelLoadError('The chat could not be loaded: its code is missing or does not match its pinned hash.'),
+  );
 }
