@@ -2,12 +2,14 @@
 // Builds the script-tag bundle of <sealchat-widget> into packages/widget/dist/cdn/:
 //   sealchat-widget.js  the launcher: what loads before the first click (pin it with SRI in your tag)
 //   sealchat-panel.js   the chat itself: Lit, the client, the crypto; loaded on first interaction
-// The panel's SRI hash is compiled into the launcher, which fetches the panel through an
-// integrity-checked <link rel=modulepreload>: pinning the launcher pins the whole widget.
+//   sealchat-locale-xx.js  the UI strings of one language other than English; loaded when chosen
+// Each file's SRI hash is compiled into the file that loads it (locales into the panel, the panel
+// into the launcher), which fetches it through an integrity-checked <link rel=modulepreload>:
+// pinning the launcher pins the whole widget. So the locales are built first, then the panel.
 // Then it checks the size budgets (../shared/BRIEF.md §Budgets) and fails the build when they are
 // exceeded. With --report it also writes the sizes into docs/benchmarks.md.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
@@ -48,22 +50,59 @@ async function bundle(entry, fileName, options = {}) {
   return { fileName, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, integrity };
 }
 
-const panel = await bundle('panel-define.ts', 'sealchat-panel.js', { emptyOutDir: true });
-const launcher = await bundle('define.ts', 'sealchat-widget.js', {
-  define: { __SEALCHAT_PANEL__: JSON.stringify({ file: panel.fileName, integrity: panel.integrity }) },
-  // The npm path's plain import of the panel is dead code here; never inline it into the launcher.
-  external: [/panel-define/],
+const pin = ({ fileName, integrity }) => ({ file: fileName, integrity });
+
+// Every src/locales/xx.ts (English is in the panel itself).
+const locales = {};
+for (const [index, file] of readdirSync(resolve(src, 'locales'))
+  .filter((name) => /^[a-z]{2,3}\.ts$/.test(name))
+  .sort()
+  .entries()) {
+  const locale = file.slice(0, -3);
+  locales[locale] = await bundle(`locales/${file}`, `sealchat-locale-${locale}.js`, { emptyOutDir: index === 0 });
+}
+const localePins = JSON.stringify(Object.fromEntries(Object.entries(locales).map(([locale, b]) => [locale, pin(b)])));
+// The npm path's plain imports of the locales are dead code here; never inline them. Both bundles
+// get the pins, whichever of them ends up importing i18n.ts.
+const LOCALE_IMPORTS = /[\\/]locales[\\/]/;
+
+const panel = await bundle('panel-define.ts', 'sealchat-panel.js', {
+  define: { __SEALCHAT_LOCALES__: localePins },
+  external: [LOCALE_IMPORTS],
 });
+const launcher = await bundle('define.ts', 'sealchat-widget.js', {
+  define: { __SEALCHAT_PANEL__: JSON.stringify(pin(panel)), __SEALCHAT_LOCALES__: localePins },
+  // The npm path's plain import of the panel is dead code here; never inline it into the launcher.
+  external: [/panel-define/, LOCALE_IMPORTS],
+});
+const largestLocale = Object.values(locales).reduce((a, b) => (b.gzip > a.gzip ? b : a));
+
+const failures = [];
+// A bundle that still imports ./locales/ would fetch a file nobody pinned; one that names a locale
+// file must carry its hash too.
+for (const { fileName } of [panel, launcher]) {
+  const code = readFileSync(resolve(outDir, fileName), 'utf8');
+  if (/["'`][^"'`]*locales\/[a-z]+\.js/.test(code)) failures.push(`${fileName} imports a locale without its pin`);
+  for (const locale of Object.values(locales)) {
+    if (code.includes(locale.fileName) && !code.includes(locale.integrity))
+      failures.push(`${fileName} loads ${locale.fileName} without its integrity hash`);
+  }
+}
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-const total = launcher.gzip + panel.gzip;
+// A visitor downloads at most one locale file (none in English): count the largest.
+const total = launcher.gzip + panel.gzip + largestLocale.gzip;
+const totalBytes = launcher.bytes + panel.bytes + largestLocale.bytes;
 console.log(
   `widget launcher: packages/widget/dist/cdn/${launcher.fileName}  ${launcher.bytes} B, ${launcher.gzip} B gzip`,
 );
 console.log(`widget panel:    packages/widget/dist/cdn/${panel.fileName}  ${panel.bytes} B, ${panel.gzip} B gzip`);
+for (const locale of Object.values(locales)) {
+  console.log(`widget locale:   packages/widget/dist/cdn/${locale.fileName}  ${locale.bytes} B, ${locale.gzip} B gzip`);
+}
+console.log(`whole visitor side (launcher + panel + largest locale): ${totalBytes} B, ${total} B gzip`);
 console.log(`integrity (put this in your <script> tag): ${launcher.integrity}`);
 
-const failures = [];
 if (launcher.gzip > LAUNCHER_BUDGET)
   failures.push(`launcher is ${kb(launcher.gzip)} gzip, over the ${kb(LAUNCHER_BUDGET)} budget`);
 if (total > TOTAL_BUDGET) failures.push(`the visitor side is ${kb(total)} gzip, over the ${kb(TOTAL_BUDGET)} budget`);
@@ -80,7 +119,8 @@ and fails when one is exceeded.
 | --- | --- | --- | --- | --- |
 | \`sealchat-widget.js\` | the page, before any click | ${launcher.bytes} B | **${launcher.gzip} B** | ≤ ${LAUNCHER_BUDGET} B |
 | \`sealchat-panel.js\` | the first click (or idle, \`preload="idle"\`) | ${panel.bytes} B | ${panel.gzip} B | |
-| both: everything the visitor side needs, crypto included | | ${launcher.bytes + panel.bytes} B | **${total} B** | ≤ ${TOTAL_BUDGET} B |
+| \`${largestLocale.fileName}\` (largest of ${Object.keys(locales).length} locales) | the panel, in that language only | ${largestLocale.bytes} B | ${largestLocale.gzip} B | |
+| all three: everything the visitor side needs, crypto included | | ${totalBytes} B | **${total} B** | ≤ ${TOTAL_BUDGET} B |
 
 Baseline: the incumbents' widgets load 130–500 KB before the visitor does anything (../shared/research/widget-anchors.md).
 

@@ -1,0 +1,53 @@
+import type { Strings } from '../i18n.js';
+
+// Spanish, informal "tú" as most chat interfaces use it.
+export default {
+  dir: 'ltr',
+  close: 'Cerrar chat',
+  noticeArchive: 'Cifrado de extremo a extremo: solo los agentes de esta organización pueden leerlo.',
+  noticeEphemeral:
+    'Cifrado de extremo a extremo y efímero: no se guarda ninguna transcripción, ni siquiera para esta organización.',
+  reconnecting: 'Reconectando…',
+  offline: 'Estás sin conexión. Los mensajes se enviarán cuando vuelva la conexión.',
+  missing: 'Puede que falten mensajes: el servidor de retransmisión no los entregó todos.',
+  messages: 'Mensajes',
+  you: 'Tú',
+  agent: 'Agente',
+  sending: 'Enviando…',
+  sent: 'Enviado',
+  delivered: 'Entregado',
+  read: 'Leído',
+  failed: 'No enviado',
+  retry: 'Reintentar',
+  message: 'Mensaje',
+  placeholder: 'Escribe un mensaje',
+  send: 'Enviar',
+  typing: (name) => `${name} está escribiendo…`,
+  away: 'Ahora mismo no hay nadie disponible. Deja un mensaje y te responderemos aquí.',
+  awayPlaceholder: 'Deja un mensaje',
+  prechatTitle: 'Antes de empezar',
+  name: 'Nombre',
+  email: 'Correo electrónico',
+  topic: 'Tema',
+  start: 'Iniciar chat',
+  invalidEmail: 'Introduce un correo electrónico válido.',
+  required: 'Este campo es obligatorio.',
+  masked: (count) =>
+    count === 1
+      ? 'Se ocultó 1 número de tarjeta o de cuenta antes de enviar.'
+      : `Se ocultaron ${count} números de tarjeta o de cuenta antes de enviar.`,
+  more: 'Más opciones',
+  deleteConversation: 'Eliminar esta conversación',
+  deleteConfirm: '¿Eliminar esta conversación para siempre? Se borrará de este navegador y del servidor.',
+  confirmDelete: 'Eliminar',
+  cancel: 'Cancelar',
+  deleted: 'Esta conversación se ha eliminado.',
+  transcript: 'Descargar transcripción',
+  noTranscript: 'Chat efímero: no hay ninguna transcripción que descargar.',
+  safetyCode: 'Código de seguridad',
+  safetyHelp: 'Pide al agente que lea en voz alta el código de seguridad que ve. Si coincide, nadie se interpone.',
+  soundOn: 'Activar sonido',
+  soundOff: 'Desactivar sonido',
+  newMessages: 'Mensajes nuevos ↓',
+  newConversation: 'Iniciar una conversación nueva',
+} satisfies Strings;
