@@ -153,8 +153,12 @@ describe('chat features over a real relay', () => {
     const first = await visitor.send('forget me');
     await until<ChatMessage>(agent, 'message', (m) => m.text === 'forget me');
     const deleted = new Promise((resolve) => visitor.addEventListener('deleted', resolve));
+    const goneAtAgent = new Promise((resolve) => agent.addEventListener('deleted', resolve));
     await visitor.deleteConversation();
     await deleted;
+    // The agent's inbox drops it too (the relay pushed conversation-deleted).
+    await goneAtAgent;
+    expect(agent.conversationList.map((c) => c.id)).not.toContain(first.conversationId);
     expect(visitor.messages).toEqual([]);
     expect(visitor.conversationId).toBeUndefined();
     const again = await visitor.send('new start');

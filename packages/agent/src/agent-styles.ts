@@ -119,4 +119,37 @@ export const agentStyles = css`
     font: inherit;
     cursor: pointer;
   }
+  .unread {
+    display: inline-block;
+    margin-inline-start: 6px;
+    padding: 0 6px;
+    border-radius: 999px;
+    background: var(--_accent);
+    color: #fff;
+    font-size: 11px;
+  }
+  .typing,
+  .safety,
+  .presence {
+    margin: 0;
+    padding: 4px 12px;
+    font-size: 12px;
+  }
+  .typing:empty {
+    display: none;
+  }
+  .presence {
+    display: flex;
+    gap: 6px;
+    align-items: center;
+  }
+  dl.text {
+    margin: 0;
+  }
+  dt {
+    font-weight: 600;
+  }
+  dd {
+    margin: 0 0 4px;
+  }
 `;

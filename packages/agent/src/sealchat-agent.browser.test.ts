@@ -3,10 +3,16 @@ import type { AgentSession, ChatMessage, Conversation } from '@sealchat/client';
 import './define.js';
 
 /** Just enough of an AgentSession to render: the console only reads conversations and listens. */
-function fakeSession(messages: ChatMessage[], notices: { kind: string }[] = []): AgentSession {
-  const conversation = { id: 'c0ffee', messages, hasVisitor: true, notices } as unknown as Conversation;
+function fakeSession(messages: ChatMessage[], notices: { kind: string }[] = [], read: string[] = []): AgentSession {
+  const conversation = { id: 'c0ffee', messages, hasVisitor: true, notices, unread: 0 } as unknown as Conversation;
   const target = new EventTarget();
-  return Object.assign(target, { conversationList: [conversation], retry: () => undefined }) as unknown as AgentSession;
+  return Object.assign(target, {
+    conversationList: [conversation],
+    presence: 'online',
+    retry: () => undefined,
+    markRead: (id: string) => read.push(id),
+    typing: () => undefined,
+  }) as unknown as AgentSession;
 }
 
 const message = (text: string): ChatMessage => ({
@@ -17,6 +23,7 @@ const message = (text: string): ChatMessage => ({
   authorName: undefined,
   mine: false,
   text,
+  fields: undefined,
   sentAt: 0,
   state: 'sent',
 });
@@ -89,6 +96,31 @@ describe('<sealchat-agent>', () => {
     const time = el.shadowRoot!.querySelector('[role="log"] time')!;
     expect(time.getAttribute('datetime')).toBe('2026-11-28T09:05:00.000Z');
     expect(time.textContent).toMatch(/\d{1,2}.\d{2}/);
+    el.remove();
+  });
+
+  it('tells the visitor the open conversation was read', async () => {
+    const read: string[] = [];
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession([message('hello')], [], read);
+    document.body.append(el);
+    await el.updateComplete;
+    expect(read).toContain('c0ffee');
+    el.remove();
+  });
+
+  it("shows the visitor's pre-chat answers as text, never HTML", async () => {
+    const el = document.createElement('sealchat-agent');
+    const form: ChatMessage = {
+      ...message('Name: <b>Ana</b>'),
+      fields: [{ name: 'Name', value: '<b>Ana</b>' }],
+    };
+    el.session = fakeSession([form]);
+    document.body.append(el);
+    await el.updateComplete;
+    const answers = el.shadowRoot!.querySelector('dl[aria-label="Pre-chat answers"]')!;
+    expect(answers.querySelector('dd')!.textContent).toBe('<b>Ana</b>');
+    expect(answers.querySelector('b')).toBeNull();
     el.remove();
   });
 });

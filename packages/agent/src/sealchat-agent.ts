@@ -1,5 +1,14 @@
 import { html, LitElement, nothing } from 'lit';
-import { linkify, type AgentSession, type ChatMessage, type Conversation } from '@sealchat/client';
+import {
+  linkify,
+  type AgentSession,
+  type ChatMessage,
+  type Conversation,
+  type MessageState,
+  type PresenceStatus,
+  type TypingSignal,
+} from '@sealchat/client';
+
 import { agentStyles } from './agent-styles.js';
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -18,6 +27,17 @@ function renderText(text: string) {
       : segment.text,
   );
 }
+
+const STATE_LABEL: Record<MessageState, string> = {
+  sending: 'Sending…',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  read: 'Read',
+  failed: 'Not sent',
+};
+
+/** How long a typing notice shows. */
+const TYPING_SHOWN_MS = 6000;
 
 /**
  * The agent console: every conversation of the organisation on the left, the selected one on
@@ -51,17 +71,42 @@ export class SealchatAgent extends LitElement {
     this.requestUpdate();
   };
   private readonly onChange = () => this.requestUpdate();
+  /** Who is typing where: conversation id → when the notice expires. */
+  private readonly typing = new Map<string, number>();
+  private readonly onTyping = (event: CustomEvent<TypingSignal>) => {
+    this.typing.set(event.detail.conversationId, Date.now() + TYPING_SHOWN_MS);
+    setTimeout(() => this.requestUpdate(), TYPING_SHOWN_MS + 50);
+    this.requestUpdate();
+  };
+  /** Safety codes computed so far, by conversation id. */
+  private readonly codes = new Map<string, string>();
 
   protected override willUpdate(): void {
     if (this.listening === this.session) return;
     this.listening?.removeEventListener('message', this.onMessage);
     this.listening?.removeEventListener('conversation', this.onChange);
     this.listening?.removeEventListener('state', this.onChange);
+    this.listening?.removeEventListener('transcript', this.onChange);
+    this.listening?.removeEventListener('typing', this.onTyping);
+    this.listening?.removeEventListener('deleted', this.onChange);
     this.listening = this.session;
     this.session?.addEventListener('message', this.onMessage);
     this.session?.addEventListener('conversation', this.onChange);
     this.session?.addEventListener('state', this.onChange);
     this.session?.addEventListener('transcript', this.onChange);
+    this.session?.addEventListener('typing', this.onTyping);
+    this.session?.addEventListener('deleted', this.onChange);
+  }
+
+  protected override updated(): void {
+    // The open conversation is on screen: tell the visitor it was read (a no-op when nothing is new).
+    const current = this.current();
+    if (current && this.session && document.visibilityState === 'visible') this.session.markRead(current.id);
+  }
+
+  private current(): Conversation | undefined {
+    const conversations = this.session?.conversationList ?? [];
+    return conversations.find((c) => c.id === this.selected) ?? conversations.at(-1);
   }
 
   override disconnectedCallback(): void {
@@ -73,10 +118,21 @@ export class SealchatAgent extends LitElement {
   protected override render() {
     const conversations = this.session?.conversationList ?? [];
     // With nothing chosen yet (a fresh load), open the newest conversation.
-    const current = conversations.find((c) => c.id === this.selected) ?? conversations.at(-1);
+    const current = this.current();
     return html`
       <nav part="inbox" aria-label="Conversations">
         <h2>Conversations</h2>
+        ${
+          this.session
+            ? html`<label class="presence"
+                >Status
+                <select @change=${this.onPresence} .value=${this.session.presence}>
+                  <option value="online">Online</option>
+                  <option value="away">Away</option>
+                </select></label
+              >`
+            : nothing
+        }
         ${conversations.length === 0 ? html`<p class="empty">No conversations yet.</p>` : nothing}
         <ul>
           ${conversations.map((c) => this.renderEntry(c, c === current))}
@@ -93,6 +149,7 @@ export class SealchatAgent extends LitElement {
     return html`<li>
       <button type="button" aria-current=${isCurrent ? 'true' : 'false'} @click=${() => this.select(c.id)}>
         Visitor ${c.id.slice(0, 6)}
+        ${c.unread > 0 && !isCurrent ? html`<span class="unread">${c.unread} unread</span>` : nothing}
         <span class="preview">${last ? last.text : 'No messages yet'}</span>
       </button>
     </li>`;
@@ -101,6 +158,15 @@ export class SealchatAgent extends LitElement {
   private renderConversation(c: Conversation) {
     return html`
       <h2>Visitor ${c.id.slice(0, 6)}</h2>
+      <p class="safety">
+        ${
+          this.codes.has(c.id)
+            ? html`Safety code: <code>${this.codes.get(c.id)}</code> — ask the visitor to read theirs; it must match.`
+            : html`<button type="button" ?disabled=${!c.hasVisitor} @click=${() => this.showCode(c.id)}>
+                Show safety code
+              </button>`
+        }
+      </p>
       ${
         c.notices.some((n) => n.kind !== 'reorder')
           ? html`<p class="warning" role="status">
@@ -114,18 +180,34 @@ export class SealchatAgent extends LitElement {
             html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
               <span class="meta"
                 >${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')} · ${renderTime(m.sentAt)}</span
-              ><span class="text">${renderText(m.text)}</span>
+              >${
+                m.fields
+                  ? html`<dl class="text" aria-label="Pre-chat answers">
+                      ${m.fields.map(
+                        (f) =>
+                          html`<dt>${f.name}</dt>
+                            <dd>${f.value}</dd>`,
+                      )}
+                    </dl>`
+                  : html`<span class="text">${renderText(m.text)}</span>`
+              }
               ${
-                m.mine && m.state === 'failed'
-                  ? html`<span class="meta"
-                      >Not sent
-                      <button class="retry" type="button" @click=${() => this.session?.retry()}>Retry</button></span
+                m.mine
+                  ? html`<span class="meta state"
+                      >${STATE_LABEL[m.state]}${
+                        m.state === 'failed'
+                          ? html` <button class="retry" type="button" @click=${() => this.session?.retry()}>
+                              Retry
+                            </button>`
+                          : nothing
+                      }</span
                     >`
                   : nothing
               }
             </li>`,
         )}
       </ol>
+      <p class="typing" role="status">${(this.typing.get(c.id) ?? 0) > Date.now() ? 'The visitor is typing…' : ''}</p>
       <form part="composer" @submit=${(event: SubmitEvent) => this.onSubmit(event, c)}>
         <textarea
           name="text"
@@ -134,11 +216,22 @@ export class SealchatAgent extends LitElement {
           placeholder=${c.hasVisitor ? 'Type a reply' : 'Waiting for the visitor'}
           ?disabled=${!c.hasVisitor}
           @keydown=${this.onKey}
+          @input=${() => this.session?.typing(c.id)}
         ></textarea>
         <button type="submit" ?disabled=${!c.hasVisitor}>Send</button>
       </form>
     `;
   }
+
+  private async showCode(id: string): Promise<void> {
+    const code = await this.session?.safetyCode(id);
+    if (code) this.codes.set(id, code);
+    this.requestUpdate();
+  }
+
+  private readonly onPresence = (event: Event): void => {
+    void this.session?.setPresence((event.target as HTMLSelectElement).value as PresenceStatus);
+  };
 
   private select(id: string): void {
     this.selected = id;

@@ -105,6 +105,15 @@ export class AgentSession extends ChatSession {
   }
 
   protected override onFrame(frame: RelayFrame): void {
+    if (frame.kind === 'conversation-deleted') {
+      // Erased by the visitor or by retention: it leaves the inbox.
+      const id = toHex(frame.conversationId);
+      if (this.conversations.delete(id)) {
+        this.outbox.discard(id);
+        this.dispatchEvent(new CustomEvent('deleted', { detail: id }));
+      }
+      return;
+    }
     if (frame.kind === 'conversation-created') {
       void this.follow(frame.conversation).catch((error: unknown) => this.emit('error', toSealchatError(error)));
       return;
