@@ -23,6 +23,8 @@ export type {
 } from './conversation.js';
 export { Outbox } from './outbox.js';
 export { linkify } from './linkify.js';
+export { maskText, parseMaskPatterns, MaskRuleError } from './masking.js';
+export type { MaskRule, MaskTextOptions, MaskPatternLimits } from './masking.js';
 export type { TextSegment } from './linkify.js';
 export type { OutboxItem, OutboxListener, OutboxOptions, SealedItem } from './outbox.js';
 export {
@@ -44,5 +46,6 @@ export type { VisitorChat, VisitorChatOptions } from './visitor-chat.js';
 export type { VisitorSessionOptions } from './visitor-session.js';
 export { AgentSession } from './agent-session.js';
 export type { AgentSessionOptions } from './agent-session.js';
+export type { PresenceStatus } from '@sealchat/protocol';
 export { loadOrCreateOrganisation, publishRoster } from './organisation-bootstrap.js';
 export type { Organisation, OrganisationOptions } from './organisation-bootstrap.js';
