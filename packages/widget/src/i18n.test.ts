@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { en, LOCALES, loadStrings, pickLocale, type Strings } from './i18n.js';
+import { LOCALES, loadStrings, pickLocale, type Strings } from './i18n.js';
+import en from './locales/en.js';
 
 describe('pickLocale', () => {
   it('takes the attribute first, by its primary subtag, in any case', () => {

@@ -1,6 +1,7 @@
 /**
- * The panel's UI strings. English ships with the panel; every other locale is its own module,
- * loaded only when chosen, so a visitor downloads at most one. In the script-tag build each locale
+ * The panel's UI strings. Every locale, English included, is its own module, loaded only when
+ * chosen, so a visitor downloads exactly one (and the largest, Arabic, does not come on top of
+ * English within the size budget). In the script-tag build each locale
  * file is pinned by its SRI hash, compiled into the panel (`__SEALCHAT_LOCALES__`); from npm, the
  * app's bundler resolves the imports below. See docs/widget-i18n.md.
  */
@@ -69,62 +70,10 @@ export interface Strings {
   readonly newConversation: string;
 }
 
-export const en: Strings = {
-  dir: 'ltr',
-  close: 'Close chat',
-  noticeArchive: "End-to-end encrypted: only this organisation's agents can read it.",
-  noticeEphemeral: 'End-to-end encrypted, and ephemeral: no transcript is kept, not even for this organisation.',
-  reconnecting: 'Reconnecting…',
-  offline: 'You are offline. Messages will be sent when the connection returns.',
-  missing: 'Some messages may be missing: the relay did not deliver them all.',
-  messages: 'Messages',
-  you: 'You',
-  agent: 'Agent',
-  sending: 'Sending…',
-  sent: 'Sent',
-  delivered: 'Delivered',
-  read: 'Read',
-  failed: 'Not sent',
-  retry: 'Retry',
-  message: 'Message',
-  placeholder: 'Type a message',
-  send: 'Send',
-  typing: (name) => `${name} is typing…`,
-  away: 'No one is available right now. Leave a message and we will reply here.',
-  awayPlaceholder: 'Leave a message',
-  prechatTitle: 'Before we start',
-  name: 'Name',
-  email: 'Email',
-  topic: 'Topic',
-  start: 'Start chat',
-  invalidEmail: 'Enter a valid email address.',
-  required: 'This field is required.',
-  masked: (count) =>
-    count === 1
-      ? '1 card or account number was hidden before sending.'
-      : `${count} card or account numbers were hidden before sending.`,
-  more: 'More options',
-  deleteConversation: 'Delete this conversation',
-  deleteConfirm: 'Delete this conversation for good? It is erased from this browser and from the relay.',
-  confirmDelete: 'Delete',
-  cancel: 'Cancel',
-  deleted: 'This conversation was deleted.',
-  transcript: 'Download transcript',
-  noTranscript: 'Ephemeral chat: there is no transcript to download.',
-  safetyCode: 'Safety code',
-  safetyHelp: 'Ask the agent to read out the safety code they see. If it matches, nobody is in between.',
-  soundOn: 'Turn sound on',
-  soundOff: 'Turn sound off',
-  newMessages: 'New messages ↓',
-  newConversation: 'Start a new conversation',
-};
-
 export type Locale = 'en' | 'de' | 'fr' | 'es' | 'ar';
 
 /** The locales the panel speaks, English first. */
 export const LOCALES: readonly Locale[] = ['en', 'de', 'fr', 'es', 'ar'];
-
-type LazyLocale = Exclude<Locale, 'en'>;
 
 /** A locale file failed to load: missing, or not matching the hash pinned in the panel. */
 export class LocaleLoadError extends Error {
@@ -162,17 +111,18 @@ function supported(tag: string): Locale | undefined {
   return LOCALES.find((locale) => locale === primary);
 }
 
-declare const __SEALCHAT_LOCALES__: Partial<Record<LazyLocale, ModulePin>> | undefined;
+declare const __SEALCHAT_LOCALES__: Partial<Record<Locale, ModulePin>> | undefined;
 
 // Written out one by one so that bundlers see each file and split it into its own chunk.
-const bundled: Record<LazyLocale, () => Promise<{ default: Strings }>> = {
+const bundled: Record<Locale, () => Promise<{ default: Strings }>> = {
+  en: () => import('./locales/en.js'),
   de: () => import('./locales/de.js'),
   fr: () => import('./locales/fr.js'),
   es: () => import('./locales/es.js'),
   ar: () => import('./locales/ar.js'),
 };
 
-const loading = new Map<LazyLocale, Promise<Strings>>();
+const loading = new Map<Locale, Promise<Strings>>();
 
 /**
  * Loads a locale's strings, each locale once (a failed load may be retried). English is already
@@ -182,9 +132,6 @@ const loading = new Map<LazyLocale, Promise<Strings>>();
  *   not match its pinned hash; it has then not run.
  */
 export function loadStrings(locale: Locale): Promise<Strings> {
-  // Not a module-level Promise.resolve(en): the launcher imports this module for pickLocale alone,
-  // and a top-level call would keep the English strings in it.
-  if (locale === 'en') return Promise.resolve(en);
   let strings = loading.get(locale);
   if (!strings) {
     strings = (

@@ -8,12 +8,18 @@ export const launcherCss = `
   display: block !important;
   position: fixed;
   z-index: var(--sealchat-z-index, 2147483000);
-  inset-block-end: var(--sealchat-offset, 20px);
-  inset-inline-end: var(--sealchat-offset, 20px);
+  bottom: var(--sealchat-offset, 20px);
+  right: var(--sealchat-offset, 20px);
   font: 15px/1.4 var(--sealchat-font, system-ui, sans-serif);
   color: var(--sealchat-text, #1c1c1e);
 }
 :host([hidden]) { display: none !important; }
+:host([position='bottom-left']) { right: auto; left: var(--sealchat-offset, 20px); }
+:host([position='bottom-left']) .launcher { margin-inline-start: 0; }
+@media (max-width: 480px) {
+  :host([open]) { inset: 0; }
+  :host([open]) .launcher { display: none; }
+}
 .launcher {
   display: block;
   margin-inline-start: auto;

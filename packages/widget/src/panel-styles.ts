@@ -1,13 +1,38 @@
-import { css } from 'lit';
-
 /**
  * The open panel's look. Theming goes through the documented custom properties and ::part names
- * only (parts are forwarded to <sealchat-widget> with exportparts).
+ * only (parts are forwarded to <sealchat-widget> with exportparts). Plain CSS text, adopted as a
+ * constructed stylesheet (allowed under a strict CSP, unlike a <style> element). Colours are chosen for WCAG AA
+ * contrast in both themes; layout uses logical properties, so `dir="rtl"` mirrors it.
  */
-export const panelStyles = css`
+export const panelCss = `
   :host {
     display: block !important;
     --_accent: var(--sealchat-accent, #1f5eff);
+    --_surface: var(--sealchat-surface, #fff);
+    --_text: var(--sealchat-text, #1c1c1e);
+    --_bubble: var(--sealchat-bubble, #f0f0f3);
+    --_muted: #e5e5ea;
+    --_notice: #eef3ff;
+    --_error: #b00020;
+    color: var(--_text);
+  }
+  :host([theme='dark']) {
+    --_surface: var(--sealchat-surface, #1c1c1e);
+    --_text: var(--sealchat-text, #f2f2f7);
+    --_bubble: var(--sealchat-bubble, #2c2c2e);
+    --_muted: #3a3a3c;
+    --_notice: #25304d;
+    --_error: #ff8a80;
+  }
+  @media (prefers-color-scheme: dark) {
+    :host(:not([theme='light'])) {
+      --_surface: var(--sealchat-surface, #1c1c1e);
+      --_text: var(--sealchat-text, #f2f2f7);
+      --_bubble: var(--sealchat-bubble, #2c2c2e);
+      --_muted: #3a3a3c;
+      --_notice: #25304d;
+      --_error: #ff8a80;
+    }
   }
   :host([hidden]) {
     display: none !important;
@@ -19,38 +44,65 @@ export const panelStyles = css`
   .panel {
     display: flex;
     flex-direction: column;
+    position: relative;
     inline-size: min(360px, calc(100vw - 40px));
-    block-size: min(520px, calc(100vh - 100px));
+    block-size: min(560px, calc(100vh - 100px));
     margin-block-end: 12px;
-    background: var(--sealchat-surface, #fff);
+    background: var(--_surface);
     border-radius: 12px;
     box-shadow: 0 8px 32px rgb(0 0 0 / 0.25);
     overflow: hidden;
   }
+  @media (max-width: 480px) {
+    .panel {
+      position: fixed;
+      inset: 0;
+      inline-size: 100%;
+      block-size: 100%;
+      margin: 0;
+      border-radius: 0;
+    }
+  }
   header {
     display: flex;
     align-items: center;
-    justify-content: space-between;
-    padding: 12px 16px;
+    gap: 4px;
+    padding: 10px 12px 10px 16px;
     background: var(--_accent);
     color: #fff;
   }
   header h2 {
+    flex: 1;
     margin: 0;
     font-size: 16px;
   }
-  header button {
+  .icon {
+    min-inline-size: 32px;
+    min-block-size: 32px;
     border: 0;
+    border-radius: 6px;
     background: transparent;
     color: inherit;
     font-size: 20px;
+    line-height: 1;
   }
-  .notice {
+  .notice,
+  .status,
+  .typing {
     margin: 0;
     padding: 6px 16px;
     font-size: 12px;
-    background: #eef3ff;
-    color: #1c1c1e;
+  }
+  .notice {
+    background: var(--_notice);
+  }
+  .typing:empty {
+    display: none;
+  }
+  ::slotted(*) {
+    margin: 0;
+    padding: 6px 16px;
+    font-size: 12px;
   }
   ol {
     flex: 1;
@@ -64,11 +116,27 @@ export const panelStyles = css`
     margin-block-end: 8px;
     padding: 8px 12px;
     border-radius: 12px;
-    background: #f0f0f3;
+    background: var(--_bubble);
     overflow-wrap: anywhere;
+    inline-size: fit-content;
+  }
+  ol > li.status {
+    max-inline-size: none;
+    background: transparent;
+    font-style: italic;
   }
   .text {
     white-space: pre-wrap;
+  }
+  dl.text {
+    margin: 0;
+    white-space: normal;
+  }
+  dt {
+    font-weight: 600;
+  }
+  dd {
+    margin: 0 0 4px;
   }
   ol > li.mine {
     margin-inline-start: auto;
@@ -81,11 +149,11 @@ export const panelStyles = css`
   .meta {
     display: block;
     font-size: 11px;
-    opacity: 0.8;
   }
   .error {
-    color: #b00020;
+    color: var(--_error);
     padding: 8px 16px;
+    margin: 0;
   }
   li.mine .retry {
     border: 1px solid currentColor;
@@ -95,25 +163,94 @@ export const panelStyles = css`
     font-size: 12px;
     margin-inline-start: 6px;
   }
-  form {
+  .jump {
+    position: absolute;
+    inset-block-end: 76px;
+    inset-inline: 0;
+    margin-inline: auto;
+    inline-size: fit-content;
+    border: 0;
+    border-radius: 999px;
+    padding: 4px 12px;
+    background: var(--_accent);
+    color: #fff;
+    font-size: 12px;
+  }
+  .sheet {
+    display: flex;
+    flex-direction: column;
+    gap: 6px;
+    padding: 12px 16px;
+    border-block-end: 1px solid var(--_muted);
+    font-size: 14px;
+  }
+  .sheet p {
+    margin: 0;
+  }
+  .sheet button,
+  .prechat button {
+    border: 1px solid var(--_muted);
+    border-radius: 8px;
+    padding: 6px 10px;
+    background: transparent;
+    color: inherit;
+    text-align: start;
+  }
+  .sheet .danger {
+    color: var(--_error);
+  }
+  .code {
+    font-size: 16px;
+    letter-spacing: 0.05em;
+    white-space: nowrap;
+  }
+  .prechat {
+    flex: 1;
+    display: flex;
+    flex-direction: column;
+    gap: 10px;
+    padding: 16px;
+  }
+  .prechat h3 {
+    margin: 0;
+    font-size: 15px;
+  }
+  .prechat label {
+    display: flex;
+    flex-direction: column;
+    gap: 4px;
+    font-size: 13px;
+  }
+  input,
+  textarea {
+    font: inherit;
+    padding: 8px;
+    border: 1px solid #8e8e93;
+    border-radius: 8px;
+    background: var(--_surface);
+    color: inherit;
+  }
+  form[part='composer'] {
     display: flex;
     gap: 8px;
     padding: 10px;
-    border-block-start: 1px solid #e5e5ea;
+    border-block-start: 1px solid var(--_muted);
   }
   textarea {
     flex: 1;
     resize: none;
-    font: inherit;
-    padding: 8px;
-    border: 1px solid #c7c7cc;
-    border-radius: 8px;
   }
-  form button {
+  form[part='composer'] button,
+  .prechat button[type='submit'] {
     border: 0;
     border-radius: 8px;
-    padding: 0 14px;
+    padding: 6px 14px;
     background: var(--_accent);
     color: #fff;
+    text-align: center;
+  }
+  button:disabled {
+    opacity: 0.6;
+    cursor: default;
   }
 `;

@@ -1,6 +1,18 @@
+import { pickLocale, type Locale } from './i18n.js';
 import { launcherCss } from './launcher-styles.js';
+import { launcherStrings } from './launcher-strings.js';
 import { loadPanel } from './panel-loader.js';
 import type { SealchatPanel } from './sealchat-panel.js';
+
+const POSITIONS = ['bottom-right', 'bottom-left'];
+const THEMES = ['auto', 'light', 'dark'];
+
+/** Checks an enumerated attribute. @throws TypeError naming the allowed values. */
+function oneOf(name: string, value: string, allowed: readonly string[]): string {
+  if (!allowed.includes(value))
+    throw new TypeError(`The ${name} attribute must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`);
+  return value;
+}
 
 let sheet: CSSStyleSheet | undefined;
 
@@ -13,8 +25,19 @@ let sheet: CSSStyleSheet | undefined;
  * @attr org - The organisation's root key in text form (`sc1...`); pins who may read the chat.
  * @attr mode - `archive` (default: the organisation's supervisors can read the history) or
  *   `ephemeral` (no archive copy, nothing kept to re-read). Any other value is reported in the panel.
- * @attr heading - Panel title and launcher label. Default "Chat with us". (Not `title`, which would
- *   give the whole widget a native tooltip.)
+ * @attr heading - Panel title and launcher label. Default "Chat with us" in the widget's language.
+ *   (Not `title`, which would give the whole widget a native tooltip.)
+ * @attr greeting - A first line shown in the panel, as if from the organisation (not sent anywhere).
+ * @attr locale - `en`, `de`, `fr`, `es` or `ar` (right-to-left). Default: the browser's languages, else English.
+ *   Only the chosen language is downloaded.
+ * @attr position - `bottom-right` (default) or `bottom-left`.
+ * @attr theme - `auto` (default: follows the visitor's light/dark setting), `light` or `dark`.
+ * @attr prechat - Fields to ask before the chat starts, space-separated: `name`, `email`, `topic`.
+ *   The answers are encrypted like messages.
+ * @attr mask-patterns - Extra patterns to mask before encryption, as a JSON array of regular
+ *   expressions, e.g. `["\\bCASE-\\d{6}\\b"]`. Card numbers (Luhn-checked) and IBANs are always masked.
+ * @attr sound - Present: play a short chime when an agent writes while the chat is closed or the tab
+ *   is in the background. The visitor can turn it on or off in the panel's menu.
  * @attr preload - `interaction` (default): load the chat on the first click. `idle`: load it when
  *   the browser is idle, so the first click opens at once.
  *
@@ -22,26 +45,35 @@ let sheet: CSSStyleSheet | undefined;
  * @event sealchat-close - The panel closed.
  * @event sealchat-message - A message was added or changed state; `detail` is the ChatMessage.
  *
+ * @slot consent - Text shown above the messages, such as a privacy or consent notice (yours, as HTML).
+ *
  * @csspart launcher - The round button that opens the panel.
  * @csspart badge - The unread count on the launcher while the panel is closed.
  * @csspart panel - The chat panel.
  * @csspart header - The panel's title bar.
  * @csspart messages - The message list.
  * @csspart composer - The message form.
+ * @csspart notice - The encryption notice under the header.
+ * @csspart prechat - The pre-chat form.
  *
  * @cssprop --sealchat-accent - Launcher, header and own-message colour.
+ * @cssprop --sealchat-surface - Panel background.
+ * @cssprop --sealchat-text - Text colour.
+ * @cssprop --sealchat-bubble - Background of the organisation's messages.
  * @cssprop --sealchat-font - Font stack.
  * @cssprop --sealchat-z-index - Stacking order (default 2147483000).
  * @cssprop --sealchat-offset - Distance from the viewport corner.
  */
 export class SealchatWidget extends HTMLElement {
-  static readonly observedAttributes = ['heading', 'open'];
+  static readonly observedAttributes = ['heading', 'open', 'locale', 'position', 'theme'];
   private readonly launcher: HTMLButtonElement;
   private panel: SealchatPanel | undefined;
   private loadError: HTMLElement | undefined;
   /** Messages from the organisation that arrived while the panel was closed. */
   private unread = 0;
   private readonly seen = new Set<string>();
+  /** The language in use (from the `locale` attribute or the browser). */
+  private locale: Locale;
 
   constructor() {
     super();
@@ -55,6 +87,7 @@ export class SealchatWidget extends HTMLElement {
     this.launcher.setAttribute('part', 'launcher');
     this.launcher.addEventListener('click', () => (this.open ? this.hide() : void this.show()));
     root.append(this.launcher);
+    this.locale = pickLocale(null, navigator.languages);
     // Count what the organisation wrote while the panel was closed (each message once).
     this.addEventListener('sealchat-message', (event) => {
       const message = (event as CustomEvent<{ id: string; mine: boolean }>).detail;
@@ -77,6 +110,14 @@ export class SealchatWidget extends HTMLElement {
   }
 
   attributeChangedCallback(): void {
+    try {
+      this.locale = pickLocale(this.getAttribute('locale'), navigator.languages);
+      oneOf('position', this.getAttribute('position') ?? 'bottom-right', POSITIONS);
+      const theme = oneOf('theme', this.getAttribute('theme') ?? 'auto', THEMES);
+      this.panel?.setAttribute('theme', theme);
+    } catch (error) {
+      this.showLoadError(error instanceof Error ? error.message : String(error));
+    }
     this.renderLauncher();
   }
 
@@ -102,7 +143,7 @@ export class SealchatWidget extends HTMLElement {
   }
 
   get heading(): string {
-    return this.getAttribute('heading') ?? 'Chat with us';
+    return this.getAttribute('heading') ?? launcherStrings[this.locale].heading;
   }
   set heading(value: string) {
     this.setAttribute('heading', value);
@@ -129,15 +170,30 @@ export class SealchatWidget extends HTMLElement {
       if (!this.panel) {
         const panel = document.createElement('sealchat-panel');
         panel.heading = this.heading;
-        panel.setAttribute('exportparts', 'panel, header, messages, composer');
+        panel.setAttribute('exportparts', 'panel, header, messages, composer, notice, prechat');
+        panel.setAttribute('theme', this.getAttribute('theme') ?? 'auto');
+        // The page's consent text (light DOM) passes through the widget into the panel's slot.
+        const consent = document.createElement('slot');
+        consent.name = consent.slot = 'consent';
+        panel.append(consent);
         panel.addEventListener('close', () => this.hide());
         this.shadowRoot!.insertBefore(panel, this.launcher);
-        panel.start({ relay: this.relay, org: this.org, mode: this.mode });
+        panel.start({
+          relay: this.relay,
+          org: this.org,
+          mode: this.mode,
+          locale: this.locale,
+          greeting: this.getAttribute('greeting') ?? '',
+          maskPatterns: this.getAttribute('mask-patterns') ?? '',
+          prechat: this.getAttribute('prechat') ?? '',
+          sound: this.hasAttribute('sound'),
+        });
         this.panel = panel;
       }
     }
     if (this.open) return;
     this.panel.hidden = false;
+    this.panel.setVisible(true);
     this.unread = 0;
     this.toggleAttribute('open', true);
     this.emit('sealchat-open');
@@ -147,7 +203,10 @@ export class SealchatWidget extends HTMLElement {
 
   hide(): void {
     if (!this.open) return;
-    if (this.panel) this.panel.hidden = true;
+    if (this.panel) {
+      this.panel.hidden = true;
+      this.panel.setVisible(false);
+    }
     this.toggleAttribute('open', false);
     this.emit('sealchat-close');
     this.launcher.focus();
@@ -160,14 +219,15 @@ export class SealchatWidget extends HTMLElement {
   }
 
   private renderLauncher(): void {
-    this.launcher.textContent = this.open ? 'Close chat' : this.heading;
+    const t = launcherStrings[this.locale];
+    this.launcher.textContent = this.open ? t.close : this.heading;
     if (!this.open && this.unread > 0) {
       const badge = document.createElement('span');
       badge.className = 'badge';
       badge.setAttribute('part', 'badge');
       badge.textContent = String(this.unread);
       this.launcher.append(' ', badge);
-      this.launcher.setAttribute('aria-label', `${this.heading}, ${this.unread} unread`);
+      this.launcher.setAttribute('aria-label', `${this.heading}, ${t.unread(this.unread)}`);
     } else {
       this.launcher.removeAttribute('aria-label');
     }
