@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { startPlainSite, type PlainSite } from './support/plain-site.js';
@@ -9,6 +9,7 @@ import { E2E_PLAIN_ORIGIN, E2E_PLAIN_PORT, E2E_RELAY_WS } from './support/ports.
  * <sealchat-widget> tag, using the single-file bundle `npm run build` makes. Served under a strict
  * Content-Security-Policy with Trusted Types required.
  */
+const cdnDir = resolve('packages/widget/dist/cdn');
 const bundlePath = resolve('packages/widget/dist/cdn/sealchat-widget.js');
 const panelPath = resolve('packages/widget/dist/cdn/sealchat-panel.js');
 const CSP = [
@@ -43,7 +44,12 @@ async function servePlainSite(
 <sealchat-widget relay="${E2E_RELAY_WS}" org="${orgKey}" heading="Talk to us"></sealchat-widget>
 </body></html>`,
       },
-      '/sealchat-widget.js': { type: 'text/javascript', body: readFileSync(bundlePath) },
+      // Every file of the script-tag build (the locales too), as a CDN would serve them.
+      ...Object.fromEntries(
+        readdirSync(cdnDir)
+          .filter((file) => file.endsWith('.js'))
+          .map((file) => [`/${file}`, { type: 'text/javascript', body: readFileSync(resolve(cdnDir, file)) }]),
+      ),
       '/sealchat-panel.js': { type: 'text/javascript', body: panelBody },
     },
     requests,
@@ -84,11 +90,17 @@ test('the script-tag bundle works on a plain page under a strict CSP with Truste
   await expect(composer).toBeEnabled();
   await composer.fill('Sent from a plain HTML page');
   await composer.press('Enter');
-  await expect(visitor.getByRole('log', { name: 'Messages' }).locator('li[data-state="sent"]')).toContainText(
+  await expect(agent.getByRole('log', { name: 'Messages' })).toContainText('Sent from a plain HTML page');
+  // The agent's console is open and visible: the visitor sees the message delivered, then read.
+  await expect(visitor.getByRole('log', { name: 'Messages' }).locator('li.mine[data-state="read"]')).toContainText(
     'plain HTML page',
   );
-  await expect(agent.getByRole('log', { name: 'Messages' })).toContainText('Sent from a plain HTML page');
-  expect(requests.filter((r) => r.endsWith('.js'))).toEqual(['/sealchat-widget.js', '/sealchat-panel.js']);
+  // The panel and exactly one locale file (this page is in English).
+  expect(requests.filter((r) => r.endsWith('.js'))).toEqual([
+    '/sealchat-widget.js',
+    '/sealchat-panel.js',
+    '/sealchat-locale-en.js',
+  ]);
 
   expect(await visitor.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
   await agentContext.close();
