@@ -16,6 +16,9 @@ export default defineConfig({
   resolve: resolveSource,
   plugins: [pinOrgPlugin()],
   server: { port: 5173, strictPort: true },
+  // The chat panel is imported lazily (on the first click), so Vite would discover its dependencies
+  // only then and reload the page to re-bundle them, losing the visitor's click. Bundle them up front.
+  optimizeDeps: { include: ['lit', 'lit/html.js', 'idb', '@hpke/core'] },
   preview: { port: 5173, strictPort: true },
   build: {
     outDir: resolve(here, 'demo/dist'),

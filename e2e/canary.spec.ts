@@ -48,7 +48,7 @@ test('a canary typed by the visitor reaches the agent and never the relay', asyn
   await composer.fill(`Hello, my order code is ${canary}`);
   await composer.press('Enter');
   const visitorLog = visitor.getByRole('log', { name: 'Messages' });
-  await expect(visitorLog.locator('li[data-state="sent"]')).toContainText(canary);
+  await expect(visitorLog.locator('li.mine')).toContainText(canary);
 
   // The agent console decrypts it.
   const agentLog = agent.getByRole('log', { name: 'Messages' });

@@ -56,12 +56,15 @@ export const agentStyles = css`
     flex-direction: column;
     min-inline-size: 0;
   }
-  ol {
+  .log {
     flex: 1;
-    margin: 0;
     padding: 12px;
-    list-style: none;
     overflow-y: auto;
+  }
+  ol {
+    margin: 0;
+    padding: 0;
+    list-style: none;
   }
   ol > li {
     max-inline-size: 75%;

@@ -174,39 +174,41 @@ export class SealchatAgent extends LitElement {
             </p>`
           : nothing
       }
-      <ol role="log" aria-live="polite" aria-label="Messages">
-        ${c.messages.map(
-          (m) =>
-            html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
-              <span class="meta"
-                >${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')} · ${renderTime(m.sentAt)}</span
-              >${
-                m.fields
-                  ? html`<dl class="text" aria-label="Pre-chat answers">
-                      ${m.fields.map(
-                        (f) =>
-                          html`<dt>${f.name}</dt>
-                            <dd>${f.value}</dd>`,
-                      )}
-                    </dl>`
-                  : html`<span class="text">${renderText(m.text)}</span>`
-              }
-              ${
-                m.mine
-                  ? html`<span class="meta state"
-                      >${STATE_LABEL[m.state]}${
-                        m.state === 'failed'
-                          ? html` <button class="retry" type="button" @click=${() => this.session?.retry()}>
-                              Retry
-                            </button>`
-                          : nothing
-                      }</span
-                    >`
-                  : nothing
-              }
-            </li>`,
-        )}
-      </ol>
+      <div class="log" role="log" aria-live="polite" aria-label="Messages">
+        <ol>
+          ${c.messages.map(
+            (m) =>
+              html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
+                <span class="meta"
+                  >${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')} · ${renderTime(m.sentAt)}</span
+                >${
+                  m.fields
+                    ? html`<dl class="text" aria-label="Pre-chat answers">
+                        ${m.fields.map(
+                          (f) =>
+                            html`<dt>${f.name}</dt>
+                              <dd>${f.value}</dd>`,
+                        )}
+                      </dl>`
+                    : html`<span class="text">${renderText(m.text)}</span>`
+                }
+                ${
+                  m.mine
+                    ? html`<span class="meta state"
+                        >${STATE_LABEL[m.state]}${
+                          m.state === 'failed'
+                            ? html` <button class="retry" type="button" @click=${() => this.session?.retry()}>
+                                Retry
+                              </button>`
+                            : nothing
+                        }</span
+                      >`
+                    : nothing
+                }
+              </li>`,
+          )}
+        </ol>
+      </div>
       <p class="typing" role="status">${(this.typing.get(c.id) ?? 0) > Date.now() ? 'The visitor is typing…' : ''}</p>
       <form part="composer" @submit=${(event: SubmitEvent) => this.onSubmit(event, c)}>
         <textarea

@@ -104,12 +104,15 @@ export const panelCss = `
     padding: 6px 16px;
     font-size: 12px;
   }
-  ol {
+  .log {
     flex: 1;
-    margin: 0;
     padding: 12px;
-    list-style: none;
     overflow-y: auto;
+  }
+  ol {
+    margin: 0;
+    padding: 0;
+    list-style: none;
   }
   ol > li {
     max-inline-size: 80%;

@@ -69,6 +69,8 @@ export class SealchatPanel extends HTMLElement {
   private readonly renderRoot: ShadowRoot;
   private title_ = '';
   private pending = false;
+  /** The widget asked for focus before the composer existed (strings or chat still loading). */
+  private focusPending = false;
   private chat: VisitorChat | undefined;
   private error: string | undefined;
   private mode: Mode = 'archive';
@@ -150,8 +152,11 @@ export class SealchatPanel extends HTMLElement {
     return this.chat.send(masked.text);
   }
 
+  /** Focuses the message box (or the pre-chat form's first field), as soon as it is there. */
   focusComposer(): void {
-    this.renderRoot.querySelector<HTMLElement>('textarea, input')?.focus();
+    const field = this.renderRoot.querySelector<HTMLElement>('textarea, input');
+    this.focusPending = !field;
+    field?.focus();
   }
 
   /** Called by the widget when it shows or hides the panel. */
@@ -211,14 +216,15 @@ export class SealchatPanel extends HTMLElement {
   }
 
   private update(): void {
-    let list = this.renderRoot.querySelector('ol');
+    let list = this.renderRoot.querySelector('.log');
     // Follow new messages only if the reader is at the bottom; otherwise offer a way down.
     if (this.jump) this.below = false;
     else if (list) this.below = list.scrollHeight - list.scrollTop - list.clientHeight > FOLLOW_SLACK_PX;
     this.jump = false;
     render(this.template(), this.renderRoot, { host: this });
-    list = this.renderRoot.querySelector('ol');
+    list = this.renderRoot.querySelector('.log');
     if (list && !this.below) list.scrollTop = list.scrollHeight;
+    if (this.focusPending) this.focusComposer();
   }
 
   private template() {
@@ -273,11 +279,13 @@ export class SealchatPanel extends HTMLElement {
   private renderLog(messages: readonly ChatMessage[]) {
     const t = this.t;
     return html`
-      <ol part="messages" role="log" aria-live="polite" aria-label=${t.messages} @scroll=${this.onScroll}>
-        ${this.greeting ? html`<li class="theirs greeting"><span class="text">${this.greeting}</span></li>` : nothing}
-        ${messages.map((m) => this.renderMessage(m))}
-        ${this.deleted ? html`<li class="status">${t.deleted}</li>` : nothing}
-      </ol>
+      <div class="log" part="messages" role="log" aria-live="polite" aria-label=${t.messages} @scroll=${this.onScroll}>
+        <ol>
+          ${this.greeting ? html`<li class="theirs greeting"><span class="text">${this.greeting}</span></li>` : nothing}
+          ${messages.map((m) => this.renderMessage(m))}
+          ${this.deleted ? html`<li class="status">${t.deleted}</li>` : nothing}
+        </ol>
+      </div>
       ${this.below ? html`<button type="button" class="jump" @click=${this.jumpDown}>${t.newMessages}</button>` : nothing}
       <p class="typing" role="status">${this.typing ? t.typing(this.typing.authorName ?? t.agent) : ''}</p>
       ${this.masked > 0 ? html`<p class="status" role="status">${t.masked(this.masked)}</p>` : nothing}
@@ -486,7 +494,7 @@ export class SealchatPanel extends HTMLElement {
   };
 
   private readonly onScroll = (): void => {
-    const list = this.renderRoot.querySelector('ol');
+    const list = this.renderRoot.querySelector('.log');
     const below = !!list && list.scrollHeight - list.scrollTop - list.clientHeight > FOLLOW_SLACK_PX;
     if (below !== this.below) {
       this.below = below;

@@ -61,6 +61,8 @@ describe('<sealchat-widget>', () => {
   it('closes on the close button and gives focus back to the launcher', async () => {
     const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'bad' });
     await widget.show();
+    // The panel renders once its strings have loaded.
+    await expect.poll(() => panelRoot(widget).querySelector('button[aria-label="Close chat"]')).not.toBeNull();
     panelRoot(widget).querySelector<HTMLButtonElement>('button[aria-label="Close chat"]')!.click();
     expect(widget.open).toBe(false);
     await expect.poll(() => widget.shadowRoot!.activeElement?.className).toBe('launcher');
