@@ -174,7 +174,7 @@ export class SealchatAgent extends LitElement {
             </p>`
           : nothing
       }
-      <div class="log" role="log" aria-live="polite" aria-label="Messages">
+      <div class="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0">
         <ol>
           ${c.messages.map(
             (m) =>

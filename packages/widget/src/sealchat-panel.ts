@@ -1,4 +1,3 @@
-import { html, nothing, render } from 'lit/html.js';
 import {
   IdbClientStore,
   linkify,
@@ -13,6 +12,7 @@ import {
 import { loadStrings, type Locale, type Strings } from './i18n.js';
 import { panelCss } from './panel-styles.js';
 import { chime } from './chime.js';
+import { h, patch, type Child } from './dom.js';
 
 type Mode = 'archive' | 'ephemeral';
 /** The pre-chat fields a site may ask for, in the order shown. */
@@ -56,10 +56,10 @@ let sheet: CSSStyleSheet | undefined;
 
 /**
  * The open chat panel, loaded only on first interaction (panel-loader.ts): it opens the visitor's
- * chat, keeps the message list current, and renders it with Lit's templates (lit-html: the
- * templating alone, without LitElement's reactive properties, to stay inside the size budget).
- * Internal to <sealchat-widget>, which creates it with its configuration; `sealchat-message` events
- * it fires cross the widget's shadow root and reach the page from the widget.
+ * chat, keeps the message list current, and renders it with the DOM helpers in dom.ts (elements and
+ * text nodes only; regions are rebuilt only when what they show changed). Internal to
+ * <sealchat-widget>, which creates it with its configuration; `sealchat-message` events it fires
+ * cross the widget's shadow root and reach the page from the widget.
  */
 export class SealchatPanel extends HTMLElement {
   /** The strings of the chosen locale, once loaded (the panel shows only errors before). */
@@ -215,183 +215,244 @@ export class SealchatPanel extends HTMLElement {
     this.requestUpdate();
   }
 
-  private update(): void {
-    let list = this.renderRoot.querySelector('.log');
-    // Follow new messages only if the reader is at the bottom; otherwise offer a way down.
-    if (this.jump) this.below = false;
-    else if (list) this.below = list.scrollHeight - list.scrollTop - list.clientHeight > FOLLOW_SLACK_PX;
-    this.jump = false;
-    render(this.template(), this.renderRoot, { host: this });
-    list = this.renderRoot.querySelector('.log');
-    if (list && !this.below) list.scrollTop = list.scrollHeight;
-    if (this.focusPending) this.focusComposer();
-  }
+  /** The parts of the panel that live for its whole life (their state — text typed, scroll — too). */
+  private ui:
+    | {
+        section: HTMLElement;
+        header: HTMLElement;
+        notice: HTMLElement;
+        status: HTMLElement;
+        sheet: HTMLElement;
+        log: HTMLElement;
+        list: HTMLElement;
+        jump: HTMLElement;
+        typing: HTMLElement;
+        maskedNote: HTMLElement;
+        prechat: HTMLFormElement;
+        formError: HTMLElement;
+        composer: HTMLFormElement;
+        textarea: HTMLTextAreaElement;
+        sendButton: HTMLButtonElement;
+      }
+    | undefined;
 
-  private template() {
-    if (!this.strings) return this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing;
+  private update(): void {
+    const root = this.renderRoot;
+    if (!this.strings) {
+      patch(
+        root,
+        `error ${this.error ?? ''}`,
+        () => this.error && h('p', { class: 'error', role: 'alert' }, this.error),
+      );
+      return;
+    }
+    const ui = (this.ui ??= this.build(this.strings));
     const t = this.t;
     const chat = this.chat;
     const messages: readonly ChatMessage[] = chat?.messages ?? [];
     const away = chat?.agentsOnline === false;
-    const needsForm = chat && this.prechat.length > 0 && messages.length === 0;
-    return html`
-      <section
-        class="panel"
-        part="panel"
-        role="dialog"
-        aria-label=${this.heading}
-        dir=${t.dir}
-        @keydown=${this.onPanelKey}
-      >
-        <header part="header">
-          <h2>${this.heading}</h2>
-          <button
-            type="button"
-            class="icon"
-            aria-label=${t.more}
-            aria-expanded=${this.view === 'menu'}
-            @click=${() => this.show(this.view === 'menu' ? 'chat' : 'menu')}
-          >
-            ⋯
-          </button>
-          <button
-            type="button"
-            class="icon"
-            aria-label=${t.close}
-            @click=${() => this.dispatchEvent(new Event('close'))}
-          >
-            ×
-          </button>
-        </header>
-        <p class="notice" part="notice">${this.mode === 'ephemeral' ? t.noticeEphemeral : t.noticeArchive}</p>
-        <slot name="consent"></slot>
-        ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
-        ${chat && chat.state !== 'open' ? html`<p class="status" role="status">${navigator.onLine ? t.reconnecting : t.offline}</p>` : nothing}
-        ${chat?.notices.some((n) => n.kind !== 'reorder') ? html`<p class="error" role="status">${t.missing}</p>` : nothing}
-        ${away ? html`<p class="status" role="status">${t.away}</p>` : nothing}
-        ${this.view === 'chat' ? nothing : this.renderMenu()}
-        ${needsForm ? this.renderPrechat() : this.renderLog(messages)}
-        ${needsForm ? nothing : this.renderComposer(away)}
-      </section>
-    `;
+    const needsForm = !!chat && this.prechat.length > 0 && messages.length === 0;
+    const log = ui.log;
+    // Follow new messages only if the reader is at the bottom; otherwise offer a way down.
+    if (this.jump) this.below = false;
+    else if (log.isConnected && !log.hidden)
+      this.below = log.scrollHeight - log.scrollTop - log.clientHeight > FOLLOW_SLACK_PX;
+    this.jump = false;
+
+    ui.section.setAttribute('aria-label', this.heading);
+    patch(ui.header, `${this.heading} ${this.view}`, () => [
+      h('h2', {}, this.heading),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'icon',
+          'aria-label': t.more,
+          'aria-expanded': String(this.view === 'menu'),
+          onclick: () => this.show(this.view === 'menu' ? 'chat' : 'menu'),
+        },
+        '⋯',
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'icon', 'aria-label': t.close, onclick: () => this.dispatchEvent(new Event('close')) },
+        '×',
+      ),
+    ]);
+    ui.notice.textContent = this.mode === 'ephemeral' ? t.noticeEphemeral : t.noticeArchive;
+    const offline = chat && chat.state !== 'open' ? (navigator.onLine ? t.reconnecting : t.offline) : '';
+    const missing = !!chat?.notices.some((n) => n.kind !== 'reorder');
+    patch(ui.status, `${this.error ?? ''}|${offline}|${missing}|${away}`, () => [
+      this.error && h('p', { class: 'error', role: 'alert' }, this.error),
+      offline && h('p', { class: 'status', role: 'status' }, offline),
+      missing && h('p', { class: 'error', role: 'status' }, t.missing),
+      away && h('p', { class: 'status', role: 'status' }, t.away),
+    ]);
+    const hasConversation = !!chat?.conversationId;
+    patch(ui.sheet, `${this.view} ${this.sound} ${hasConversation} ${this.code}`, () =>
+      this.renderSheet(hasConversation),
+    );
+
+    ui.prechat.hidden = !needsForm;
+    log.hidden = needsForm;
+    ui.composer.hidden = needsForm;
+    ui.formError.textContent = this.formError ?? '';
+    ui.formError.hidden = !this.formError;
+    patch(ui.list, `${this.greeting}|${this.deleted}|${messages.map((m) => `${m.id}:${m.state}`).join()}`, () => [
+      this.greeting && h('li', { class: 'theirs greeting' }, h('span', { class: 'text' }, this.greeting)),
+      messages.map((m) => this.renderMessage(m)),
+      this.deleted && h('li', { class: 'status' }, t.deleted),
+    ]);
+    ui.jump.hidden = !this.below || needsForm;
+    ui.typing.textContent = this.typing ? t.typing(this.typing.authorName ?? t.agent) : '';
+    ui.maskedNote.textContent = this.masked > 0 ? t.masked(this.masked) : '';
+    ui.textarea.placeholder = away ? t.awayPlaceholder : t.placeholder;
+    ui.textarea.disabled = ui.sendButton.disabled = !chat;
+
+    if (!this.below) log.scrollTop = log.scrollHeight;
+    if (this.focusPending) this.focusComposer();
   }
 
-  private renderLog(messages: readonly ChatMessage[]) {
-    const t = this.t;
-    return html`
-      <div class="log" part="messages" role="log" aria-live="polite" aria-label=${t.messages} @scroll=${this.onScroll}>
-        <ol>
-          ${this.greeting ? html`<li class="theirs greeting"><span class="text">${this.greeting}</span></li>` : nothing}
-          ${messages.map((m) => this.renderMessage(m))}
-          ${this.deleted ? html`<li class="status">${t.deleted}</li>` : nothing}
-        </ol>
-      </div>
-      ${this.below ? html`<button type="button" class="jump" @click=${this.jumpDown}>${t.newMessages}</button>` : nothing}
-      <p class="typing" role="status">${this.typing ? t.typing(this.typing.authorName ?? t.agent) : ''}</p>
-      ${this.masked > 0 ? html`<p class="status" role="status">${t.masked(this.masked)}</p>` : nothing}
-    `;
+  /** Creates the panel's lasting structure once the strings are known. */
+  private build(t: Strings): NonNullable<SealchatPanel['ui']> {
+    const textarea = h('textarea', {
+      name: 'text',
+      rows: 2,
+      'aria-label': t.message,
+      onkeydown: this.onKey as EventListener,
+      oninput: () => this.chat?.typingNow(),
+    }) as HTMLTextAreaElement;
+    const sendButton = h('button', { type: 'submit' }, t.send) as HTMLButtonElement;
+    const composer = h('form', { part: 'composer', onsubmit: this.onSubmit as EventListener }, textarea, sendButton);
+    const formError = h('p', { class: 'error', role: 'alert' });
+    const prechat = h(
+      'form',
+      { class: 'prechat', part: 'prechat', novalidate: true, onsubmit: this.onPrechat as unknown as EventListener },
+      h('h3', {}, t.prechatTitle),
+      this.prechat.map((field) =>
+        h(
+          'label',
+          {},
+          t[field],
+          h('input', {
+            name: field,
+            type: field === 'email' ? 'email' : 'text',
+            autocomplete: field === 'email' ? 'email' : field === 'name' ? 'name' : 'off',
+            required: true,
+            maxlength: 200,
+          }),
+        ),
+      ),
+      formError,
+      h('button', { type: 'submit' }, t.start),
+    ) as HTMLFormElement;
+    const list = h('ol');
+    const log = h(
+      'div',
+      {
+        class: 'log',
+        part: 'messages',
+        role: 'log',
+        // Scrollable: keyboard users must be able to reach it (and scroll it with the arrow keys).
+        tabindex: 0,
+        'aria-live': 'polite',
+        'aria-label': t.messages,
+        onscroll: this.onScroll,
+      },
+      list,
+    );
+    const ui = {
+      header: h('header', { part: 'header' }),
+      notice: h('p', { class: 'notice', part: 'notice' }),
+      status: h('div'),
+      sheet: h('div'),
+      log,
+      list,
+      jump: h('button', { type: 'button', class: 'jump', onclick: this.jumpDown }, t.newMessages),
+      typing: h('p', { class: 'typing', role: 'status' }),
+      maskedNote: h('p', { class: 'status', role: 'status' }),
+      prechat,
+      formError,
+      composer: composer as HTMLFormElement,
+      textarea,
+      sendButton,
+    };
+    const section = h(
+      'section',
+      { class: 'panel', part: 'panel', role: 'dialog', dir: t.dir, onkeydown: this.onPanelKey as EventListener },
+      ui.header,
+      ui.notice,
+      h('slot', { name: 'consent' }),
+      ui.status,
+      ui.sheet,
+      prechat,
+      log,
+      ui.jump,
+      ui.typing,
+      ui.maskedNote,
+      composer,
+    );
+    this.renderRoot.replaceChildren(section);
+    return { section, ...ui };
   }
 
-  private renderMessage(m: ChatMessage) {
+  private renderMessage(m: ChatMessage): HTMLElement {
     const t = this.t;
     const who = m.mine ? t.you : (m.authorName ?? t.agent);
     const date = new Date(m.sentAt);
-    return html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
-      <span class="meta">${who} · <time datetime=${date.toISOString()}>${this.clock.format(date)}</time></span>
-      ${
-        m.fields
-          ? html`<dl class="text">
-              ${m.fields.map(
-                (f) =>
-                  html`<dt>${fieldLabel(t, f.name)}</dt>
-                    <dd>${f.value}</dd>`,
-              )}
-            </dl>`
-          : html`<span class="text">${renderText(m.text)}</span>`
-      }
-      ${
-        m.mine
-          ? html`<span class="meta state"
-              >${t[m.state]}${
-                m.state === 'failed'
-                  ? html`<button class="retry" type="button" @click=${() => this.chat?.retry()}>${t.retry}</button>`
-                  : nothing
-              }</span
-            >`
-          : nothing
-      }
-    </li>`;
+    return h(
+      'li',
+      { class: m.mine ? 'mine' : 'theirs', 'data-state': m.state },
+      h('span', { class: 'meta' }, `${who} · `, h('time', { datetime: date.toISOString() }, this.clock.format(date))),
+      m.fields
+        ? h(
+            'dl',
+            { class: 'text' },
+            m.fields.map((f) => [h('dt', {}, fieldLabel(t, f.name)), h('dd', {}, f.value)]),
+          )
+        : h('span', { class: 'text' }, renderText(m.text)),
+      m.mine &&
+        h(
+          'span',
+          { class: 'meta state' },
+          t[m.state],
+          m.state === 'failed' &&
+            h('button', { class: 'retry', type: 'button', onclick: () => this.chat?.retry() }, t.retry),
+        ),
+    );
   }
 
-  private renderComposer(away: boolean) {
+  /** The menu, or one of its views (safety code, delete confirmation), above the messages. */
+  private renderSheet(hasConversation: boolean): Child {
     const t = this.t;
-    return html`<form part="composer" @submit=${this.onSubmit}>
-      <textarea
-        name="text"
-        rows="2"
-        aria-label=${t.message}
-        placeholder=${away ? t.awayPlaceholder : t.placeholder}
-        ?disabled=${!this.chat}
-        @keydown=${this.onKey}
-        @input=${() => this.chat?.typingNow()}
-      ></textarea>
-      <button type="submit" ?disabled=${!this.chat}>${t.send}</button>
-    </form>`;
-  }
-
-  private renderPrechat() {
-    const t = this.t;
-    return html`<form class="prechat" part="prechat" novalidate @submit=${this.onPrechat}>
-      <h3>${t.prechatTitle}</h3>
-      ${this.prechat.map(
-        (field) =>
-          html`<label>
-            ${t[field]}
-            <input
-              name=${field}
-              type=${field === 'email' ? 'email' : 'text'}
-              autocomplete=${field === 'email' ? 'email' : field === 'name' ? 'name' : 'off'}
-              required
-              maxlength="200"
-            />
-          </label>`,
-      )}
-      ${this.formError ? html`<p class="error" role="alert">${this.formError}</p>` : nothing}
-      <button type="submit">${t.start}</button>
-    </form>`;
-  }
-
-  private renderMenu() {
-    const t = this.t;
-    if (this.view === 'confirm-delete') {
-      return html`<div class="sheet" role="alertdialog" aria-label=${t.deleteConversation}>
-        <p>${t.deleteConfirm}</p>
-        <button type="button" class="danger" @click=${this.onDelete}>${t.confirmDelete}</button>
-        <button type="button" @click=${() => this.show('chat')}>${t.cancel}</button>
-      </div>`;
-    }
-    if (this.view === 'safety') {
-      return html`<div class="sheet" role="group" aria-label=${t.safetyCode}>
-        <p><strong>${t.safetyCode}:</strong> <code class="code">${this.code ?? '…'}</code></p>
-        <p>${t.safetyHelp}</p>
-        <button type="button" @click=${() => this.show('chat')}>${t.cancel}</button>
-      </div>`;
-    }
-    const hasConversation = !!this.chat?.conversationId;
-    return html`<div class="sheet menu" role="group" aria-label=${t.more}>
-      <button type="button" @click=${() => this.toggleSound()}>${this.sound ? t.soundOff : t.soundOn}</button>
-      ${
-        this.mode === 'ephemeral'
-          ? html`<p>${t.noTranscript}</p>`
-          : html`<button type="button" ?disabled=${!hasConversation} @click=${this.onTranscript}>
-              ${t.transcript}
-            </button>`
-      }
-      <button type="button" ?disabled=${!hasConversation} @click=${this.onSafety}>${t.safetyCode}</button>
-      <button type="button" class="danger" ?disabled=${!hasConversation} @click=${() => this.show('confirm-delete')}>
-        ${t.deleteConversation}
-      </button>
-    </div>`;
+    const back = h('button', { type: 'button', onclick: () => this.show('chat') }, t.cancel);
+    if (this.view === 'confirm-delete')
+      return h(
+        'div',
+        { class: 'sheet', role: 'alertdialog', 'aria-label': t.deleteConversation },
+        h('p', {}, t.deleteConfirm),
+        h('button', { type: 'button', class: 'danger', onclick: this.onDelete as EventListener }, t.confirmDelete),
+        back,
+      );
+    if (this.view === 'safety')
+      return h(
+        'div',
+        { class: 'sheet', role: 'group', 'aria-label': t.safetyCode },
+        h('p', {}, h('strong', {}, `${t.safetyCode}: `), h('code', { class: 'code' }, this.code ?? '…')),
+        h('p', {}, t.safetyHelp),
+        back,
+      );
+    if (this.view !== 'menu') return undefined;
+    const item = (label: string, onclick: () => unknown, extra: Record<string, string | boolean> = {}) =>
+      h('button', { type: 'button', disabled: !hasConversation, onclick, ...extra }, label);
+    return h(
+      'div',
+      { class: 'sheet menu', role: 'group', 'aria-label': t.more },
+      h('button', { type: 'button', onclick: () => this.toggleSound() }, this.sound ? t.soundOff : t.soundOn),
+      this.mode === 'ephemeral' ? h('p', {}, t.noTranscript) : item(t.transcript, this.onTranscript),
+      item(t.safetyCode, this.onSafety),
+      item(t.deleteConversation, () => this.show('confirm-delete'), { class: 'danger' }),
+    );
   }
 
   private show(view: SealchatPanel['view']): void {
@@ -514,10 +575,10 @@ function fieldLabel(t: Strings, name: string): string {
 }
 
 /** Chat text as text nodes, with http(s) links as anchors that cannot reach back into this page. */
-function renderText(text: string) {
+function renderText(text: string): Child {
   return linkify(text).map((segment) =>
     segment.kind === 'link'
-      ? html`<a href=${segment.href} target="_blank" rel="noopener noreferrer">${segment.text}</a>`
+      ? h('a', { href: segment.href, target: '_blank', rel: 'noopener noreferrer' }, segment.text)
       : segment.text,
   );
 }
