@@ -69,6 +69,20 @@ describe('<sealchat-widget>', () => {
   });
 });
 
+describe('<sealchat-widget open>', () => {
+  it('opens when the page sets the open attribute, and closes when it removes it', async () => {
+    const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'bad' });
+    const opened = new Promise((resolve) => widget.addEventListener('sealchat-open', resolve));
+    widget.setAttribute('open', '');
+    await opened;
+    expect(widget.open).toBe(true);
+    expect(widget.shadowRoot!.querySelector('sealchat-panel')!.hidden).toBe(false);
+    widget.removeAttribute('open');
+    expect(widget.open).toBe(false);
+    expect(widget.shadowRoot!.querySelector('sealchat-panel')!.hidden).toBe(true);
+  });
+});
+
 describe('<sealchat-widget mode>', () => {
   it('rejects an unknown mode with a message naming the allowed values', async () => {
     const widget = mount({ relay: 'ws://127.0.0.1:9', org: 'sc1x', mode: 'secret' });

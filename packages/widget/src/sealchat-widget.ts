@@ -72,8 +72,10 @@ export class SealchatWidget extends HTMLElement {
   /** Messages from the organisation that arrived while the panel was closed. */
   private unread = 0;
   private readonly seen = new Set<string>();
+  /** Whether the panel is showing; the `open` attribute reflects it. */
+  private shown = false;
   /** The language in use (from the `locale` attribute or the browser). */
-  private locale: Locale;
+  private language: Locale;
 
   constructor() {
     super();
@@ -87,7 +89,7 @@ export class SealchatWidget extends HTMLElement {
     this.launcher.setAttribute('part', 'launcher');
     this.launcher.addEventListener('click', () => (this.open ? this.hide() : void this.show()));
     root.append(this.launcher);
-    this.locale = pickLocale(null, navigator.languages);
+    this.language = pickLocale(null, navigator.languages);
     // Count what the organisation wrote while the panel was closed (each message once).
     this.addEventListener('sealchat-message', (event) => {
       const message = (event as CustomEvent<{ id: string; mine: boolean }>).detail;
@@ -109,9 +111,14 @@ export class SealchatWidget extends HTMLElement {
     }
   }
 
-  attributeChangedCallback(): void {
+  attributeChangedCallback(name: string): void {
+    // `open` written by the page (in the tag, or by script) opens or closes the panel.
+    if (name === 'open' && this.hasAttribute('open') !== this.shown) {
+      if (this.shown) this.hide();
+      else void this.show().catch(() => this.toggleAttribute('open', false));
+    }
     try {
-      this.locale = pickLocale(this.getAttribute('locale'), navigator.languages);
+      this.language = pickLocale(this.getAttribute('locale'), navigator.languages);
       oneOf('position', this.getAttribute('position') ?? 'bottom-right', POSITIONS);
       const theme = oneOf('theme', this.getAttribute('theme') ?? 'auto', THEMES);
       this.panel?.setAttribute('theme', theme);
@@ -143,15 +150,15 @@ export class SealchatWidget extends HTMLElement {
   }
 
   get heading(): string {
-    return this.getAttribute('heading') ?? launcherStrings[this.locale].heading;
+    return this.getAttribute('heading') ?? launcherStrings[this.language].heading;
   }
   set heading(value: string) {
     this.setAttribute('heading', value);
   }
 
-  /** Whether the panel is open (reflected as the `open` attribute). */
+  /** Whether the panel is open (reflected as the `open` attribute; setting that attribute opens it). */
   get open(): boolean {
-    return this.hasAttribute('open');
+    return this.shown;
   }
 
   /**
@@ -182,7 +189,7 @@ export class SealchatWidget extends HTMLElement {
           relay: this.relay,
           org: this.org,
           mode: this.mode,
-          locale: this.locale,
+          locale: this.language,
           greeting: this.getAttribute('greeting') ?? '',
           maskPatterns: this.getAttribute('mask-patterns') ?? '',
           prechat: this.getAttribute('prechat') ?? '',
@@ -191,7 +198,8 @@ export class SealchatWidget extends HTMLElement {
         this.panel = panel;
       }
     }
-    if (this.open) return;
+    if (this.shown) return;
+    this.shown = true;
     this.panel.hidden = false;
     this.panel.setVisible(true);
     this.unread = 0;
@@ -202,7 +210,8 @@ export class SealchatWidget extends HTMLElement {
   }
 
   hide(): void {
-    if (!this.open) return;
+    if (!this.shown) return;
+    this.shown = false;
     if (this.panel) {
       this.panel.hidden = true;
       this.panel.setVisible(false);
@@ -219,7 +228,7 @@ export class SealchatWidget extends HTMLElement {
   }
 
   private renderLauncher(): void {
-    const t = launcherStrings[this.locale];
+    const t = launcherStrings[this.language];
     this.launcher.textContent = this.open ? t.close : this.heading;
     if (!this.open && this.unread > 0) {
       const badge = document.createElement('span');
