@@ -88,7 +88,8 @@ export abstract class ChatSession extends EventTarget {
           if (shown(item)) this.changeMessage(toHex(conversationId), item.id, { seq, state: 'sent' });
         },
         failed: (item) => {
-          if (shown(item) && item.conversationId) this.changeMessage(item.conversationId, item.id, { state: 'failed' });
+          // An item without a conversation yet (a visitor's first words, offline) can fail too.
+          if (shown(item)) this.changeMessage(item.conversationId ?? '', item.id, { state: 'failed' });
         },
         changed: (items) => this.outboxChanged?.(items),
       },
@@ -110,7 +111,7 @@ export abstract class ChatSession extends EventTarget {
   /** Sends a failed message (and anything queued behind it) again. */
   retry(): void {
     for (const item of this.outbox.items) {
-      if (shown(item) && item.conversationId) this.changeMessage(item.conversationId, item.id, { state: 'sending' });
+      if (shown(item)) this.changeMessage(item.conversationId ?? '', item.id, { state: 'sending' });
     }
     this.outbox.retry();
   }
@@ -171,6 +172,19 @@ export abstract class ChatSession extends EventTarget {
    * setup fails, the connection is closed and the error thrown; later failures are `error` events.
    */
   protected async connect(): Promise<void> {
+    try {
+      await this.begin();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the connection (it keeps reconnecting) and returns {@link started}: it settles with the
+   * first {@link onConnected}, and stays pending while the relay is unreachable.
+   */
+  protected begin(): Promise<void> {
     this.started = new Promise<void>((resolve, reject) => {
       let first = true;
       this.connection.addEventListener('connected', (event) => {
@@ -188,12 +202,7 @@ export abstract class ChatSession extends EventTarget {
       });
     });
     this.connection.open();
-    try {
-      await this.started;
-    } catch (error) {
-      this.close();
-      throw error;
-    }
+    return this.started;
   }
 
   protected emit<K extends keyof ChatSessionEventMap>(type: K, detail: ChatSessionEventMap[K]['detail']): void {

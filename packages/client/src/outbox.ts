@@ -128,14 +128,30 @@ export class Outbox {
     void this.pump();
   }
 
-  /** Drops the items of a conversation that no longer exists (deleted). */
-  discard(conversationId: string): void {
+  /**
+   * Drops the items of a conversation that no longer exists (deleted); `undefined` drops those still
+   * waiting for the visitor's conversation to be opened.
+   */
+  discard(conversationId: string | undefined): void {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const entry = this.queue[i]!;
       const id = entry.sealed ? toHex(entry.sealed.conversationId) : entry.item.conversationId;
       if (id === conversationId) this.queue.splice(i, 1);
     }
     this.listener.changed?.(this.items);
+  }
+
+  /**
+   * Removes an item not sealed yet, because it turned out to be stored already (a reload lost its
+   * ack, and the backlog showed it). Returns whether it was waiting.
+   */
+  drop(id: string): boolean {
+    const index = this.queue.findIndex((e) => e.item.id === id && !e.sealed);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      this.listener.changed?.(this.items);
+    }
+    return index >= 0;
   }
 
   stop(): void {

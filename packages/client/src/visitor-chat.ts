@@ -1,13 +1,15 @@
-import type { ConversationMode } from '@sealchat/protocol';
+import { SealchatError, type ConversationMode } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
 import type { TranscriptNotice } from './conversation.js';
+import { ConnectionLostError, toSealchatError } from './errors.js';
 import type { ConnectionState } from './relay-connection.js';
 import { VisitorSession, type VisitorSessionOptions } from './visitor-session.js';
 
 /**
  * What the widget's panel needs from the visitor's side of a chat. {@link openVisitorChat} returns
  * one; events: `message` (a ChatMessage added or changed), `state`, `transcript`, `typing`,
- * `presence` (boolean: an agent is online), `deleted`, `error`.
+ * `presence` (boolean: an agent is online), `deleted`, `error`. docs/visitor-continuity.md has the
+ * offline, reload and several-tabs behaviour.
  */
 export interface VisitorChat extends EventTarget {
   readonly messages: readonly ChatMessage[];
@@ -15,6 +17,12 @@ export interface VisitorChat extends EventTarget {
   readonly state: ConnectionState;
   readonly agentsOnline: boolean | undefined;
   readonly conversationId: string | undefined;
+  /**
+   * True when this instance runs the session (this tab talks to the relay and writes the store);
+   * false while it mirrors the tab that does. A follower becomes leader when that tab closes
+   * (a `state` event tells).
+   */
+  readonly leader: boolean;
   send(text: string): Promise<ChatMessage>;
   sendForm(fields: readonly { name: string; value: string }[]): Promise<ChatMessage>;
   retry(): void;
@@ -29,7 +37,278 @@ export interface VisitorChatOptions extends VisitorSessionOptions {
   readonly mode?: ConversationMode;
 }
 
-/** Opens the visitor's chat for an organisation. */
+/**
+ * Opens the visitor's chat for an organisation, without waiting for the relay: the local history
+ * shows at once, offline too. Where the browser has Web Locks and BroadcastChannel, the tabs of a
+ * site share one session: one tab leads, the others mirror it (see {@link VisitorChat.leader}).
+ * @throws OrgKeyFormatError when `orgKey` is mistyped; StoredStateError when the stored pointer is corrupt.
+ */
 export async function openVisitorChat(options: VisitorChatOptions): Promise<VisitorChat> {
-  return VisitorSession.start(options);
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+  if (!locks || typeof BroadcastChannel !== 'function') return VisitorSession.open(options);
+  const chat = new TabChat(options, `sealchat-visitor ${options.orgKey}`);
+  try {
+    await chat.start(locks);
+  } catch (error) {
+    chat.close();
+    throw error;
+  }
+  return chat;
+}
+
+/** Events a follower mirrors; `error` details travel as `{ code, message }`. */
+const EVENTS = ['message', 'state', 'transcript', 'typing', 'presence', 'deleted', 'error'];
+/** The leader posts what followers need at most once per this many ms (a catch-up is one post, not hundreds). */
+const BATCH_MS = 30;
+/** How long a new follower waits for the leader's first snapshot before it resolves anyway. */
+const SNAPSHOT_WAIT_MS = 1000;
+/** How long a follower's forwarded action waits for the leader's answer. */
+const CALL_TIMEOUT_MS = 15_000;
+
+type Action = 'send' | 'sendForm' | 'retry' | 'markAllRead' | 'typingNow' | 'safetyCode' | 'deleteConversation';
+type Snapshot = Pick<VisitorChat, 'messages' | 'notices' | 'state' | 'agentsOnline' | 'conversationId'>;
+interface WireError {
+  code: string;
+  message: string;
+}
+
+/** What tabs say on the channel (same origin only: it is as trusted as the page itself). */
+interface Post {
+  /** Follower → leader: send me a snapshot. */
+  hello?: true;
+  /** Leader → followers: the state now, and the events since the last post. */
+  snap?: Snapshot;
+  events?: [string, unknown][];
+  /** Follower → leader: run `action(...args)` and answer under this id. */
+  call?: string;
+  action?: Action;
+  args?: unknown[];
+  /** Leader → follower: the answer to call `reply`. */
+  reply?: string;
+  value?: unknown;
+  error?: WireError;
+}
+
+const wire = (error: unknown): WireError => {
+  const { code, message } = toSealchatError(error);
+  return { code, message };
+};
+const lost = (message: string): Post => ({ error: { code: 'SEALCHAT_E_CONNECTION_LOST', message } });
+
+/** Calls a session method by name (for an action another tab forwarded). */
+function invoke(session: VisitorSession, action: Action, args: unknown[]): unknown {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- applied with the session as `this`
+  return Reflect.apply(session[action], session, args);
+}
+
+/**
+ * One tab's view of the shared chat. The tab holding the Web Lock leads: it runs the
+ * {@link VisitorSession} and posts its state on a BroadcastChannel; the others follow: they show
+ * what it posts and forward actions to it. Only the leader writes the store, and it releases the
+ * lock only after its last write, so two sessions of this device never write at once.
+ */
+class TabChat extends EventTarget implements VisitorChat {
+  private session: VisitorSession | undefined;
+  private mirror: Snapshot = {
+    messages: [],
+    notices: [],
+    state: 'connecting',
+    agentsOnline: undefined,
+    conversationId: undefined,
+  };
+  private readonly channel: BroadcastChannel;
+  /** Forwarded actions waiting for the leader's answer. */
+  private readonly calls = new Map<string, (answer: Post) => void>();
+  private readonly stop = new AbortController();
+  private readonly held: Promise<void>;
+  private release!: () => void;
+  private synced: (() => void) | undefined;
+  private batch: [string, unknown][] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly options: VisitorChatOptions,
+    private readonly name: string,
+  ) {
+    super();
+    this.held = new Promise((resolve) => (this.release = resolve));
+    this.channel = new BroadcastChannel(name);
+    this.channel.onmessage = (event: MessageEvent<Post>) => this.receive(event.data);
+  }
+
+  get leader(): boolean {
+    return !!this.session;
+  }
+  get messages(): readonly ChatMessage[] {
+    return (this.session ?? this.mirror).messages;
+  }
+  get notices(): readonly TranscriptNotice[] {
+    return (this.session ?? this.mirror).notices;
+  }
+  get state(): ConnectionState {
+    return (this.session ?? this.mirror).state;
+  }
+  get agentsOnline(): boolean | undefined {
+    return (this.session ?? this.mirror).agentsOnline;
+  }
+  get conversationId(): string | undefined {
+    return (this.session ?? this.mirror).conversationId;
+  }
+
+  /** Leads if the lock is free (resolving once the session is open), else follows and queues to lead. */
+  start(locks: LockManager): Promise<void> {
+    return new Promise((resolve, reject) => {
+      locks
+        .request(this.name, { ifAvailable: true }, async (lock) => {
+          if (lock) {
+            await this.lead();
+            resolve();
+            return this.held;
+          }
+          locks
+            .request(this.name, { signal: this.stop.signal }, () =>
+              this.lead().then(
+                () => this.held,
+                (error: unknown) => this.dispatch('error', toSealchatError(error)),
+              ),
+            )
+            .catch(() => undefined); // aborted by close()
+          this.synced = resolve;
+          setTimeout(resolve, SNAPSHOT_WAIT_MS);
+          this.post({ hello: true });
+        })
+        .catch(reject);
+    });
+  }
+
+  send(text: string): Promise<ChatMessage> {
+    return this.run('send', text) as Promise<ChatMessage>;
+  }
+  sendForm(fields: readonly { name: string; value: string }[]): Promise<ChatMessage> {
+    return this.run('sendForm', fields) as Promise<ChatMessage>;
+  }
+  retry(): void {
+    this.fire('retry');
+  }
+  markAllRead(): void {
+    this.fire('markAllRead');
+  }
+  typingNow(): void {
+    this.fire('typingNow');
+  }
+  safetyCode(): Promise<string | undefined> {
+    return this.run('safetyCode') as Promise<string | undefined>;
+  }
+  deleteConversation(): Promise<void> {
+    return this.run('deleteConversation') as Promise<void>;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop.abort();
+    clearTimeout(this.timer);
+    this.channel.close();
+    this.settleCalls('The chat was closed');
+    const session = this.session;
+    // The next leader starts from the store: let the last write land before it may.
+    if (session) {
+      session.close();
+      void session.flush().finally(this.release);
+    } else this.release();
+  }
+
+  private async lead(): Promise<void> {
+    if (this.closed) return;
+    const session = await VisitorSession.open(this.options);
+    if (this.closed) {
+      session.close();
+      return session.flush();
+    }
+    this.session = session;
+    for (const type of EVENTS)
+      session.addEventListener(type, (event) => this.relay(type, (event as CustomEvent<unknown>).detail));
+    // Calls sent to the old leader may or may not have run: say so rather than run them twice.
+    this.settleCalls('The tab that ran the chat closed; try again');
+    this.relay('state', session.state);
+  }
+
+  private settleCalls(message: string): void {
+    for (const settle of this.calls.values()) settle(lost(message));
+    this.calls.clear();
+  }
+
+  private dispatch(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Leader: shows an event here and queues it for the followers. */
+  private relay(type: string, detail: unknown): void {
+    this.dispatch(type, detail);
+    this.batch.push([type, type === 'error' ? wire(detail) : detail]);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.post({ snap: this.snapshot(), events: this.batch.splice(0) });
+    }, BATCH_MS);
+  }
+
+  private snapshot(): Snapshot {
+    const { messages, notices, state, agentsOnline, conversationId } = this.session!;
+    return { messages, notices, state, agentsOnline, conversationId };
+  }
+
+  private post(post: Post): void {
+    if (!this.closed) this.channel.postMessage(post);
+  }
+
+  private receive(post: Post): void {
+    const session = this.session;
+    if (session) {
+      if (post.hello) this.post({ snap: this.snapshot(), events: [] });
+      if (post.call) void this.answer(session, post.call, post.action!, post.args ?? []);
+    } else if (post.snap) {
+      this.mirror = post.snap;
+      this.synced?.();
+      const events: [string, unknown][] = post.events?.length ? post.events : [['state', post.snap.state]];
+      for (const [type, detail] of events) {
+        const e = detail as WireError;
+        this.dispatch(type, type === 'error' ? new SealchatError(e.code, e.message) : detail);
+      }
+    } else if (post.reply) {
+      this.calls.get(post.reply)?.(post);
+      this.calls.delete(post.reply);
+    }
+  }
+
+  private async answer(session: VisitorSession, id: string, action: Action, args: unknown[]): Promise<void> {
+    try {
+      this.post({ reply: id, value: await invoke(session, action, args) });
+    } catch (error) {
+      this.post({ reply: id, error: wire(error) });
+    }
+  }
+
+  /** Runs an action on the session: here when leading, else in the leader's tab. */
+  private run(action: Action, ...args: unknown[]): Promise<unknown> {
+    const session = this.session;
+    if (session) return Promise.resolve().then(() => invoke(session, action, args));
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new ConnectionLostError('The chat was closed'));
+      const id = crypto.randomUUID();
+      this.calls.set(id, ({ error, value }) =>
+        error ? reject(new SealchatError(error.code, error.message)) : resolve(value),
+      );
+      this.post({ call: id, action, args });
+      setTimeout(() => {
+        this.calls.get(id)?.(lost('The tab that runs the chat did not answer'));
+        this.calls.delete(id);
+      }, CALL_TIMEOUT_MS);
+    });
+  }
+
+  /** An action whose outcome shows in events; not reaching the leader is an `error` event. */
+  private fire(action: Action): void {
+    this.run(action).catch((error: unknown) => this.dispatch('error', toSealchatError(error)));
+  }
 }

@@ -85,4 +85,23 @@ describe('VisitorSession against a hostile relay', () => {
     const orgId = await orgIdFromRootKey(await parseOrgKey(relay.orgKey));
     expect((await loadRosterMark(store, orgId)).version).toBe(0);
   });
+
+  it('open() resolves at once, then reports the forged roster as an error event and stops connecting', async () => {
+    const relay = await forgingRelay();
+    closers.push(relay.close);
+    const session = await VisitorSession.open({
+      relayUrl: relay.url,
+      orgKey: relay.orgKey,
+      store: new MemoryClientStore(),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      reconnectDelayMs: 20,
+    });
+    closers.push(() => Promise.resolve(session.close()));
+    expect(session.state).not.toBe('open');
+    const error = await new Promise((resolve) => session.addEventListener('error', (event) => resolve(event.detail)));
+    expect(error).toBeInstanceOf(RosterError);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(session.state).toBe('closed');
+    expect(relay.connections()).toBe(1);
+  });
 });
