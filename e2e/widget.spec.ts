@@ -239,3 +239,29 @@ test('a reader scrolled up is not yanked down; a chime plays for a message while
   await context.close();
   await agentContext.close();
 });
+
+test("the host page's CSS cannot hide or restyle the widget, and the consent slot shows the page's own text", async ({
+  browser,
+}) => {
+  const { context: agentContext } = await openAgent(browser);
+  const { context, visitor } = await openVisitor(browser);
+  await visitor.addStyleTag({
+    content:
+      'div:empty, button, section, ol, li { display: none !important } * { color: red !important; font-size: 2px }',
+  });
+  await visitor.locator('sealchat-widget').evaluate((widget) => {
+    const consent = document.createElement('p');
+    consent.slot = 'consent';
+    consent.textContent = 'By chatting you accept our privacy notice.';
+    widget.append(consent);
+  });
+  await startChat(visitor);
+  await expect(visitor.getByRole('button', { name: 'Send' })).toBeVisible();
+  await expect(visitor.getByText('By chatting you accept our privacy notice.')).toBeVisible();
+  const composerFont = await visitor
+    .getByRole('textbox', { name: 'Message' })
+    .evaluate((el) => getComputedStyle(el).fontSize);
+  expect(composerFont).toBe('15px');
+  await context.close();
+  await agentContext.close();
+});

@@ -28,7 +28,7 @@ export const launcherCss = `
   padding: 12px 18px;
   background: var(--sealchat-accent, #1f5eff);
   color: #fff;
-  font: inherit;
+  font: 15px/1.4 var(--sealchat-font, system-ui, sans-serif);
   cursor: pointer;
   box-shadow: 0 4px 16px rgb(0 0 0 / 0.2);
 }

@@ -42,6 +42,9 @@ export const panelCss = `
     cursor: pointer;
   }
   .panel {
+    /* Set here, not inherited from the host: page rules such as * { font-size: 2px } reach the host. */
+    font: 15px/1.4 var(--sealchat-font, system-ui, sans-serif);
+    color: var(--_text);
     display: flex;
     flex-direction: column;
     position: relative;
