@@ -42,13 +42,26 @@ const minifyStyles = {
   },
 };
 
+/**
+ * @hpke/common's Deno-to-Node shim wraps globalThis in a Proxy merged with an empty object: the same
+ * as globalThis itself, for 0.6 KB. Browsers get globalThis directly.
+ */
+const hpkeShim = {
+  name: 'sealchat-hpke-shim',
+  load(id) {
+    return /@hpke[\\/]common[\\/]esm[\\/]_dnt\.shims\.js$/.test(id)
+      ? 'export const dntGlobalThis = globalThis;'
+      : undefined;
+  },
+};
+
 async function bundle(entry, fileName, options = {}) {
   await build({
     configFile: false,
     logLevel: 'warn',
     root,
     resolve: { conditions: ['source', 'browser', 'production'] },
-    plugins: [minifyStyles],
+    plugins: [minifyStyles, hpkeShim],
     define: { 'process.env.NODE_ENV': '"production"', ...options.define },
     build: {
       outDir,

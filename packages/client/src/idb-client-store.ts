@@ -1,7 +1,7 @@
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { KEY_PAIR_USAGES, keyPairMatches, type KeyAlgorithm } from '@sealchat/protocol';
 import type { ClientStore } from './client-store.js';
 import { StoredStateError } from './errors.js';
+import { LiteDb } from './idb-lite.js';
 
 /**
  * How a key pair sits in the `keys` object store. `native`: both CryptoKeys by structured clone.
@@ -18,13 +18,6 @@ type KeyRecord =
       readonly publicKey: Uint8Array<ArrayBuffer>;
     };
 
-interface SealchatDb extends DBSchema {
-  keys: { key: string; value: unknown };
-  records: { key: string; value: unknown };
-  /** The AES-KW key (`kek`) and the probe's scratch records. */
-  meta: { key: string; value: unknown };
-}
-
 const DB_VERSION = 2;
 const KEK = 'kek';
 
@@ -39,7 +32,7 @@ export interface IdbClientStoreOptions {
 }
 
 /**
- * The browser's {@link ClientStore}: IndexedDB through idb. Private keys never exist as bytes in
+ * The browser's {@link ClientStore}: IndexedDB (through idb-lite.ts). Private keys never exist as bytes in
  * the database: they are non-extractable CryptoKeys stored by structured clone, or, where the engine
  * cannot store a key type (Safari's X25519, Firefox before 136's Ed25519), PKCS#8 wrapped under a
  * non-extractable AES-KW key that is itself stored as a CryptoKey. docs/key-storage.md has the detail.
@@ -49,7 +42,7 @@ export class IdbClientStore implements ClientStore {
   private readonly nativeSupport = new Map<KeyAlgorithm, Promise<boolean>>();
 
   private constructor(
-    private readonly db: IDBPDatabase<SealchatDb>,
+    private readonly db: LiteDb,
     private readonly keyForm: 'auto' | 'wrapped',
   ) {}
 
@@ -62,14 +55,12 @@ export class IdbClientStore implements ClientStore {
     if (keyForm !== 'auto' && keyForm !== 'wrapped') {
       throw new TypeError(`keyForm must be 'auto' or 'wrapped', got ${String(keyForm)}`);
     }
-    const db = await openDB<SealchatDb>(name, DB_VERSION, {
-      upgrade(database, oldVersion) {
-        if (oldVersion < 1) {
-          database.createObjectStore('keys');
-          database.createObjectStore('records');
-        }
-        if (oldVersion < 2) database.createObjectStore('meta');
-      },
+    const db = await LiteDb.open(name, DB_VERSION, (database, oldVersion) => {
+      if (oldVersion < 1) {
+        database.createObjectStore('keys');
+        database.createObjectStore('records');
+      }
+      if (oldVersion < 2) database.createObjectStore('meta');
     });
     return new IdbClientStore(db, keyForm);
   }
@@ -169,12 +160,10 @@ export class IdbClientStore implements ClientStore {
     const existing = await this.db.get('meta', KEK);
     if (existing !== undefined) return parseWrappingKey(existing);
     const fresh = await crypto.subtle.generateKey({ name: 'AES-KW', length: 256 }, false, ['wrapKey', 'unwrapKey']);
-    // generateKey is not an IndexedDB request, so it must finish before the transaction starts.
-    const tx = this.db.transaction('meta', 'readwrite');
-    const raced = await tx.store.get(KEK);
-    if (raced === undefined) await tx.store.put(fresh, KEK);
-    await tx.done;
-    return raced === undefined ? fresh : parseWrappingKey(raced);
+    // generateKey is not an IndexedDB request, so it finishes before the one transaction that
+    // stores the key unless another tab stored one first.
+    const stored = await this.db.getOrPut('meta', KEK, fresh);
+    return stored === fresh ? fresh : parseWrappingKey(stored);
   }
 
   private async unwrap(record: Extract<KeyRecord, { form: 'wrapped' }>, name: string): Promise<CryptoKeyPair> {
