@@ -10,7 +10,7 @@ function done<T>(request: IDBRequest<T>, transaction: IDBTransaction): Promise<T
   return new Promise((resolve, reject) => {
     transaction.oncomplete = () => resolve(request.result);
     transaction.onerror = transaction.onabort = () =>
-      reject(transaction.error ?? request.error ?? new Error('IndexedDB transaction aborted'));
+      reject(transaction.error ?? request.error ?? new Error('IndexedDB aborted'));
   });
 }
 
@@ -23,8 +23,8 @@ export class LiteDb {
       const request = indexedDB.open(name, version);
       request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
       request.onsuccess = () => resolve(new LiteDb(request.result));
-      request.onerror = () => reject(request.error ?? new Error(`IndexedDB ${name} could not be opened`));
-      request.onblocked = () => reject(new Error(`IndexedDB ${name} is blocked by another tab on an older version`));
+      request.onerror = () => reject(request.error ?? new Error(`IndexedDB ${name} did not open`));
+      request.onblocked = () => reject(new Error(`IndexedDB ${name} is blocked by an older tab`));
     });
   }
 

@@ -144,108 +144,56 @@ export function maskText(text: string, options: MaskTextOptions = {}): { text: s
 
 /** Characters as a reader counts them, near enough: a surrogate pair (an emoji, say) is one. */
 function codePoints(text: string): number {
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0xdc00 || unit > 0xdfff) count++; // a low surrogate finishes a pair already counted
-  }
-  return count;
+  return Array.from(text).length;
 }
 
-// ---- Cards -------------------------------------------------------------------------------------
-
+// Decimal digits as visitors type them: ASCII, Arabic-Indic, Extended Arabic-Indic and full-width.
+// Each range starts at a code point divisible by 16, so a digit's value is its code point & 15.
 const DIGITS = '0-9\u0660-\u0669\u06F0-\u06F9\uFF10-\uFF19';
-// Digit groups joined by single spaces or dashes. Every group must be followed by a separator and a
-// digit to extend the match, so the engine never retries a split: linear.
+/** A run of digit groups joined by single spaces or dashes. */
 const DIGIT_RUN = new RegExp(`[${DIGITS}]+(?:[ -][${DIGITS}]+)*`, 'g');
-const CARD_MIN = 13;
-const CARD_MAX = 19;
 
-function digitValue(char: string): number {
-  const code = char.charCodeAt(0);
-  if (code >= 0xff10) return code - 0xff10;
-  if (code >= 0x06f0) return code - 0x06f0;
-  if (code >= 0x0660) return code - 0x0660;
-  return code - 0x30;
-}
-
-interface DigitGroup {
-  /** Where the group starts and ends in the text. */
-  readonly start: number;
-  readonly end: number;
-  /** Index in the run's digits just past this group's last digit. */
-  readonly through: number;
-}
-
-function maskCards(text: string): { text: string; masked: number } {
-  let masked = 0;
-  let out = '';
-  let copied = 0;
-  for (const run of text.matchAll(DIGIT_RUN)) {
-    if (text[run.index - 1] === '+') continue;
-    const groups: DigitGroup[] = [];
-    const values: number[] = [];
-    const chars: string[] = [];
-    const runEnd = run.index + run[0].length;
-    for (let at = run.index, start = at; at <= runEnd; at++) {
-      const char = at < runEnd ? text[at]! : ' ';
-      if (char === ' ' || char === '-') {
-        groups.push({ start, end: at, through: values.length });
-        start = at + 1;
-      } else {
-        values.push(digitValue(char));
-        chars.push(char);
-      }
-    }
-    for (let g = 0; g < groups.length;) {
-      const last = longestCard(groups, values, g);
-      if (last === undefined) {
-        g++;
-        continue;
-      }
-      const through = groups[last]!.through;
-      out += `${text.slice(copied, groups[g]!.start)}${MASK.repeat(4)} ${MASK.repeat(4)} ${MASK.repeat(4)} `;
-      out += chars.slice(through - 4, through).join('');
-      copied = groups[last]!.end;
-      masked++;
-      g = last + 1;
-    }
+/** Whether `digits` (any of the scripts above) pass the Luhn check. */
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    const d = digits.charCodeAt(digits.length - 1 - i) & 15;
+    sum += i % 2 ? (d > 4 ? d * 2 - 9 : d * 2) : d;
   }
-  return { text: out + text.slice(copied), masked };
+  return sum % 10 === 0;
 }
 
 /**
- * The last group of the longest Luhn-valid card number (ISO/IEC 7812-1 Annex B) starting at group
- * `first`. Luhn doubles every second digit counting from the right, so both parities are summed as
- * the digits go by and the right one picked at each group end: one pass, at most 19 digits.
+ * In each digit run (not right after `+`), from each group on, the longest span of whole groups
+ * with 13–19 digits that passes Luhn is a card.
  */
-function longestCard(groups: readonly DigitGroup[], values: readonly number[], first: number): number | undefined {
-  const from = first === 0 ? 0 : groups[first - 1]!.through;
-  let evenDoubled = 0;
-  let oddDoubled = 0;
-  let found: number | undefined;
-  for (let g = first, i = from; g < groups.length; g++) {
-    const through = groups[g]!.through;
-    if (through - from > CARD_MAX) break;
-    for (; i < through; i++) {
-      const value = values[i]!;
-      const doubled = value > 4 ? value * 2 - 9 : value * 2;
-      if ((i - from) % 2 === 0) {
-        evenDoubled += doubled;
-        oddDoubled += value;
-      } else {
-        evenDoubled += value;
-        oddDoubled += doubled;
+function maskCards(text: string): { text: string; masked: number } {
+  let masked = 0;
+  const out = text.replace(DIGIT_RUN, (run: string, at: number) => {
+    if (text[at - 1] === '+') return run;
+    const groups = run.split(/[ -]/);
+    const separators = run.match(/[ -]/g) ?? [];
+    let result = '';
+    for (let g = 0; g < groups.length;) {
+      let card = -1;
+      for (let k = g, digits = ''; k < groups.length && (digits += groups[k]!).length <= 19; k++)
+        if (digits.length >= 13 && luhn(digits)) card = k;
+      if (card < 0) {
+        result += groups[g]! + (separators[g] ?? '');
+        g++;
+        continue;
       }
+      masked++;
+      result += `•••• •••• •••• ${groups
+        .slice(g, card + 1)
+        .join('')
+        .slice(-4)}${separators[card] ?? ''}`;
+      g = card + 1;
     }
-    const count = through - from;
-    // The rightmost digit is never doubled: with an even count the doubled ones sit at even offsets.
-    if (count >= CARD_MIN && (count % 2 === 0 ? evenDoubled : oddDoubled) % 10 === 0) found = g;
-  }
-  return found;
+    return result;
+  });
+  return { text: out, masked };
 }
-
-// ---- IBANs -------------------------------------------------------------------------------------
 
 // Country code and check digits, then either one compact token of 11–30 characters, or 3–8 space-
 // separated tokens of 1–4 characters (which ones form the IBAN is decided in code, longest first).
@@ -268,7 +216,7 @@ function maskIbans(text: string): { text: string; masked: number } {
       continue;
     }
     const compact = found.replaceAll(' ', '');
-    out += `${text.slice(copied, match.index)}${compact.slice(0, 2)}${MASK.repeat(2)} ${MASK.repeat(4)} ${MASK.repeat(4)} ${compact.slice(-4)}`;
+    out += `${text.slice(copied, match.index)}${compact.slice(0, 2)}•• •••• •••• ${compact.slice(-4)}`;
     copied = match.index + found.length;
     candidates.lastIndex = copied;
     masked++;

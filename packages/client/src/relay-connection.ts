@@ -81,7 +81,7 @@ export class RelayConnection extends EventTarget {
   ) {
     super();
     const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!impl) throw new TypeError('No WebSocket implementation: pass options.WebSocket (for example `ws` on Node 20)');
+    if (!impl) throw new TypeError('No WebSocket: pass options.WebSocket (`ws` on Node 20)');
     if (!/^wss?:\/\//.test(url))
       throw new TypeError(`The relay URL must start with ws:// or wss://, got ${JSON.stringify(url)}`);
     this.WebSocketImpl = impl;

@@ -67,7 +67,6 @@ export interface Strings {
   readonly soundOff: string;
   /** Jumps to the newest message when the log is scrolled up. */
   readonly newMessages: string;
-  readonly newConversation: string;
 }
 
 export type Locale = 'en' | 'de' | 'fr' | 'es' | 'ar';
@@ -150,9 +149,7 @@ export function loadStrings(locale: Locale): Promise<Strings> {
 /** The script-tag path of {@link loadStrings}. Internal; exported for tests. */
 export async function loadPinnedStrings(locale: Locale, pin: ModulePin | undefined): Promise<Strings> {
   const failure = () =>
-    new LocaleLoadError(
-      `The chat's "${locale}" strings could not be loaded: missing, or not matching their pinned hash.`,
-    );
+    new LocaleLoadError(`The chat's "${locale}" strings are missing or do not match their pinned hash.`);
   if (!pin) throw failure();
   // The hash pins this file to the one the build made from locales/*.ts: its default export is Strings.
   const module = (await loadPinnedModule(pin, failure)) as { default: Strings };

@@ -7,32 +7,23 @@
 export const panelCss = `
   :host {
     display: block !important;
+    /* One palette for both themes: light-dark() picks by the host's color-scheme, which follows
+       the visitor's setting unless the theme attribute fixes it. */
+    color-scheme: light dark;
     --_accent: var(--sealchat-accent, #1f5eff);
-    --_surface: var(--sealchat-surface, #fff);
-    --_text: var(--sealchat-text, #1c1c1e);
-    --_bubble: var(--sealchat-bubble, #f0f0f3);
-    --_muted: #e5e5ea;
-    --_notice: #eef3ff;
-    --_error: #b00020;
+    --_surface: var(--sealchat-surface, light-dark(#fff, #1c1c1e));
+    --_text: var(--sealchat-text, light-dark(#1c1c1e, #f2f2f7));
+    --_bubble: var(--sealchat-bubble, light-dark(#f0f0f3, #2c2c2e));
+    --_muted: light-dark(#e5e5ea, #3a3a3c);
+    --_notice: light-dark(#eef3ff, #25304d);
+    --_error: light-dark(#b00020, #ff8a80);
     color: var(--_text);
   }
-  :host([theme='dark']) {
-    --_surface: var(--sealchat-surface, #1c1c1e);
-    --_text: var(--sealchat-text, #f2f2f7);
-    --_bubble: var(--sealchat-bubble, #2c2c2e);
-    --_muted: #3a3a3c;
-    --_notice: #25304d;
-    --_error: #ff8a80;
+  :host([theme='light']) {
+    color-scheme: light;
   }
-  @media (prefers-color-scheme: dark) {
-    :host(:not([theme='light'])) {
-      --_surface: var(--sealchat-surface, #1c1c1e);
-      --_text: var(--sealchat-text, #f2f2f7);
-      --_bubble: var(--sealchat-bubble, #2c2c2e);
-      --_muted: #3a3a3c;
-      --_notice: #25304d;
-      --_error: #ff8a80;
-    }
+  :host([theme='dark']) {
+    color-scheme: dark;
   }
   :host([hidden]) {
     display: none !important;
@@ -91,11 +82,7 @@ export const panelCss = `
   }
   .notice,
   .status,
-  .typing {
-    margin: 0;
-    padding: 6px 16px;
-    font-size: 12px;
-  }
+  .typing,
   .notice {
     background: var(--_notice);
   }
@@ -207,7 +194,6 @@ export const panelCss = `
   }
   .code {
     font-size: 16px;
-    letter-spacing: 0.05em;
     white-space: nowrap;
   }
   .prechat {

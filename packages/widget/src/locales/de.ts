@@ -50,5 +50,4 @@ export default {
   soundOn: 'Ton einschalten',
   soundOff: 'Ton ausschalten',
   newMessages: 'Neue Nachrichten ↓',
-  newConversation: 'Neue Unterhaltung beginnen',
 } satisfies Strings;

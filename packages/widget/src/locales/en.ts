@@ -48,5 +48,4 @@ export default {
   soundOn: 'Turn sound on',
   soundOff: 'Turn sound off',
   newMessages: 'New messages ↓',
-  newConversation: 'Start a new conversation',
 } satisfies Strings;

@@ -49,5 +49,4 @@ export default {
   soundOn: 'Activar sonido',
   soundOff: 'Desactivar sonido',
   newMessages: 'Mensajes nuevos ↓',
-  newConversation: 'Iniciar una conversación nueva',
 } satisfies Strings;

@@ -51,5 +51,4 @@ export default {
   soundOn: 'Activer le son',
   soundOff: 'Couper le son',
   newMessages: 'Nouveaux messages ↓',
-  newConversation: 'Démarrer une nouvelle discussion',
 } satisfies Strings;
