@@ -155,4 +155,25 @@ export const agentStyles = css`
   dd {
     margin: 0 0 4px;
   }
+  .search {
+    display: block;
+    box-sizing: border-box;
+    inline-size: calc(100% - 24px);
+    margin: 8px 12px;
+    padding: 6px 8px;
+    font: inherit;
+  }
+  .notify,
+  .tools button {
+    margin: 4px 12px;
+    font: inherit;
+    font-size: 12px;
+  }
+  .tools {
+    margin: 0;
+    padding: 4px 0;
+  }
+  .tools button {
+    margin: 0 0 0 12px;
+  }
 `;

@@ -52,7 +52,7 @@ describe('<sealchat-agent>', () => {
     el.session = fakeSession([message('hello')]);
     document.body.append(el);
     await el.updateComplete;
-    expect(el.shadowRoot!.querySelector('nav button')!.getAttribute('aria-current')).toBe('true');
+    expect(el.shadowRoot!.querySelector('nav li button')!.getAttribute('aria-current')).toBe('true');
     expect(el.shadowRoot!.querySelector('[role="log"]')!.textContent).toContain('hello');
     el.remove();
   });
@@ -121,6 +121,85 @@ describe('<sealchat-agent>', () => {
     const answers = el.shadowRoot!.querySelector('dl[aria-label="Pre-chat answers"]')!;
     expect(answers.querySelector('dd')!.textContent).toBe('<b>Ana</b>');
     expect(answers.querySelector('b')).toBeNull();
+    el.remove();
+  });
+});
+
+describe('<sealchat-agent> inbox tools', () => {
+  /** Two conversations, the second newest; each with one visitor message. */
+  function twoConversations(): AgentSession {
+    const conversation = (id: string, text: string) =>
+      ({
+        id,
+        messages: [{ ...message(text), conversationId: id }],
+        hasVisitor: true,
+        notices: [],
+        unread: 0,
+      }) as unknown as Conversation;
+    return Object.assign(new EventTarget(), {
+      conversationList: [conversation('aaaa01', 'Where is my parcel?'), conversation('bbbb02', 'Refund please')],
+      presence: 'online',
+      retry: () => undefined,
+      markRead: () => undefined,
+      typing: () => undefined,
+    }) as unknown as AgentSession;
+  }
+
+  async function mountConsole() {
+    const el = document.createElement('sealchat-agent');
+    el.session = twoConversations();
+    el.cannedReplies = ['Thanks for waiting.', 'Anything else?'];
+    document.body.append(el);
+    await el.updateComplete;
+    return el;
+  }
+
+  it('searches the decrypted text locally', async () => {
+    const el = await mountConsole();
+    const search = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=search]')!;
+    search.value = 'PARCEL';
+    search.dispatchEvent(new Event('input'));
+    await el.updateComplete;
+    const entries = [...el.shadowRoot!.querySelectorAll('nav li')].map((li) => li.textContent);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toContain('Where is my parcel?');
+    el.remove();
+  });
+
+  it('moves between conversations with Alt+↑/↓ and jumps to search with /', async () => {
+    const el = await mountConsole();
+    const heading = () => el.shadowRoot!.querySelector('main h2')!.textContent;
+    expect(heading()).toContain('bbbb02');
+    el.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', altKey: true, bubbles: true, composed: true }));
+    await el.updateComplete;
+    expect(heading()).toContain('aaaa01');
+    el.dispatchEvent(new KeyboardEvent('keydown', { key: '/', bubbles: true, composed: true }));
+    expect(el.shadowRoot!.activeElement?.matches('input[type=search]')).toBe(true);
+    el.remove();
+  });
+
+  it('inserts a canned reply into the reply box, and exports the transcript as JSON and text', async () => {
+    const el = await mountConsole();
+    const select = el.shadowRoot!.querySelector<HTMLSelectElement>('select[aria-label="Canned reply"]')!;
+    select.value = 'Anything else?';
+    select.dispatchEvent(new Event('change'));
+    expect(el.shadowRoot!.querySelector('textarea')!.value).toBe('Anything else?');
+
+    const blobs: Blob[] = [];
+    const create = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (blob: Blob) => (blobs.push(blob), create(blob));
+    try {
+      for (const label of ['Export JSON', 'Export text']) {
+        const button = [...el.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent.trim() === label)!;
+        button.click();
+      }
+    } finally {
+      URL.createObjectURL = create;
+    }
+    const json = JSON.parse(await blobs[0]!.text()) as { conversationId: string; messages: { text: string }[] };
+    expect(json.conversationId).toBe('bbbb02');
+    expect(json.messages.map((m) => m.text)).toEqual(['Refund please']);
+    expect(await blobs[1]!.text()).toMatch(/^\[1970-01-01T00:00:00.000Z\] Visitor: Refund please$/);
     el.remove();
   });
 });

@@ -1,5 +1,6 @@
 import { html, LitElement, nothing } from 'lit';
 import {
+  chime,
   linkify,
   type AgentSession,
   type ChatMessage,
@@ -58,18 +59,34 @@ export class SealchatAgent extends LitElement {
   static override properties = {
     session: { attribute: false },
     selected: { type: String },
+    cannedReplies: { attribute: false },
+    query: { state: true },
   };
 
   /** The agent device's session; the console renders what it holds. */
   session: AgentSession | undefined;
   /** Id (hex) of the open conversation. */
   selected: string | undefined;
+  /** Ready-made answers the agent can insert into the reply box. */
+  cannedReplies: readonly string[] = [];
+  /** The search box's text: only conversations whose decrypted text contains it are listed. */
+  query = '';
   private listening: AgentSession | undefined;
   private readonly onMessage = (event: CustomEvent<ChatMessage>) => {
-    this.selected ??= event.detail.conversationId;
-    this.dispatchEvent(new CustomEvent('sealchat-message', { detail: event.detail, bubbles: true, composed: true }));
+    const message = event.detail;
+    this.selected ??= message.conversationId;
+    this.dispatchEvent(new CustomEvent('sealchat-message', { detail: message, bubbles: true, composed: true }));
+    // Only what arrives now: the history replayed on load is not news.
+    const fresh = Date.now() - message.sentAt < 60_000;
+    if (fresh && message.author === 'visitor' && !this.seen.has(message.id + message.conversationId)) {
+      this.seen.add(message.id + message.conversationId);
+      this.alert(message.conversationId);
+    }
     this.requestUpdate();
   };
+  /** Visitor messages already announced (a reload's backlog is announced once at most, not per message). */
+  private readonly seen = new Set<string>();
+  private alerting = 0;
   private readonly onChange = () => this.requestUpdate();
   /** Who is typing where: conversation id → when the notice expires. */
   private readonly typing = new Map<string, number>();
@@ -104,6 +121,15 @@ export class SealchatAgent extends LitElement {
     if (current && this.session && document.visibilityState === 'visible') this.session.markRead(current.id);
   }
 
+  /** The conversations matching the search, newest activity last (as opened). */
+  private listed(conversations: readonly Conversation[]): readonly Conversation[] {
+    const query = this.query.trim().toLowerCase();
+    if (!query) return conversations;
+    return conversations.filter(
+      (c) => c.id.startsWith(query) || c.messages.some((m) => m.text.toLowerCase().includes(query)),
+    );
+  }
+
   private current(): Conversation | undefined {
     const conversations = this.session?.conversationList ?? [];
     return conversations.find((c) => c.id === this.selected) ?? conversations.at(-1);
@@ -133,9 +159,22 @@ export class SealchatAgent extends LitElement {
               >`
             : nothing
         }
+        ${
+          typeof Notification !== 'undefined' && Notification.permission === 'default'
+            ? html`<button type="button" class="notify" @click=${this.askNotifications}>Enable notifications</button>`
+            : nothing
+        }
+        <input
+          type="search"
+          class="search"
+          aria-label="Search conversations"
+          placeholder="Search (/)"
+          .value=${this.query}
+          @input=${(event: Event) => (this.query = (event.target as HTMLInputElement).value)}
+        />
         ${conversations.length === 0 ? html`<p class="empty">No conversations yet.</p>` : nothing}
         <ul>
-          ${conversations.map((c) => this.renderEntry(c, c === current))}
+          ${this.listed(conversations).map((c) => this.renderEntry(c, c === current))}
         </ul>
       </nav>
       <main part="conversation">
@@ -158,6 +197,10 @@ export class SealchatAgent extends LitElement {
   private renderConversation(c: Conversation) {
     return html`
       <h2>Visitor ${c.id.slice(0, 6)}</h2>
+      <p class="tools">
+        <button type="button" @click=${() => this.exportTranscript(c, 'json')}>Export JSON</button>
+        <button type="button" @click=${() => this.exportTranscript(c, 'text')}>Export text</button>
+      </p>
       <p class="safety">
         ${
           this.codes.has(c.id)
@@ -220,9 +263,90 @@ export class SealchatAgent extends LitElement {
           @keydown=${this.onKey}
           @input=${() => this.session?.typing(c.id)}
         ></textarea>
+        ${
+          this.cannedReplies.length > 0
+            ? html`<select aria-label="Canned reply" ?disabled=${!c.hasVisitor} @change=${this.onCanned}>
+                <option value="">Canned reply…</option>
+                ${this.cannedReplies.map((reply) => html`<option .value=${reply}>${reply}</option>`)}
+              </select>`
+            : nothing
+        }
         <button type="submit" ?disabled=${!c.hasVisitor}>Send</button>
       </form>
     `;
+  }
+
+  /** Announces a visitor's message: a chime, and a desktop notification when the console is not in view. */
+  private alert(conversationId: string): void {
+    // One alert per burst (a reconnect's backlog arrives as many messages at once).
+    if (Date.now() - this.alerting < 2000) return;
+    this.alerting = Date.now();
+    chime();
+    const inView = document.visibilityState === 'visible' && this.current()?.id === conversationId;
+    if (inView || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    // No message text: notifications land in the operating system's notification centre, outside the E2EE.
+    new Notification('New message', { body: `Visitor ${conversationId.slice(0, 6)} wrote`, tag: conversationId });
+  }
+
+  /** Asked on a click: browsers only grant notification permission on a user gesture. */
+  private readonly askNotifications = async (): Promise<void> => {
+    await Notification.requestPermission();
+    this.requestUpdate();
+  };
+
+  private readonly onCanned = (event: Event): void => {
+    const select = event.target as HTMLSelectElement;
+    const textarea = this.renderRoot.querySelector('textarea');
+    if (!textarea || !select.value) return;
+    textarea.value = textarea.value ? `${textarea.value} ${select.value}` : select.value;
+    select.value = '';
+    textarea.focus();
+  };
+
+  /** Saves a conversation's decrypted transcript, made here in the browser, as JSON or plain text. */
+  private exportTranscript(c: Conversation, format: 'json' | 'text'): void {
+    const messages = c.messages.map((m) => ({
+      seq: m.seq,
+      author: m.author,
+      authorName: m.authorName,
+      sentAt: new Date(m.sentAt).toISOString(),
+      text: m.text,
+      ...(m.fields ? { fields: m.fields } : {}),
+    }));
+    const body =
+      format === 'json'
+        ? JSON.stringify({ conversationId: c.id, exportedAt: new Date().toISOString(), messages }, null, 2)
+        : messages
+            .map((m) => `[${m.sentAt}] ${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}: ${m.text}`)
+            .join('\n');
+    const url = URL.createObjectURL(new Blob([body], { type: format === 'json' ? 'application/json' : 'text/plain' }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = `conversation-${c.id.slice(0, 8)}.${format === 'json' ? 'json' : 'txt'}`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  /** Inbox shortcuts: Alt+↑/↓ move between conversations, "/" jumps to the search box. */
+  private readonly onShortcut = (event: KeyboardEvent): void => {
+    const typing = (event.composedPath()[0] as HTMLElement).matches?.('input, textarea, select');
+    if (event.key === '/' && !typing) {
+      event.preventDefault();
+      this.renderRoot.querySelector<HTMLInputElement>('input[type=search]')?.focus();
+      return;
+    }
+    if (!event.altKey || (event.key !== 'ArrowDown' && event.key !== 'ArrowUp')) return;
+    const list = this.listed(this.session?.conversationList ?? []);
+    const at = list.findIndex((c) => c.id === this.current()?.id);
+    const next = list[at + (event.key === 'ArrowDown' ? 1 : -1)];
+    if (!next) return;
+    event.preventDefault();
+    this.select(next.id);
+  };
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.addEventListener('keydown', this.onShortcut);
   }
 
   private async showCode(id: string): Promise<void> {

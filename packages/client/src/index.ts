@@ -23,6 +23,7 @@ export type {
 } from './conversation.js';
 export { Outbox } from './outbox.js';
 export { linkify } from './linkify.js';
+export { chime } from './chime.js';
 export { maskText, parseMaskPatterns, MaskRuleError } from './masking.js';
 export type { MaskRule, MaskTextOptions, MaskPatternLimits } from './masking.js';
 export type { TextSegment } from './linkify.js';

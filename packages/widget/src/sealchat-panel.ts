@@ -1,4 +1,5 @@
 import {
+  chime,
   IdbClientStore,
   linkify,
   maskText,
@@ -11,7 +12,6 @@ import {
 } from '@sealchat/client';
 import { loadStrings, type Locale, type Strings } from './i18n.js';
 import { panelCss } from './panel-styles.js';
-import { chime } from './chime.js';
 import { h, patch, type Child } from './dom.js';
 
 type Mode = 'archive' | 'ephemeral';
