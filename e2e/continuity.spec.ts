@@ -14,7 +14,7 @@ async function relaySwitch(context: BrowserContext): Promise<{ set(up: boolean):
   let up = true;
   await context.routeWebSocket(/:8797/, (socket) => {
     if (up) socket.connectToServer();
-    else socket.close({ code: 1006, reason: 'test: relay unreachable' });
+    else void socket.close({ code: 1006, reason: 'test: relay unreachable' });
   });
   return {
     set(value: boolean) {
