@@ -44,20 +44,39 @@ export interface OrganisationOptions {
   readonly lifetimeMs?: number;
   /** Re-issue the roster when less than this is left. Default 1 day. */
   readonly renewBeforeMs?: number;
+  /**
+   * The root and archive pairs, when they are kept outside this store's `org-root/signing` and
+   * `org-archive/agreement` (an organisation created with a backup, or restored from one:
+   * org-backup.ts). Default: load or generate them in the store.
+   */
+  readonly keys?: { readonly root: CryptoKeyPair; readonly archive: CryptoKeyPair };
+  /**
+   * Issue a new roster unless the saved one's version is above this, and give it a higher version.
+   * A device that restores an organisation passes the version the relay (or the backup) already
+   * has, since the relay refuses a roster that is not newer than its own. Default 0.
+   */
+  readonly rosterVersionAbove?: number;
 }
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** Loads the organisation kept in `store`, or creates one; renews its roster when near expiry. */
+/**
+ * Loads the organisation kept in `store`, or creates one; renews its roster when near expiry.
+ * @throws TypeError when `options.rosterVersionAbove` is not a non-negative integer.
+ */
 export async function loadOrCreateOrganisation(
   store: ClientStore,
   options: OrganisationOptions = {},
 ): Promise<Organisation> {
   const lifetime = options.lifetimeMs ?? 30 * DAY;
   const renewBefore = options.renewBeforeMs ?? DAY;
-  // The store generates both pairs, so their private keys are non-extractable in every store.
-  const rootKey = await loadOrCreateKeyPair(store, 'org-root/signing', 'Ed25519');
-  const archive = await loadOrCreateKeyPair(store, 'org-archive/agreement', 'X25519');
+  const above = options.rosterVersionAbove ?? 0;
+  if (!Number.isSafeInteger(above) || above < 0)
+    throw new TypeError(`rosterVersionAbove must be a non-negative integer`);
+  // The store generates both pairs (or org-backup.ts imported them), so their private keys are
+  // non-extractable in every store.
+  const rootKey = options.keys?.root ?? (await loadOrCreateKeyPair(store, 'org-root/signing', 'Ed25519'));
+  const archive = options.keys?.archive ?? (await loadOrCreateKeyPair(store, 'org-archive/agreement', 'X25519'));
   const rootPublic = await exportPublicKey(rootKey.publicKey);
   const orgId = await orgIdFromRootKey(rootPublic);
   const supervisor = await loadOrCreateIdentity(store, 'supervisor');
@@ -66,7 +85,7 @@ export async function loadOrCreateOrganisation(
   const now = Date.now();
   let roster = saved?.roster;
   let rosterVersion = saved?.version ?? 0;
-  if (!saved || saved.expiresAt - now < renewBefore) {
+  if (!saved || saved.expiresAt - now < renewBefore || saved.version <= above) {
     const issuedAt = now - 60_000;
     const expiresAt = now + lifetime;
     const supervisorCertificate = await issueCertificate(
@@ -96,7 +115,7 @@ export async function loadOrCreateOrganisation(
       },
       bySupervisor,
     );
-    rosterVersion += 1;
+    rosterVersion = Math.max(rosterVersion, above) + 1;
     roster = await issueRoster(
       {
         orgId,

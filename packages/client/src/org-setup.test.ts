@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  RosterError,
+  bytesEqual,
+  decodeClientFrame,
+  encodeRelayFrame,
+  exportPublicKey,
+  generateSigningKeyPair,
+  issueRoster,
+  randomBytes,
+  verifyRoster,
+} from '@sealchat/protocol';
+import { MemoryClientStore } from './client-store.js';
+import { createOrganisation, loadOrganisation, registerOrganisation, restoreOrganisation } from './org-setup.js';
+import type { WebSocketConstructor } from './relay-connection.js';
+
+const PASSPHRASE = 'correct horse battery staple';
+const ws = { WebSocket: WebSocket as unknown as WebSocketConstructor };
+
+/**
+ * A relay that keeps one roster per org, as the real one does: anyone may publish, and it refuses a
+ * roster that does not verify or is not newer than the one it has. `forged` makes it answer
+ * `get-roster` with a roster of its own instead.
+ */
+async function rosterRelay(forged?: Uint8Array<ArrayBuffer>) {
+  const rosters = new Map<string, Uint8Array<ArrayBuffer>>();
+  const heldVersions = new Map<string, number>();
+  const published: number[] = [];
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  server.on('connection', (socket) => {
+    socket.send(encodeRelayFrame({ kind: 'challenge', nonce: randomBytes(32) }));
+    socket.on('message', (data: Buffer) => {
+      void (async () => {
+        const frame = decodeClientFrame(new Uint8Array(data));
+        if (frame.kind === 'get-roster') {
+          const roster = forged ?? rosters.get(frame.orgId.join());
+          socket.send(
+            encodeRelayFrame(
+              roster
+                ? { kind: 'roster', requestId: frame.requestId, roster }
+                : { kind: 'error', requestId: frame.requestId, code: 'SEALCHAT_E_NOT_FOUND', message: 'no roster' },
+            ),
+          );
+        } else if (frame.kind === 'publish-roster') {
+          try {
+            const verified = await verifyRoster(frame.roster, { orgRootKey: frame.orgRootKey, now: Date.now() });
+            const key = verified.orgId.join();
+            const held = heldVersions.get(key);
+            const sameBytes = bytesEqual(rosters.get(key) ?? new Uint8Array(0), frame.roster);
+            if (held !== undefined && (verified.version < held || (verified.version === held && !sameBytes))) {
+              throw new Error('rollback');
+            }
+            rosters.set(key, frame.roster);
+            heldVersions.set(key, verified.version);
+            published.push(verified.version);
+            socket.send(encodeRelayFrame({ kind: 'ok', requestId: frame.requestId }));
+          } catch {
+            socket.send(
+              encodeRelayFrame({
+                kind: 'error',
+                requestId: frame.requestId,
+                code: 'SEALCHAT_E_ROSTER_REJECTED',
+                message: 'roster rejected',
+              }),
+            );
+          }
+        }
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    published,
+    /** Stores a roster as if another device had published it. */
+    hold: async (roster: Uint8Array<ArrayBuffer>, orgRootKey: Uint8Array<ArrayBuffer>) => {
+      const verified = await verifyRoster(roster, { orgRootKey, now: Date.now() });
+      rosters.set(verified.orgId.join(), roster);
+      heldVersions.set(verified.orgId.join(), verified.version);
+    },
+  };
+}
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+// Each PBKDF2 run costs ~0.2-0.3 s, so one organisation serves the file.
+const source = new MemoryClientStore();
+const created = await createOrganisation(source, { name: 'Acme', passphrase: PASSPHRASE });
+
+describe('registerOrganisation', () => {
+  it('publishes a new organisation’s roster as it is', async () => {
+    const relay = await rosterRelay();
+    const registered = await registerOrganisation(relay.url, source, created.organisation, ws);
+    expect(registered.rosterVersion).toBe(1);
+    expect(relay.published).toEqual([1]);
+  });
+
+  it('after a restore, issues a roster above the one the relay holds, then publishes it', async () => {
+    const relay = await rosterRelay();
+    // The first device went on issuing rosters after the backup was made: the relay holds version 5.
+    const renewed = await loadOrganisation(source, { rosterVersionAbove: 4 });
+    await relay.hold(renewed!.roster, renewed!.rootPublic);
+
+    const store = new MemoryClientStore();
+    const restored = await restoreOrganisation(store, created.backup.text, PASSPHRASE);
+    expect(restored.rosterVersion).toBe(2);
+    const registered = await registerOrganisation(relay.url, store, restored, ws);
+    expect(registered.rosterVersion).toBe(6);
+    expect(relay.published).toEqual([6]);
+    expect((await loadOrganisation(store))?.rosterVersion).toBe(6);
+  });
+
+  it('takes the version floor from an expired roster on the relay too', async () => {
+    const relay = await rosterRelay();
+    const shortLived = await loadOrganisation(source, { rosterVersionAbove: 8, lifetimeMs: 30 });
+    expect(shortLived!.rosterVersion).toBe(9);
+    await relay.hold(shortLived!.roster, shortLived!.rootPublic);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+
+    const store = new MemoryClientStore();
+    const restored = await restoreOrganisation(store, created.backup.text, PASSPHRASE);
+    const registered = await registerOrganisation(relay.url, store, restored, ws);
+    expect(registered.rosterVersion).toBe(10);
+    expect(relay.published).toEqual([10]);
+  });
+
+  it('refuses a roster the relay forged with a high version, and publishes nothing', async () => {
+    const forger = await generateSigningKeyPair();
+    const now = Date.now();
+    const forged = await issueRoster(
+      {
+        orgId: created.organisation.orgId,
+        version: 2 ** 40,
+        issuedAt: now,
+        expiresAt: now + 3_600_000,
+        archivePublic: undefined,
+        supervisors: [],
+        agents: [],
+      },
+      { privateKey: forger.privateKey, publicKey: await exportPublicKey(forger.publicKey) },
+    );
+    const relay = await rosterRelay(forged);
+    await expect(registerOrganisation(relay.url, source, created.organisation, ws)).rejects.toBeInstanceOf(RosterError);
+    expect(relay.published).toEqual([]);
+  });
+});
