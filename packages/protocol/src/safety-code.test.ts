@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from './bytes.js';
 import { safetyCode } from './safety-code.js';
@@ -19,16 +18,18 @@ describe('safetyCode', () => {
     expect(await safetyCode(org, visitor, randomBytes(16))).not.toBe(code);
   });
 
-  it('matches an independent derivation from docs/protocol.md (Node crypto, BigInt arithmetic)', async () => {
+  it('matches an independent derivation from docs/protocol.md (plain SHA-256, BigInt arithmetic)', async () => {
     const [org, visitor, conversation] = [new Uint8Array(32), new Uint8Array(32).fill(1), new Uint8Array(16).fill(2)];
-    const hash = createHash('sha256')
-      .update('sealchat/v1 safety-code\0')
-      .update(org)
-      .update(visitor)
-      .update(conversation)
-      .digest();
+    const input = new Uint8Array([
+      ...new TextEncoder().encode('sealchat/v1 safety-code\0'),
+      ...org,
+      ...visitor,
+      ...conversation,
+    ]);
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', input));
+    const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
     const groups = [0, 5, 10, 15].map((at) =>
-      (BigInt(`0x${hash.subarray(at, at + 5).toString('hex')}`) % 100000n).toString().padStart(5, '0'),
+      (BigInt(`0x${hex(hash.subarray(at, at + 5))}`) % 100000n).toString().padStart(5, '0'),
     );
     expect(await safetyCode(org, visitor, conversation)).toBe(groups.join(' '));
     expect(await safetyCode(org, visitor, conversation)).toBe('25189 03228 96150 56014');
