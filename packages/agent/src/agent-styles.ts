@@ -18,7 +18,7 @@ export const agentStyles = css`
     overflow-y: auto;
   }
   nav h2,
-  main h2 {
+  .conversation h2 {
     margin: 0;
     padding: 12px;
     font-size: 15px;
@@ -51,7 +51,7 @@ export const agentStyles = css`
     overflow: hidden;
     text-overflow: ellipsis;
   }
-  main {
+  .conversation {
     display: flex;
     flex-direction: column;
     min-inline-size: 0;

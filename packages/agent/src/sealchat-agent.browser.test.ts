@@ -168,12 +168,12 @@ describe('<sealchat-agent> inbox tools', () => {
 
   it('moves between conversations with Alt+↑/↓ and jumps to search with /', async () => {
     const el = await mountConsole();
-    const heading = () => el.shadowRoot!.querySelector('main h2')!.textContent;
+    const heading = () => el.shadowRoot!.querySelector('.conversation h2')!.textContent;
     expect(heading()).toContain('bbbb02');
-    el.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', altKey: true, bubbles: true, composed: true }));
+    document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', altKey: true, bubbles: true }));
     await el.updateComplete;
     expect(heading()).toContain('aaaa01');
-    el.dispatchEvent(new KeyboardEvent('keydown', { key: '/', bubbles: true, composed: true }));
+    document.body.dispatchEvent(new KeyboardEvent('keydown', { key: '/', bubbles: true }));
     expect(el.shadowRoot!.activeElement?.matches('input[type=search]')).toBe(true);
     el.remove();
   });

@@ -137,6 +137,7 @@ export class SealchatAgent extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    document.removeEventListener('keydown', this.onShortcut);
     this.listening?.removeEventListener('message', this.onMessage);
     this.listening = undefined;
   }
@@ -177,9 +178,9 @@ export class SealchatAgent extends LitElement {
           ${this.listed(conversations).map((c) => this.renderEntry(c, c === current))}
         </ul>
       </nav>
-      <main part="conversation">
+      <section class="conversation" part="conversation" aria-label="Conversation">
         ${current ? this.renderConversation(current) : html`<p class="empty">Select a conversation.</p>`}
-      </main>
+      </section>
     `;
   }
 
@@ -327,7 +328,7 @@ export class SealchatAgent extends LitElement {
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
-  /** Inbox shortcuts: Alt+↑/↓ move between conversations, "/" jumps to the search box. */
+  /** Inbox shortcuts: Alt+↑/↓ move between conversations, "/" jumps to the search box (one console per page). */
   private readonly onShortcut = (event: KeyboardEvent): void => {
     const typing = (event.composedPath()[0] as HTMLElement).matches?.('input, textarea, select');
     if (event.key === '/' && !typing) {
@@ -346,7 +347,8 @@ export class SealchatAgent extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.addEventListener('keydown', this.onShortcut);
+    // On the document: the shortcuts work wherever focus is, except while typing in a field.
+    document.addEventListener('keydown', this.onShortcut);
   }
 
   private async showCode(id: string): Promise<void> {

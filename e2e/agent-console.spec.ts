@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { expect, test, type Page } from '@playwright/test';
+import { openAgent, openVisitor, say, startChat } from './support/chat-pages.js';
+
+/**
+ * The agent console as an agent uses it: a visitor's markup arrives as inert text, the inbox is
+ * searchable and keyboard-driven, the transcript exports, and axe-core finds nothing to fix.
+ */
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Element) => Promise<AxeResults> } }).axe;
+    const results = await axe.run(document.querySelector('sealchat-agent')!);
+    return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+interface AxeResults {
+  violations: { id: string; nodes: { target: string[] }[] }[];
+}
+
+test("a visitor's markup is inert in the console; search, shortcuts and export work; zero axe violations", async ({
+  browser,
+}) => {
+  const { context: agentContext, agent } = await openAgent(browser);
+  const { context, visitor } = await openVisitor(browser);
+  await startChat(visitor);
+  const payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script> lighthouse-42';
+  await say(visitor, payload);
+  const log = agent.getByRole('log', { name: 'Messages' });
+  await expect(log).toContainText(payload);
+  await expect(log.locator('img, script')).toHaveCount(0);
+  expect(await agent.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+
+  // "/" jumps to the search; the decrypted text is searched locally.
+  await agent.locator('body').press('/');
+  const search = agent.getByRole('searchbox', { name: 'Search conversations' });
+  await expect(search).toBeFocused();
+  await search.fill('lighthouse-42');
+  await expect(agent.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem')).toHaveCount(1);
+
+  const download = agent.waitForEvent('download');
+  await agent.getByRole('button', { name: 'Export JSON' }).click();
+  const exported = JSON.parse(readFileSync(await (await download).path(), 'utf8')) as { messages: { text: string }[] };
+  expect(exported.messages.map((m) => m.text)).toContain(payload);
+
+  expect(await axeViolations(agent)).toEqual([]);
+  await context.close();
+  await agentContext.close();
+});
