@@ -48,6 +48,13 @@ test("a visitor's markup is inert in the console; search, shortcuts and export w
   expect(exported.messages.map((m) => m.text)).toContain(payload);
 
   expect(await axeViolations(agent)).toEqual([]);
+
+  // Erasure on the visitor's request: gone for everyone.
+  agent.once('dialog', (dialog) => void dialog.accept());
+  await agent.getByRole('button', { name: 'Erase…' }).click();
+  await expect(agent.getByRole('navigation', { name: 'Conversations' })).not.toContainText('lighthouse-42');
+  await expect(visitor.getByRole('log', { name: 'Messages' })).toContainText('This conversation was deleted.');
+  await expect(visitor.getByRole('log', { name: 'Messages' })).not.toContainText('lighthouse-42');
   await context.close();
   await agentContext.close();
 });

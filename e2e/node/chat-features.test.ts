@@ -166,3 +166,17 @@ describe('chat features over a real relay', () => {
     expect(visitor.messages.map((m) => m.text)).toEqual(['new start']);
   });
 });
+
+describe('erasure on the visitor’s request', () => {
+  it('an agent erases a conversation for everyone: the relay, the visitor and the inbox drop it', async () => {
+    const { agent, visitor } = await setup(await relay());
+    const sent = await visitor.send('please erase my data');
+    await until<ChatMessage>(agent, 'message', (m) => m.text === 'please erase my data');
+    const visitorDropped = new Promise((resolve) => visitor.addEventListener('deleted', resolve));
+    const inboxDropped = new Promise((resolve) => agent.addEventListener('deleted', resolve));
+    await agent.deleteConversation(sent.conversationId);
+    await Promise.all([visitorDropped, inboxDropped]);
+    expect(visitor.messages).toEqual([]);
+    expect(agent.conversationList.map((c) => c.id)).not.toContain(sent.conversationId);
+  });
+});

@@ -95,6 +95,8 @@ export class SealchatAgent extends LitElement {
     setTimeout(() => this.requestUpdate(), TYPING_SHOWN_MS + 50);
     this.requestUpdate();
   };
+  /** The last action that failed (shown until the next one). */
+  private failure: string | undefined;
   /** Safety codes computed so far, by conversation id. */
   private readonly codes = new Map<string, string>();
 
@@ -198,9 +200,11 @@ export class SealchatAgent extends LitElement {
   private renderConversation(c: Conversation) {
     return html`
       <h2>Visitor ${c.id.slice(0, 6)}</h2>
+      ${this.failure ? html`<p class="warning" role="alert">${this.failure}</p>` : nothing}
       <p class="tools">
         <button type="button" @click=${() => this.exportTranscript(c, 'json')}>Export JSON</button>
         <button type="button" @click=${() => this.exportTranscript(c, 'text')}>Export text</button>
+        <button type="button" class="danger" @click=${() => this.erase(c)}>Erase…</button>
       </p>
       <p class="safety">
         ${
@@ -303,6 +307,19 @@ export class SealchatAgent extends LitElement {
     select.value = '';
     textarea.focus();
   };
+
+  /**
+   * Erases a conversation on the visitor's request, after a confirmation: on the relay for everyone
+   * (the visitor's widget and every console drop it too).
+   */
+  private erase(c: Conversation): void {
+    if (!confirm(`Erase the conversation with visitor ${c.id.slice(0, 6)} for everyone? This cannot be undone.`))
+      return;
+    this.session?.deleteConversation(c.id).catch((error: unknown) => {
+      this.failure = error instanceof Error ? error.message : String(error);
+      this.requestUpdate();
+    });
+  }
 
   /** Saves a conversation's decrypted transcript, made here in the browser, as JSON or plain text. */
   private exportTranscript(c: Conversation, format: 'json' | 'text'): void {

@@ -71,6 +71,22 @@ export class AgentSession extends ChatSession {
   }
 
   /**
+   * Erases a conversation for everyone (a visitor's erasure request): the relay deletes every record
+   * with secure_delete and tells every subscriber, this session included, which drops it.
+   * @throws RelayRequestError when the relay refuses (this device is not an agent of the org).
+   */
+  async deleteConversation(conversationId: string): Promise<void> {
+    await this.started;
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
+    await this.connection.request({
+      kind: 'delete-conversation',
+      conversationId: conversation.conversationId,
+      capability: EMPTY_CAPABILITY,
+    });
+  }
+
+  /**
    * The safety code of a conversation, to compare with the one the visitor reads out
    * (docs/protocol.md §Safety code); undefined until the visitor has written.
    */
