@@ -3,3 +3,5 @@
  * register the tag, or this module for the class alone (no side effects).
  */
 export { SealchatAgent } from './sealchat-agent.js';
+export { SealchatOrgSetup } from './sealchat-org-setup.js';
+export type { OrgReadyDetail } from './sealchat-org-setup.js';

@@ -50,3 +50,28 @@ export type { AgentSessionOptions } from './agent-session.js';
 export type { PresenceStatus } from '@sealchat/protocol';
 export { loadOrCreateOrganisation, publishRoster } from './organisation-bootstrap.js';
 export type { Organisation, OrganisationOptions } from './organisation-bootstrap.js';
+export {
+  createOrganisation,
+  restoreOrganisation,
+  loadOrganisation,
+  loadBackupFile,
+  registerOrganisation,
+  OrganisationExistsError,
+} from './org-setup.js';
+export type {
+  RecoverableOrganisation,
+  OrgBackupFile,
+  CreateOrganisationOptions,
+  RestoreOrganisationOptions,
+} from './org-setup.js';
+export {
+  BackupPassphraseError,
+  BackupCorruptError,
+  BackupVersionError,
+  WeakPassphraseError,
+  MIN_BACKUP_ITERATIONS,
+  MIN_PASSPHRASE_LENGTH,
+  MAX_ORG_NAME_LENGTH,
+} from './org-backup.js';
+export { embedSnippet } from './embed-snippet.js';
+export type { EmbedSnippetOptions } from './embed-snippet.js';
