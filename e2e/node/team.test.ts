@@ -1,0 +1,154 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AgentSession,
+  loadOrCreateOrganisation,
+  MemoryClientStore,
+  publishRoster,
+  RelayRequestError,
+  VisitorSession,
+  type ChatMessage,
+  type ChatSession,
+  type WebSocketConstructor,
+} from '@sealchat/client';
+import {
+  decodeEnvelope,
+  EnvelopeType,
+  fromHex,
+  readKeyShareIntro,
+  toHex,
+  type DeviceIdentity,
+} from '@sealchat/protocol';
+import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { acceptInvite, waitForApproval } from '../../packages/client/src/team-join.js';
+import { approveJoinRequest, createInvite, revokeDevice } from '../../packages/client/src/team.js';
+
+/**
+ * Issue 6, team: a supervisor invites a person, approves the device request their browser made,
+ * and later revokes the device — against a real relay. After the revocation the relay refuses the
+ * device, and no key share of a conversation begun afterwards names it, so even a relay that let it
+ * in would give it nothing to decrypt.
+ */
+const WS = WebSocket as unknown as WebSocketConstructor;
+const closers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+async function relay(): Promise<RunningRelay> {
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'sealchat-team-')), 'relay.db');
+  const running = await startRelay({ port: 0, dbPath, demo: true }, { logger: silentLogger });
+  closers.push(() => running.close());
+  return running;
+}
+
+function until<T>(session: ChatSession, type: string, predicate: (d: T) => boolean): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (event: Event) => {
+      const detail = (event as CustomEvent<T>).detail;
+      if (predicate(detail)) {
+        session.removeEventListener(type, listener);
+        resolve(detail);
+      }
+    };
+    session.addEventListener(type, listener);
+  });
+}
+
+async function agent(running: RunningRelay, orgRootKey: Uint8Array<ArrayBuffer>, identity: DeviceIdentity) {
+  const session = await AgentSession.start({
+    relayUrl: running.url,
+    orgRootKey,
+    identity,
+    store: new MemoryClientStore(),
+    WebSocket: WS,
+  });
+  closers.push(() => session.close());
+  return session;
+}
+
+async function visitor(running: RunningRelay, orgKey: string): Promise<VisitorSession> {
+  const session = await VisitorSession.start({
+    relayUrl: running.url,
+    orgKey,
+    store: new MemoryClientStore(),
+    WebSocket: WS,
+  });
+  closers.push(() => session.close());
+  return session;
+}
+
+/** The recipients of every key share the relay stored in a conversation, read from the demo relay's row feed. */
+async function keyShareRecipients(running: RunningRelay, conversationId: string): Promise<string[][]> {
+  const controller = new AbortController();
+  const response = await fetch(`${running.url.replace(/^ws/, 'http')}/demo/rows`, { signal: controller.signal });
+  const reader = response.body!.getReader();
+  let text = '';
+  // The feed replays stored rows at once, then stays open: read until a quiet moment.
+  for (;;) {
+    const chunk = await Promise.race([reader.read(), new Promise<undefined>((resolve) => setTimeout(resolve, 300))]);
+    if (!chunk || chunk.done) break;
+    text += new TextDecoder().decode(chunk.value);
+  }
+  controller.abort();
+  const rows = text
+    .split('\n\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)) as { conversationId: string; envelopeHex: string });
+  return rows
+    .filter((row) => row.conversationId === conversationId)
+    .map((row) => decodeEnvelope(fromHex(row.envelopeHex)))
+    .filter((envelope) => envelope.type === EnvelopeType.keyShare)
+    .map((envelope) => readKeyShareIntro(envelope).recipients.map(toHex));
+}
+
+describe('a team over a real relay', { timeout: 30_000 }, () => {
+  it('invite → request → approve → chat → revoke: the revoked device is refused and left out of new chains', async () => {
+    const running = await relay();
+    const orgStore = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(orgStore, { agentName: 'Robin' });
+    await publishRoster(running.url, org, { WebSocket: WS });
+    const robin = await agent(running, org.rootPublic, org.agent);
+
+    // Sam's browser accepts the invite and waits; the supervisor approves and publishes.
+    const { code } = await createInvite(orgStore, org, { name: 'Sam' });
+    const samStore = new MemoryClientStore();
+    const membership = await acceptInvite(samStore, code);
+    const approved = waitForApproval(running.url, samStore, membership, { WebSocket: WS, intervalMs: 250 });
+    const { roster } = await approveJoinRequest(orgStore, org, membership.request);
+    await publishRoster(running.url, roster, { WebSocket: WS });
+    expect((await approved).joined).toBe(true);
+    const sam = await agent(running, membership.orgRootKey, membership.identity);
+    const samId = toHex(membership.identity.deviceId);
+
+    // Before: a visitor's message reaches Sam, decrypted.
+    const ana = await visitor(running, org.orgKey);
+    const atSam = until<ChatMessage>(sam, 'message', (m) => m.text === 'Hello, anyone?');
+    const first = await ana.send('Hello, anyone?');
+    expect((await atSam).authorName).toBeUndefined();
+    expect((await keyShareRecipients(running, first.conversationId)).flat()).toContain(samId);
+
+    // Revoke: the relay drops Sam's socket and refuses him from then on.
+    const refused = until<{ code: string }>(sam, 'error', (e) => e.code === 'SEALCHAT_E_UNAUTHORIZED');
+    const revoked = await revokeDevice(orgStore, org, membership.identity.deviceId);
+    await publishRoster(running.url, revoked, { WebSocket: WS });
+    await refused;
+    await expect(agent(running, membership.orgRootKey, membership.identity)).rejects.toBeInstanceOf(RelayRequestError);
+
+    // After: a new conversation. Robin reads it; Sam's session shows nothing of it, and no key share
+    // in it names Sam's device, so there is nothing he could decrypt even with the ciphertext.
+    const ben = await visitor(running, org.orgKey);
+    const atRobin = until<ChatMessage>(robin, 'message', (m) => m.text === 'Sent after the revocation');
+    const later = await ben.send('Sent after the revocation');
+    await atRobin;
+    const shares = await keyShareRecipients(running, later.conversationId);
+    expect(shares.length).toBeGreaterThan(0);
+    expect(shares.flat()).not.toContain(samId);
+    expect(shares.flat()).toContain(toHex(org.agent.deviceId));
+    expect(sam.conversationList.find((c) => c.id === later.conversationId)?.messages ?? []).toEqual([]);
+    expect(sam.messagesOf(first.conversationId).map((m) => m.text)).toEqual(['Hello, anyone?']);
+  });
+});

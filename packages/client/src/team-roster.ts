@@ -1,0 +1,227 @@
+import {
+  bytesEqual,
+  exportPublicKey,
+  fromHex,
+  issueCertificate,
+  issueRoster,
+  toHex,
+  verifyRoster,
+  type DeviceRole,
+  type PublicDevice,
+  type VerifiedCertificate,
+  type VerifiedRoster,
+} from '@sealchat/protocol';
+import type { ClientStore } from './client-store.js';
+import { StoredStateError } from './errors.js';
+import type { Organisation } from './organisation-bootstrap.js';
+
+/**
+ * Changing who is on the organisation's roster: enrolling a device (a bot, an invited person) and
+ * revoking one. `loadOrCreateOrganisation` issues a roster with exactly its own supervisor and agent;
+ * everything here re-issues the current roster with every device it already lists, plus or minus one.
+ * Moved from examples/faq-bot, which enrols bots with it.
+ */
+
+const DAY = 24 * 60 * 60 * 1000;
+/**
+ * Where `loadOrCreateOrganisation` keeps the roster it issued. Written here too, so the next load
+ * (the console's, a bot tool's) sees the new version instead of re-publishing an older one, which
+ * the relay would refuse as a rollback.
+ */
+const ROSTER_RECORD = 'org/roster';
+
+export interface RosterChangeOptions {
+  /** Lifetime of the new roster and of every certificate on it. Default 30 days. */
+  readonly lifetimeMs?: number;
+}
+
+export interface EnrolOptions extends RosterChangeOptions {
+  /** The name visitors see on the device's messages. Default "FAQ bot". */
+  readonly displayName?: string;
+}
+
+/** A roster issued and saved in the organisation's store, ready for `publishRoster`. */
+export interface IssuedRoster {
+  readonly rootPublic: Uint8Array<ArrayBuffer>;
+  readonly roster: Uint8Array<ArrayBuffer>;
+  readonly version: number;
+}
+
+/** One device as a roster lists it. */
+export interface ListedDevice extends PublicDevice {
+  readonly displayName: string;
+  readonly role: DeviceRole;
+}
+
+/**
+ * The organisation's current roster, verified: the one saved in `store` when it is newer than the
+ * one `org` was loaded with (a roster issued since, by this module), else `org`'s.
+ * @throws RosterError when it does not verify (expired, say).
+ * @throws StoredStateError when the saved roster record is malformed.
+ */
+export async function currentRoster(
+  store: ClientStore,
+  org: Pick<Organisation, 'roster' | 'rosterVersion' | 'rootPublic'>,
+  now = Date.now(),
+): Promise<VerifiedRoster> {
+  const saved = await store.getRecord(ROSTER_RECORD);
+  let bytes = org.roster;
+  if (saved !== undefined) {
+    const v = saved as Record<string, unknown>;
+    if (
+      typeof saved !== 'object' ||
+      saved === null ||
+      typeof v['roster'] !== 'string' ||
+      typeof v['version'] !== 'number'
+    )
+      throw new StoredStateError('Stored organisation roster is malformed');
+    if (v['version'] > org.rosterVersion) bytes = fromHex(v['roster']);
+  }
+  return verifyRoster(bytes, { orgRootKey: org.rootPublic, now });
+}
+
+/**
+ * Issues a roster that lists `device` in `role` (replacing its entry if it is already listed, in
+ * either role), with every other device of the current roster, and saves it in `store`. Publish it
+ * next. A supervisor is certified by the root key, an agent by this organisation's supervisor.
+ * @throws RosterError when the organisation's current roster does not verify (expired, say).
+ */
+export function enrolDevice(
+  store: ClientStore,
+  org: Organisation,
+  device: PublicDevice,
+  role: DeviceRole,
+  displayName: string,
+  options: RosterChangeOptions = {},
+): Promise<IssuedRoster> {
+  const entry: ListedDevice = {
+    deviceId: device.deviceId,
+    signingPublic: device.signingPublic,
+    agreementPublic: device.agreementPublic,
+    displayName,
+    role,
+  };
+  return reissueRoster(
+    store,
+    org,
+    (devices) => [...devices.filter((d) => !bytesEqual(d.deviceId, device.deviceId)), entry],
+    options,
+  );
+}
+
+/**
+ * Issues a roster that lists `device` as an agent; see {@link enrolDevice}.
+ * @throws RosterError when the organisation's current roster does not verify (expired, say).
+ */
+export function enrolAgentDevice(
+  store: ClientStore,
+  org: Organisation,
+  device: PublicDevice,
+  options: EnrolOptions = {},
+): Promise<IssuedRoster> {
+  return enrolDevice(store, org, device, 'agent', options.displayName ?? 'FAQ bot', options);
+}
+
+/**
+ * Issues a roster without device `deviceId` (agent or supervisor) and saves it in `store`. Once
+ * published, the relay closes the device's sockets and refuses it, and every client's next chain
+ * leaves it out. Refuses to drop the supervisor device that signs the roster.
+ * @throws TypeError when no device has that id, or it is this organisation's signing supervisor.
+ * @throws RosterError as for {@link enrolDevice}.
+ */
+export function removeDevice(
+  store: ClientStore,
+  org: Organisation,
+  deviceId: Uint8Array,
+  options: RosterChangeOptions = {},
+): Promise<IssuedRoster> {
+  if (bytesEqual(deviceId, org.supervisor.deviceId))
+    throw new TypeError('The supervisor device that signs the roster cannot remove itself');
+  return reissueRoster(
+    store,
+    org,
+    (devices) => {
+      const kept = devices.filter((d) => !bytesEqual(d.deviceId, deviceId));
+      if (kept.length === devices.length) throw new TypeError(`No device ${toHex(deviceId)} on the roster`);
+      return kept;
+    },
+    options,
+  );
+}
+
+/**
+ * Issues a roster without agent `deviceId`; see {@link removeDevice}.
+ * @throws TypeError when no agent device has that id; RosterError as for {@link enrolDevice}.
+ */
+export async function removeAgentDevice(
+  store: ClientStore,
+  org: Organisation,
+  deviceId: Uint8Array,
+  options: RosterChangeOptions = {},
+): Promise<IssuedRoster> {
+  const roster = await currentRoster(store, org);
+  if (!roster.agents.some((a) => bytesEqual(a.deviceId, deviceId)))
+    throw new TypeError(`No agent device ${toHex(deviceId)} on the roster`);
+  return removeDevice(store, org, deviceId, options);
+}
+
+/**
+ * Re-certifies everyone on the current roster after `change` (supervisors by the root, agents by
+ * the supervisor), all valid for the same lifetime: a roster stops verifying as soon as any
+ * certificate on it expires, so the roster must not outlive them. The organisation's own supervisor
+ * stays first and stays on, whatever `change` returns, since it signs the roster.
+ */
+async function reissueRoster(
+  store: ClientStore,
+  org: Organisation,
+  change: (devices: readonly ListedDevice[]) => readonly ListedDevice[],
+  options: RosterChangeOptions,
+): Promise<IssuedRoster> {
+  const now = Date.now();
+  const current = await currentRoster(store, org, now);
+  const listed = (c: VerifiedCertificate): ListedDevice => ({
+    deviceId: c.deviceId,
+    signingPublic: c.signingPublic,
+    agreementPublic: c.agreementPublic,
+    displayName: c.displayName,
+    role: c.role,
+  });
+  const changed = change(current.devices.map(listed));
+  const self = current.supervisors.find((s) => bytesEqual(s.deviceId, org.supervisor.deviceId));
+  if (!self) throw new StoredStateError("This organisation's supervisor device is not on its own roster");
+  const others = changed.filter((d) => !bytesEqual(d.deviceId, org.supervisor.deviceId));
+  const issuedAt = now - 60_000;
+  const expiresAt = now + (options.lifetimeMs ?? 30 * DAY);
+  const byRoot = { privateKey: org.rootKey.privateKey, publicKey: org.rootPublic };
+  const bySupervisor = { privateKey: org.supervisor.signing.privateKey, publicKey: org.supervisor.signingPublic };
+  const certify = (device: ListedDevice): Promise<Uint8Array<ArrayBuffer>> =>
+    issueCertificate(
+      {
+        orgId: org.orgId,
+        deviceId: device.deviceId,
+        displayName: device.displayName,
+        role: device.role,
+        signingPublic: device.signingPublic,
+        agreementPublic: device.agreementPublic,
+        issuedAt,
+        expiresAt,
+      },
+      device.role === 'supervisor' ? byRoot : bySupervisor,
+    );
+  const version = current.version + 1;
+  const roster = await issueRoster(
+    {
+      orgId: org.orgId,
+      version,
+      issuedAt,
+      expiresAt,
+      archivePublic: await exportPublicKey(org.archive.publicKey),
+      supervisors: await Promise.all([listed(self), ...others.filter((d) => d.role === 'supervisor')].map(certify)),
+      agents: await Promise.all(others.filter((d) => d.role === 'agent').map(certify)),
+    },
+    bySupervisor,
+  );
+  // Saved before it is published: a version the relay has must never be issued twice with other bytes.
+  await store.putRecord(ROSTER_RECORD, { roster: toHex(roster), version, expiresAt });
+  return { rootPublic: org.rootPublic, roster, version };
+}
