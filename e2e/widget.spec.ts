@@ -244,7 +244,7 @@ test("the host page's CSS cannot hide or restyle the widget, and the consent slo
   browser,
 }) => {
   const { context: agentContext } = await openAgent(browser);
-  const { context, visitor } = await openVisitor(browser);
+  const { context, visitor } = await openVisitor(browser, { position: 'bottom-left' });
   await visitor.addStyleTag({
     content:
       'div:empty, button, section, ol, li { display: none !important } * { color: red !important; font-size: 2px }',
@@ -255,6 +255,9 @@ test("the host page's CSS cannot hide or restyle the widget, and the consent slo
     consent.textContent = 'By chatting you accept our privacy notice.';
     widget.append(consent);
   });
+  // position="bottom-left": the launcher sits in the left corner, above the page (z-index).
+  const launcher = (await visitor.getByRole('button', { name: 'Chat with Harbour Supplies' }).boundingBox())!;
+  expect(launcher.x).toBeLessThan(100);
   await startChat(visitor);
   await expect(visitor.getByRole('button', { name: 'Send' })).toBeVisible();
   await expect(visitor.getByText('By chatting you accept our privacy notice.')).toBeVisible();
