@@ -31,6 +31,7 @@ async function servePlainSite(
   integrity: string,
   panelBody: Buffer = readFileSync(panelPath),
   requests: string[] = [],
+  extraAttributes = '',
 ): Promise<void> {
   site = await startPlainSite(
     E2E_PLAIN_PORT,
@@ -41,7 +42,7 @@ async function servePlainSite(
         body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plain shop</title>
 <script type="module" src="/sealchat-widget.js" integrity="${integrity}" crossorigin="anonymous"></script>
 </head><body><h1>A plain page</h1>
-<sealchat-widget relay="${E2E_RELAY_WS}" org="${orgKey}" heading="Talk to us"></sealchat-widget>
+<sealchat-widget relay="${E2E_RELAY_WS}" org="${orgKey}" heading="Talk to us"${extraAttributes}></sealchat-widget>
 </body></html>`,
       },
       // Every file of the script-tag build (the locales too), as a CDN would serve them.
@@ -131,4 +132,44 @@ test('a chat panel that does not match the hash pinned in the launcher never run
   await expect(page.getByRole('alert')).toContainText('does not match its pinned hash');
   expect(await page.evaluate(() => customElements.get('sealchat-panel'))).toBeUndefined();
   expect(await page.evaluate(() => (window as { __doctored?: boolean }).__doctored)).toBeUndefined();
+});
+
+test('the script-tag build in Arabic, dark, with a pre-chat form, masking and the menu, still with zero CSP violations', async ({
+  browser,
+}) => {
+  const agentContext = await browser.newContext();
+  const agent = await agentContext.newPage();
+  const orgKey = await demoOrgKey(agent);
+  const visitor = await (await browser.newContext()).newPage();
+  await visitor.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __violations: string[] }).__violations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const requests: string[] = [];
+  const integrity = readFileSync(`${bundlePath}.sri`, 'utf8').trim();
+  await servePlainSite(orgKey, integrity, undefined, requests, ' locale="ar" theme="dark" prechat="name" sound');
+  await visitor.goto(`${E2E_PLAIN_ORIGIN}/`);
+  await visitor.getByRole('button', { name: 'Talk to us' }).click();
+  // Only the Arabic strings were fetched, through their pinned hash.
+  await expect(visitor.getByRole('button', { name: 'بدء المحادثة' })).toBeVisible();
+  expect(requests.filter((r) => r.includes('locale'))).toEqual(['/sealchat-locale-ar.js']);
+  await visitor.getByLabel('الاسم').fill('Layla');
+  await visitor.getByRole('button', { name: 'بدء المحادثة' }).click();
+  await expect(agent.getByRole('log', { name: 'Messages' })).toContainText('Layla');
+  const composer = visitor.getByRole('textbox', { name: 'الرسالة' });
+  await composer.fill('بطاقتي 4111 1111 1111 1111');
+  await composer.press('Enter');
+  await expect(agent.getByRole('log', { name: 'Messages' })).toContainText('•••• •••• •••• 1111');
+  await expect(agent.getByRole('log', { name: 'Messages' })).not.toContainText('4111 1111 1111 1111');
+  await visitor.getByRole('button', { name: 'خيارات أخرى' }).click();
+  await visitor.getByRole('button', { name: 'رمز الأمان' }).click();
+  const code = (await visitor.locator('sealchat-widget').locator('.code').textContent())!;
+  await agent.getByRole('button', { name: 'Show safety code' }).click();
+  await expect(agent.locator('.safety code')).toHaveText(code);
+  const panel = visitor.locator('sealchat-widget').locator('section[part="panel"]');
+  await expect(panel).toHaveAttribute('dir', 'rtl');
+  expect(await panel.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(28, 28, 30)');
+  expect(await visitor.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+  await agentContext.close();
 });
