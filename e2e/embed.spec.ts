@@ -32,6 +32,7 @@ async function servePlainSite(
   panelBody: Buffer = readFileSync(panelPath),
   requests: string[] = [],
   extraAttributes = '',
+  overrides: Record<string, Buffer> = {},
 ): Promise<void> {
   site = await startPlainSite(
     E2E_PLAIN_PORT,
@@ -52,6 +53,7 @@ async function servePlainSite(
           .map((file) => [`/${file}`, { type: 'text/javascript', body: readFileSync(resolve(cdnDir, file)) }]),
       ),
       '/sealchat-panel.js': { type: 'text/javascript', body: panelBody },
+      ...Object.fromEntries(Object.entries(overrides).map(([path, body]) => [path, { type: 'text/javascript', body }])),
     },
     requests,
   );
@@ -172,4 +174,19 @@ test('the script-tag build in Arabic, dark, with a pre-chat form, masking and th
   expect(await panel.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(28, 28, 30)');
   expect(await visitor.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
   await agentContext.close();
+});
+
+test('a locale file that does not match the hash pinned in the panel never runs, and the visitor is told', async ({
+  page,
+}) => {
+  const integrity = readFileSync(`${bundlePath}.sri`, 'utf8').trim();
+  const doctored = Buffer.concat([
+    readFileSync(resolve(cdnDir, 'sealchat-locale-de.js')),
+    Buffer.from('\nwindow.__doctored = true;\n'),
+  ]);
+  await servePlainSite('sc1unused', integrity, undefined, [], ' locale="de"', { '/sealchat-locale-de.js': doctored });
+  await page.goto(`${E2E_PLAIN_ORIGIN}/`);
+  await page.getByRole('button', { name: 'Talk to us' }).click();
+  await expect(page.getByRole('alert')).toContainText('do not match their pinned hash');
+  expect(await page.evaluate(() => (window as { __doctored?: boolean }).__doctored)).toBeUndefined();
 });
