@@ -176,4 +176,26 @@ export const agentStyles = css`
   .tools button {
     margin: 0 0 0 12px;
   }
+  .open {
+    display: flex;
+    min-inline-size: 0;
+  }
+  .open > .conversation {
+    flex: 1;
+    min-inline-size: 0;
+  }
+  .open > .conversation + .conversation {
+    border-inline-start: 1px solid #d1d1d6;
+  }
+  nav li {
+    display: flex;
+    align-items: stretch;
+  }
+  nav li > button:last-child {
+    flex: 1;
+  }
+  nav li > .beside {
+    inline-size: auto;
+    padding: 0 8px;
+  }
 `;

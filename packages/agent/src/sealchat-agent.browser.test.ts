@@ -203,3 +203,38 @@ describe('<sealchat-agent> inbox tools', () => {
     el.remove();
   });
 });
+
+describe('<sealchat-agent> several conversations at once', () => {
+  it('opens a second conversation beside the first, each with its own reply box', async () => {
+    const replies: [string, string][] = [];
+    const conversation = (id: string, text: string) =>
+      ({
+        id,
+        messages: [{ ...message(text), conversationId: id }],
+        hasVisitor: true,
+        notices: [],
+        unread: 0,
+      }) as unknown as Conversation;
+    const session = Object.assign(new EventTarget(), {
+      conversationList: [conversation('aaaa01', 'first visitor'), conversation('bbbb02', 'second visitor')],
+      presence: 'online',
+      retry: () => undefined,
+      markRead: () => undefined,
+      typing: () => undefined,
+      reply: (id: string, text: string) => (replies.push([id, text]), Promise.resolve()),
+    }) as unknown as AgentSession;
+    const el = document.createElement('sealchat-agent');
+    el.session = session;
+    document.body.append(el);
+    await el.updateComplete;
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[aria-label="Open visitor aaaa01 beside"]')!.click();
+    await el.updateComplete;
+    const sections = [...el.shadowRoot!.querySelectorAll('section.conversation')];
+    expect(sections.map((s) => s.getAttribute('aria-label'))).toEqual(['Visitor bbbb02', 'Visitor aaaa01']);
+    const reply = sections[1]!.querySelector('textarea')!;
+    reply.value = 'hello first';
+    reply.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, composed: true }));
+    expect(replies).toEqual([['aaaa01', 'hello first']]);
+    el.remove();
+  });
+});

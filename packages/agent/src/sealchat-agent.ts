@@ -37,6 +37,9 @@ const STATE_LABEL: Record<MessageState, string> = {
   failed: 'Not sent',
 };
 
+/** How many conversations can be open beside the selected one. */
+const MAX_BESIDE = 2;
+
 /** How long a typing notice shows. */
 const TYPING_SHOWN_MS = 6000;
 
@@ -60,6 +63,7 @@ export class SealchatAgent extends LitElement {
     session: { attribute: false },
     selected: { type: String },
     cannedReplies: { attribute: false },
+    beside: { state: true },
     query: { state: true },
   };
 
@@ -69,6 +73,8 @@ export class SealchatAgent extends LitElement {
   selected: string | undefined;
   /** Ready-made answers the agent can insert into the reply box. */
   cannedReplies: readonly string[] = [];
+  /** Conversations open beside the selected one. */
+  beside: readonly string[] = [];
   /** The search box's text: only conversations whose decrypted text contains it are listed. */
   query = '';
   private listening: AgentSession | undefined;
@@ -120,7 +126,8 @@ export class SealchatAgent extends LitElement {
   protected override updated(): void {
     // The open conversation is on screen: tell the visitor it was read (a no-op when nothing is new).
     const current = this.current();
-    if (current && this.session && document.visibilityState === 'visible') this.session.markRead(current.id);
+    if (current && this.session && document.visibilityState === 'visible')
+      for (const c of this.opened(current)) this.session.markRead(c.id);
   }
 
   /** The conversations matching the search, newest activity last (as opened). */
@@ -180,15 +187,48 @@ export class SealchatAgent extends LitElement {
           ${this.listed(conversations).map((c) => this.renderEntry(c, c === current))}
         </ul>
       </nav>
-      <section class="conversation" part="conversation" aria-label="Conversation">
-        ${current ? this.renderConversation(current) : html`<p class="empty">Select a conversation.</p>`}
-      </section>
+      <div class="open">
+        ${
+          current
+            ? this.opened(current).map(
+                (c) =>
+                  html`<section class="conversation" part="conversation" aria-label=${`Visitor ${c.id.slice(0, 6)}`}>
+                    ${this.renderConversation(c)}
+                  </section>`,
+              )
+            : html`<section class="conversation" part="conversation" aria-label="Conversation">
+                <p class="empty">Select a conversation.</p>
+              </section>`
+        }
+      </div>
     `;
+  }
+
+  /** The open conversations: the selected one, then those opened beside it (still in the inbox). */
+  private opened(current: Conversation): Conversation[] {
+    const all = this.session?.conversationList ?? [];
+    const beside = this.beside.filter((id) => id !== current.id).flatMap((id) => all.filter((c) => c.id === id));
+    return [current, ...beside];
   }
 
   private renderEntry(c: Conversation, isCurrent: boolean) {
     const last = c.messages.at(-1);
+    const besideIt = this.beside.includes(c.id);
     return html`<li>
+      ${
+        isCurrent
+          ? nothing
+          : html`<button
+              type="button"
+              class="beside"
+              aria-pressed=${besideIt ? 'true' : 'false'}
+              aria-label=${`Open visitor ${c.id.slice(0, 6)} beside`}
+              title="Open beside"
+              @click=${() => this.toggleBeside(c.id)}
+            >
+              ⧉
+            </button>`
+      }
       <button type="button" aria-current=${isCurrent ? 'true' : 'false'} @click=${() => this.select(c.id)}>
         Visitor ${c.id.slice(0, 6)}
         ${c.unread > 0 && !isCurrent ? html`<span class="unread">${c.unread} unread</span>` : nothing}
@@ -287,7 +327,9 @@ export class SealchatAgent extends LitElement {
     if (Date.now() - this.alerting < 2000) return;
     this.alerting = Date.now();
     chime();
-    const inView = document.visibilityState === 'visible' && this.current()?.id === conversationId;
+    const current = this.current();
+    const inView =
+      document.visibilityState === 'visible' && !!current && this.opened(current).some((c) => c.id === conversationId);
     if (inView || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     // No message text: notifications land in the operating system's notification centre, outside the E2EE.
     new Notification('New message', { body: `Visitor ${conversationId.slice(0, 6)} wrote`, tag: conversationId });
@@ -301,7 +343,7 @@ export class SealchatAgent extends LitElement {
 
   private readonly onCanned = (event: Event): void => {
     const select = event.target as HTMLSelectElement;
-    const textarea = this.renderRoot.querySelector('textarea');
+    const textarea = select.form?.querySelector('textarea');
     if (!textarea || !select.value) return;
     textarea.value = textarea.value ? `${textarea.value} ${select.value}` : select.value;
     select.value = '';
@@ -378,6 +420,13 @@ export class SealchatAgent extends LitElement {
     void this.session?.setPresence((event.target as HTMLSelectElement).value as PresenceStatus);
   };
 
+  /** Opens a conversation beside the selected one (up to {@link MAX_BESIDE}), or closes it there. */
+  private toggleBeside(id: string): void {
+    this.beside = this.beside.includes(id)
+      ? this.beside.filter((b) => b !== id)
+      : [...this.beside, id].slice(-MAX_BESIDE);
+  }
+
   private select(id: string): void {
     this.selected = id;
     this.dispatchEvent(new CustomEvent('sealchat-select', { detail: id, bubbles: true, composed: true }));
@@ -385,7 +434,7 @@ export class SealchatAgent extends LitElement {
 
   private onSubmit(event: SubmitEvent, c: Conversation): void {
     event.preventDefault();
-    const textarea = this.renderRoot.querySelector('textarea');
+    const textarea = (event.target as HTMLFormElement).querySelector('textarea');
     if (!textarea || textarea.value.trim() === '' || !this.session) return;
     const text = textarea.value;
     textarea.value = '';
@@ -395,7 +444,7 @@ export class SealchatAgent extends LitElement {
   private readonly onKey = (event: KeyboardEvent) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      this.renderRoot.querySelector('form')?.requestSubmit();
+      (event.target as HTMLTextAreaElement).form?.requestSubmit();
     }
   };
 }
