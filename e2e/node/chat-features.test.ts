@@ -180,3 +180,47 @@ describe('erasure on the visitor’s request', () => {
     expect(agent.conversationList.map((c) => c.id)).not.toContain(sent.conversationId);
   });
 });
+
+describe('team coordination in control envelopes', () => {
+  it('claim, close and reopen travel encrypted in the conversation; a reloaded console rebuilds them; the visitor ignores them', async () => {
+    const running = await relay();
+    const { org, agent, visitor } = await setup(running);
+    const problems: unknown[] = [];
+    visitor.addEventListener('problem', (e) => problems.push(e));
+    const sent = await visitor.send('who will help me?');
+    await until<ChatMessage>(agent, 'message', (m) => m.text === 'who will help me?');
+    const id = sent.conversationId;
+    const assignments: { assignee?: string; closed: boolean }[] = [];
+    agent.addEventListener('assignment', (e) =>
+      assignments.push((e as CustomEvent<{ assignee?: string; closed: boolean }>).detail),
+    );
+    await agent.claim(id);
+    await agent.closeConversation(id);
+    await agent.reopenConversation(id);
+    await expect.poll(() => assignments.length).toBe(3);
+    expect(assignments.map((a) => [a.assignee, a.closed])).toEqual([
+      [agent.deviceId, false],
+      [agent.deviceId, true],
+      [agent.deviceId, false],
+    ]);
+    await expect(agent.assign(id, '00'.repeat(16))).rejects.toThrow(/roster/);
+
+    // The same device reloads its console: the state comes back from the conversation itself.
+    agent.close();
+    const again = await AgentSession.start({
+      relayUrl: running.url,
+      orgRootKey: org.rootPublic,
+      identity: org.agent,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+    });
+    closers.push(() => again.close());
+    expect(again.conversationList.find((c) => c.id === id)?.assignment).toEqual({
+      assignee: agent.deviceId,
+      closed: false,
+    });
+    // The visitor saw three control envelopes: no message, no problem.
+    expect(visitor.messages.map((m) => m.text)).toEqual(['who will help me?']);
+    expect(problems).toEqual([]);
+  });
+});

@@ -198,4 +198,29 @@ export const agentStyles = css`
     inline-size: auto;
     padding: 0 8px;
   }
+  .filters {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 4px;
+    margin: 0 12px 8px;
+  }
+  .filters button {
+    inline-size: auto;
+    padding: 2px 8px;
+    border: 1px solid #d1d1d6;
+    border-radius: 999px;
+    font-size: 12px;
+  }
+  .filters button[aria-pressed='true'] {
+    background: #eef3ff;
+  }
+  .assignment {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 6px;
+    margin: 0;
+    padding: 4px 12px;
+    font-size: 12px;
+  }
 `;

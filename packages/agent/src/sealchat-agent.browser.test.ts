@@ -4,11 +4,20 @@ import './define.js';
 
 /** Just enough of an AgentSession to render: the console only reads conversations and listens. */
 function fakeSession(messages: ChatMessage[], notices: { kind: string }[] = [], read: string[] = []): AgentSession {
-  const conversation = { id: 'c0ffee', messages, hasVisitor: true, notices, unread: 0 } as unknown as Conversation;
+  const conversation = {
+    id: 'c0ffee',
+    messages,
+    hasVisitor: true,
+    notices,
+    unread: 0,
+    assignment: { assignee: undefined, closed: false },
+  } as unknown as Conversation;
   const target = new EventTarget();
   return Object.assign(target, {
     conversationList: [conversation],
     presence: 'online',
+    deviceId: 'me',
+    team: [],
     retry: () => undefined,
     markRead: (id: string) => read.push(id),
     typing: () => undefined,
@@ -135,10 +144,13 @@ describe('<sealchat-agent> inbox tools', () => {
         hasVisitor: true,
         notices: [],
         unread: 0,
+        assignment: { assignee: undefined, closed: false },
       }) as unknown as Conversation;
     return Object.assign(new EventTarget(), {
       conversationList: [conversation('aaaa01', 'Where is my parcel?'), conversation('bbbb02', 'Refund please')],
       presence: 'online',
+      deviceId: 'me',
+      team: [],
       retry: () => undefined,
       markRead: () => undefined,
       typing: () => undefined,
@@ -214,10 +226,13 @@ describe('<sealchat-agent> several conversations at once', () => {
         hasVisitor: true,
         notices: [],
         unread: 0,
+        assignment: { assignee: undefined, closed: false },
       }) as unknown as Conversation;
     const session = Object.assign(new EventTarget(), {
       conversationList: [conversation('aaaa01', 'first visitor'), conversation('bbbb02', 'second visitor')],
       presence: 'online',
+      deviceId: 'me',
+      team: [],
       retry: () => undefined,
       markRead: () => undefined,
       typing: () => undefined,
@@ -235,6 +250,70 @@ describe('<sealchat-agent> several conversations at once', () => {
     reply.value = 'hello first';
     reply.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, composed: true }));
     expect(replies).toEqual([['aaaa01', 'hello first']]);
+    el.remove();
+  });
+});
+
+describe('<sealchat-agent> assignment', () => {
+  it('lists open, unassigned, mine and closed conversations, and claims and closes through the session', async () => {
+    const calls: string[] = [];
+    const conversation = (id: string, assignee: string | undefined, closed: boolean) =>
+      ({
+        id,
+        messages: [{ ...message(`text of ${id}`), conversationId: id }],
+        hasVisitor: true,
+        notices: [],
+        unread: 0,
+        assignment: { assignee, closed },
+      }) as unknown as Conversation;
+    const session = Object.assign(new EventTarget(), {
+      conversationList: [
+        conversation('aaaa01', undefined, false),
+        conversation('bbbb02', 'me', false),
+        conversation('cccc03', 'other', true),
+      ],
+      presence: 'online',
+      deviceId: 'me',
+      team: [
+        { deviceId: 'me', displayName: 'Robin', role: 'agent' },
+        { deviceId: 'other', displayName: 'Sam', role: 'agent' },
+      ],
+      retry: () => undefined,
+      markRead: () => undefined,
+      typing: () => undefined,
+      claim: (id: string) => (calls.push(`claim ${id}`), Promise.resolve()),
+      closeConversation: (id: string) => (calls.push(`close ${id}`), Promise.resolve()),
+      assign: (id: string, to: string) => (calls.push(`assign ${id} ${to}`), Promise.resolve()),
+    }) as unknown as AgentSession;
+    const el = document.createElement('sealchat-agent');
+    el.session = session;
+    document.body.append(el);
+    await el.updateComplete;
+    const listed = () =>
+      [...el.shadowRoot!.querySelectorAll('nav li')].map((li) => li.textContent.match(/Visitor (\w{6})/)![1]);
+    const show = async (label: string) => {
+      [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('.filters button')]
+        .find((b) => b.textContent.trim() === label)!
+        .click();
+      await el.updateComplete;
+    };
+    expect(listed()).toEqual(['aaaa01', 'bbbb02']);
+    await show('Unassigned');
+    expect(listed()).toEqual(['aaaa01']);
+    await show('Mine');
+    expect(listed()).toEqual(['bbbb02']);
+    await show('Closed');
+    expect(listed()).toEqual(['cccc03']);
+    await show('All');
+    expect(listed()).toEqual(['aaaa01', 'bbbb02', 'cccc03']);
+
+    // The newest (closed, Sam's) is open on the right: it says so, and offers Claim, Assign and Reopen.
+    expect(el.shadowRoot!.querySelector('.assignment')!.textContent).toContain('Closed · assigned to Sam');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('.assignment button')!.click();
+    const assign = el.shadowRoot!.querySelector<HTMLSelectElement>('select[aria-label="Assign to"]')!;
+    assign.value = 'me';
+    assign.dispatchEvent(new Event('change'));
+    expect(calls).toEqual(['claim cccc03', 'assign cccc03 me']);
     el.remove();
   });
 });

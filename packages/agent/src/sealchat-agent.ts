@@ -2,6 +2,7 @@ import { html, LitElement, nothing } from 'lit';
 import {
   chime,
   linkify,
+  type AgentConversation,
   type AgentSession,
   type ChatMessage,
   type Conversation,
@@ -37,6 +38,16 @@ const STATE_LABEL: Record<MessageState, string> = {
   failed: 'Not sent',
 };
 
+/** Inbox views: open (not closed), unassigned, assigned to this device, closed, everything. */
+export type InboxFilter = 'open' | 'unassigned' | 'mine' | 'closed' | 'all';
+const FILTERS: readonly [InboxFilter, string][] = [
+  ['open', 'Open'],
+  ['unassigned', 'Unassigned'],
+  ['mine', 'Mine'],
+  ['closed', 'Closed'],
+  ['all', 'All'],
+];
+
 /** How many conversations can be open beside the selected one. */
 const MAX_BESIDE = 2;
 
@@ -64,6 +75,7 @@ export class SealchatAgent extends LitElement {
     selected: { type: String },
     cannedReplies: { attribute: false },
     beside: { state: true },
+    filter: { state: true },
     query: { state: true },
   };
 
@@ -73,6 +85,8 @@ export class SealchatAgent extends LitElement {
   selected: string | undefined;
   /** Ready-made answers the agent can insert into the reply box. */
   cannedReplies: readonly string[] = [];
+  /** Which conversations the inbox lists (the team's assignments, from the conversations themselves). */
+  filter: InboxFilter = 'open';
   /** Conversations open beside the selected one. */
   beside: readonly string[] = [];
   /** The search box's text: only conversations whose decrypted text contains it are listed. */
@@ -114,6 +128,7 @@ export class SealchatAgent extends LitElement {
     this.listening?.removeEventListener('transcript', this.onChange);
     this.listening?.removeEventListener('typing', this.onTyping);
     this.listening?.removeEventListener('deleted', this.onChange);
+    this.listening?.removeEventListener('assignment', this.onChange);
     this.listening = this.session;
     this.session?.addEventListener('message', this.onMessage);
     this.session?.addEventListener('conversation', this.onChange);
@@ -121,6 +136,7 @@ export class SealchatAgent extends LitElement {
     this.session?.addEventListener('transcript', this.onChange);
     this.session?.addEventListener('typing', this.onTyping);
     this.session?.addEventListener('deleted', this.onChange);
+    this.session?.addEventListener('assignment', this.onChange);
   }
 
   protected override updated(): void {
@@ -131,15 +147,20 @@ export class SealchatAgent extends LitElement {
   }
 
   /** The conversations matching the search, newest activity last (as opened). */
-  private listed(conversations: readonly Conversation[]): readonly Conversation[] {
+  private listed(conversations: readonly AgentConversation[]): readonly AgentConversation[] {
     const query = this.query.trim().toLowerCase();
-    if (!query) return conversations;
-    return conversations.filter(
-      (c) => c.id.startsWith(query) || c.messages.some((m) => m.text.toLowerCase().includes(query)),
-    );
+    const me = this.session?.deviceId;
+    return conversations.filter(({ assignment: a, id, messages }) => {
+      const shown =
+        this.filter === 'all' ||
+        (this.filter === 'closed'
+          ? a.closed
+          : !a.closed && (this.filter === 'open' || (this.filter === 'mine' ? a.assignee === me : !a.assignee)));
+      return shown && (!query || id.startsWith(query) || messages.some((m) => m.text.toLowerCase().includes(query)));
+    });
   }
 
-  private current(): Conversation | undefined {
+  private current(): AgentConversation | undefined {
     const conversations = this.session?.conversationList ?? [];
     return conversations.find((c) => c.id === this.selected) ?? conversations.at(-1);
   }
@@ -182,6 +203,18 @@ export class SealchatAgent extends LitElement {
           .value=${this.query}
           @input=${(event: Event) => (this.query = (event.target as HTMLInputElement).value)}
         />
+        <div class="filters" role="group" aria-label="Show">
+          ${FILTERS.map(
+            ([filter, label]) =>
+              html`<button
+                type="button"
+                aria-pressed=${this.filter === filter ? 'true' : 'false'}
+                @click=${() => (this.filter = filter)}
+              >
+                ${label}
+              </button>`,
+          )}
+        </div>
         ${conversations.length === 0 ? html`<p class="empty">No conversations yet.</p>` : nothing}
         <ul>
           ${this.listed(conversations).map((c) => this.renderEntry(c, c === current))}
@@ -204,8 +237,51 @@ export class SealchatAgent extends LitElement {
     `;
   }
 
+  /** Who handles the conversation, and the buttons to take, hand over, close or reopen it. */
+  private renderAssignment(c: AgentConversation) {
+    const session = this.session;
+    if (!session) return nothing;
+    const { assignee, closed } = c.assignment;
+    const name = (id: string | undefined) =>
+      id === session.deviceId ? 'you' : (session.team.find((d) => d.deviceId === id)?.displayName ?? 'a former agent');
+    const act = (action: Promise<void>) =>
+      action.catch((error: unknown) => {
+        this.failure = error instanceof Error ? error.message : String(error);
+        this.requestUpdate();
+      });
+    return html`<p class="assignment">
+      <span>${closed ? 'Closed' : 'Open'} · ${assignee ? `assigned to ${name(assignee)}` : 'unassigned'}</span>
+      ${
+        assignee === session.deviceId || !c.hasVisitor
+          ? nothing
+          : html`<button type="button" @click=${() => act(session.claim(c.id))}>Claim</button>`
+      }
+      <select
+        aria-label="Assign to"
+        ?disabled=${!c.hasVisitor}
+        @change=${(event: Event) => {
+          const select = event.target as HTMLSelectElement;
+          if (select.value) void act(session.assign(c.id, select.value));
+          select.value = '';
+        }}
+      >
+        <option value="">Assign to…</option>
+        ${session.team
+          .filter((d) => d.deviceId !== assignee)
+          .map((d) => html`<option .value=${d.deviceId}>${d.displayName} (${d.role})</option>`)}
+      </select>
+      <button
+        type="button"
+        ?disabled=${!c.hasVisitor}
+        @click=${() => act(closed ? session.reopenConversation(c.id) : session.closeConversation(c.id))}
+      >
+        ${closed ? 'Reopen' : 'Close'}
+      </button>
+    </p>`;
+  }
+
   /** The open conversations: the selected one, then those opened beside it (still in the inbox). */
-  private opened(current: Conversation): Conversation[] {
+  private opened(current: AgentConversation): AgentConversation[] {
     const all = this.session?.conversationList ?? [];
     const beside = this.beside.filter((id) => id !== current.id).flatMap((id) => all.filter((c) => c.id === id));
     return [current, ...beside];
@@ -237,7 +313,7 @@ export class SealchatAgent extends LitElement {
     </li>`;
   }
 
-  private renderConversation(c: Conversation) {
+  private renderConversation(c: AgentConversation) {
     return html`
       <h2>Visitor ${c.id.slice(0, 6)}</h2>
       ${this.failure ? html`<p class="warning" role="alert">${this.failure}</p>` : nothing}
@@ -246,6 +322,7 @@ export class SealchatAgent extends LitElement {
         <button type="button" @click=${() => this.exportTranscript(c, 'text')}>Export text</button>
         <button type="button" class="danger" @click=${() => this.erase(c)}>Erase…</button>
       </p>
+      ${this.renderAssignment(c)}
       <p class="safety">
         ${
           this.codes.has(c.id)

@@ -1,9 +1,15 @@
 import {
+  decodeControl,
+  encodeControl,
+  envelopeDigest,
+  EnvelopeType,
+  fromHex,
   orgIdFromRootKey,
   safetyCode,
   SealchatError,
   signRelayChallenge,
   toHex,
+  type ControlAction,
   type ConversationSummary,
   type DeviceIdentity,
   type PresenceStatus,
@@ -11,8 +17,52 @@ import {
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
-import { Conversation } from './conversation.js';
+import { Conversation, type Accepted } from './conversation.js';
+import { Outbox, type OutboxItem, type SealedItem } from './outbox.js';
 import { toSealchatError } from './errors.js';
+
+/** Who handles a conversation, as the team's control envelopes say (last one wins). */
+export interface Assignment {
+  /** Device id (hex) of the agent handling it; undefined while unassigned. */
+  readonly assignee: string | undefined;
+  readonly closed: boolean;
+}
+
+/**
+ * An agent's view of a conversation: the chat, plus the team's coordination read from its control
+ * envelopes — who handles it, whether it is closed. Kept in the conversation itself (encrypted,
+ * stored by the relay like messages), so every agent device and every reload agree.
+ */
+export class AgentConversation extends Conversation {
+  assignment: Assignment = { assignee: undefined, closed: false };
+  /** Called when a control envelope changed the assignment. */
+  onAssignment: ((conversation: AgentConversation) => void) | undefined;
+  /** This device's control envelopes posted and not yet back, by digest: applied when the relay stored them. */
+  readonly ownControls = new Map<string, Uint8Array<ArrayBuffer>>();
+
+  override async accept(seq: number, bytes: Uint8Array): Promise<Accepted> {
+    const digest = this.ownControls.size > 0 ? toHex(await envelopeDigest(bytes)) : '';
+    const own = this.ownControls.get(digest);
+    const result = await super.accept(seq, bytes);
+    if (own) {
+      this.ownControls.delete(digest);
+      this.apply(own);
+    }
+    // Only the organisation's devices coordinate; a visitor cannot assign or close.
+    else if (result.control && result.control.sender.role !== 'visitor') this.apply(result.control.plaintext);
+    return result;
+  }
+
+  private apply(plaintext: Uint8Array): void {
+    const control = decodeControl(plaintext);
+    const { assignee, closed } = this.assignment;
+    this.assignment =
+      control.action === 'close' || control.action === 'reopen'
+        ? { assignee, closed: control.action === 'close' }
+        : { assignee: toHex(control.deviceId!), closed };
+    this.onAssignment?.(this);
+  }
+}
 
 /** Agents attach by their authenticated socket, not by a visitor capability. */
 const EMPTY_CAPABILITY = new Uint8Array(0);
@@ -57,8 +107,72 @@ export class AgentSession extends ChatSession {
   }
 
   /** Conversations in the order they were opened. */
-  get conversationList(): readonly Conversation[] {
-    return [...this.conversations.values()];
+  get conversationList(): readonly AgentConversation[] {
+    return [...this.conversations.values()].filter((c) => c instanceof AgentConversation);
+  }
+
+  /** The organisation's agent and supervisor devices on the current roster (to assign to). */
+  get team(): readonly { deviceId: string; displayName: string; role: string }[] {
+    return (this.roster?.devices ?? []).map((d) => ({
+      deviceId: toHex(d.deviceId),
+      displayName: d.displayName,
+      role: d.role,
+    }));
+  }
+
+  /** This device's id (hex). */
+  get deviceId(): string {
+    return toHex(this.identity.deviceId);
+  }
+
+  /** Takes a conversation: assigns it to this device. */
+  claim(conversationId: string): Promise<void> {
+    return this.control(conversationId, 'claim', this.identity.deviceId);
+  }
+
+  /** Assigns (or transfers) a conversation to a device on the roster. */
+  assign(conversationId: string, deviceId: string): Promise<void> {
+    if (!this.team.some((d) => d.deviceId === deviceId))
+      return Promise.reject(new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such device on the roster'));
+    return this.control(conversationId, 'assign', fromHex(deviceId));
+  }
+
+  /** Closes a conversation (it leaves the open inbox; reopen to take it up again). */
+  closeConversation(conversationId: string): Promise<void> {
+    return this.control(conversationId, 'close', undefined);
+  }
+
+  reopenConversation(conversationId: string): Promise<void> {
+    return this.control(conversationId, 'reopen', undefined);
+  }
+
+  /** Queues a control envelope; the state changes when the relay stores it and it comes back, for every agent alike. */
+  private async control(
+    conversationId: string,
+    action: ControlAction,
+    deviceId: Uint8Array<ArrayBuffer> | undefined,
+  ): Promise<void> {
+    await this.started;
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
+    if (!conversation.hasVisitor) throw new SealchatError('SEALCHAT_E_NO_VISITOR', 'The visitor has not written yet');
+    this.outbox.enqueue({
+      id: Outbox.newClientMessageId(),
+      conversationId,
+      content: { kind: 'control', action, deviceId, sentAt: Date.now() },
+    });
+  }
+
+  protected override async sealItem(item: OutboxItem): Promise<SealedItem> {
+    if (item.content.kind !== 'control') return super.sealItem(item);
+    const conversation = this.conversations.get(item.conversationId ?? '');
+    if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'The conversation is gone');
+    const plaintext = encodeControl(item.content);
+    const sealed = await conversation.secure.seal(EnvelopeType.control, plaintext);
+    for (const e of sealed)
+      if (e.type === EnvelopeType.control)
+        if (conversation instanceof AgentConversation) conversation.ownControls.set(e.digest, plaintext);
+    return { conversationId: conversation.conversationId, envelopes: sealed.map((e) => e.envelope) };
   }
 
   /** Encrypts and queues a reply in a conversation. */
@@ -141,10 +255,20 @@ export class AgentSession extends ChatSession {
     const id = toHex(summary.conversationId);
     let conversation = this.conversations.get(id);
     if (!conversation) {
-      conversation = new Conversation(summary.conversationId, this.identity, this.orgId, this.roster!, false, {
-        ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
-        ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
-      });
+      const agentConversation = new AgentConversation(
+        summary.conversationId,
+        this.identity,
+        this.orgId,
+        this.roster!,
+        false,
+        {
+          ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
+          ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
+        },
+      );
+      agentConversation.onAssignment = (c) =>
+        this.dispatchEvent(new CustomEvent('assignment', { detail: { conversationId: c.id, ...c.assignment } }));
+      conversation = agentConversation;
       this.conversations.set(id, conversation);
       this.emit('conversation', conversation);
     }

@@ -3,6 +3,7 @@ import {
   SealchatError,
   toHex,
   verifyRoster,
+  type Content,
   type DeviceIdentity,
   type FormContent,
   type MessageContent,
@@ -281,7 +282,8 @@ export abstract class ChatSession extends EventTarget {
   protected async sealItem(item: OutboxItem): Promise<SealedItem> {
     const conversation = item.conversationId ? this.conversations.get(item.conversationId) : undefined;
     if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'The conversation is gone');
-    const envelopes = await conversation.seal(item.content, shown(item) ? item.id : undefined);
+    // Control items never reach here: AgentSession seals them itself.
+    const envelopes = await conversation.seal(item.content as Content, shown(item) ? item.id : undefined);
     return { conversationId: conversation.conversationId, envelopes };
   }
 

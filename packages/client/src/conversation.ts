@@ -12,6 +12,7 @@ import {
   type ReceiptContent,
   type DeviceIdentity,
   type RotationPolicy,
+  type SenderInfo,
   type SealchatError,
   type TranscriptEvent,
   type VerifiedRoster,
@@ -47,6 +48,8 @@ export interface Accepted {
   readonly messages: ChatMessage[];
   readonly notices: TranscriptNotice[];
   typing?: TypingSignal;
+  /** A control envelope's plaintext and author, undecoded. */
+  control?: { readonly plaintext: Uint8Array<ArrayBuffer>; readonly sender: SenderInfo };
 }
 
 /** Delivery states in order; a message only moves forward (failed → sending again on retry). */
@@ -78,7 +81,8 @@ export class Conversation {
   epoch = 0;
   /** Everything the transcript revealed so far (drops, late arrivals, forks), for the UI to show. */
   readonly notices: TranscriptNotice[] = [];
-  private readonly secure: SecureConversation;
+  /** The conversation's security state; agent sessions seal their control envelopes with it directly. */
+  readonly secure: SecureConversation;
   /** Our own envelopes posted but not yet seen back, by digest → message id. */
   private readonly ownPending = new Map<string, string>();
   /** Highest seq of a message from the other side (visitor ↔ agents). */
@@ -135,6 +139,11 @@ export class Conversation {
       return result;
     }
     if (received.kind !== 'payload') return result;
+    // Team coordination (claims, closing): for agent sessions to read (control.ts); not a chat message.
+    if (received.type === EnvelopeType.control) {
+      result.control = { plaintext: received.plaintext, sender: received.sender };
+      return result;
+    }
     const content = decodeContent(received.plaintext, received.type);
     const fromVisitor = received.sender.role === 'visitor';
     const ourSide = fromVisitor === this.iAmVisitor;

@@ -1,4 +1,11 @@
-import { CLIENT_MESSAGE_ID_LENGTH, fromHex, randomBytes, toHex, type Content } from '@sealchat/protocol';
+import {
+  CLIENT_MESSAGE_ID_LENGTH,
+  fromHex,
+  randomBytes,
+  toHex,
+  type Content,
+  type ControlContent,
+} from '@sealchat/protocol';
 import { ConnectionLostError, RelayRequestError } from './errors.js';
 import type { RelayConnection } from './relay-connection.js';
 
@@ -15,7 +22,8 @@ export interface OutboxItem {
   readonly id: string;
   /** The conversation (hex); undefined means "the visitor's conversation", opened when first needed. */
   readonly conversationId: string | undefined;
-  readonly content: Content;
+  /** Control content is only ever queued (and sealed) by an AgentSession. */
+  readonly content: Content | ControlContent;
 }
 
 /** An item sealed for its turn: the envelopes to post in order (key shares first, the payload last). */

@@ -123,6 +123,8 @@ export type {
 } from './envelope.js';
 export { SecureConversation } from './secure-conversation.js';
 export { safetyCode } from './safety-code.js';
+export { encodeControl, decodeControl } from './control-content.js';
+export type { ControlAction, ControlContent } from './control-content.js';
 export type {
   SecureConversationOptions,
   RotationPolicy,

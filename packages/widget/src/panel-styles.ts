@@ -61,7 +61,7 @@ export const panelCss = `
     display: flex;
     align-items: center;
     gap: 4px;
-    padding: 10px 12px 10px 16px;
+    padding: 10px 12px;
     background: var(--_accent);
     color: #fff;
   }
@@ -194,7 +194,6 @@ export const panelCss = `
   }
   .code {
     font-size: 16px;
-    white-space: nowrap;
   }
   .prechat {
     flex: 1;

@@ -104,7 +104,7 @@ export class SealchatPanel extends HTMLElement {
 
   /** The loaded strings; only the templates below read them, and they render only once loaded. */
   private get t(): Strings {
-    if (!this.strings) throw new Error('The panel rendered before its strings loaded');
+    if (!this.strings) throw new Error('No strings yet');
     return this.strings;
   }
 
