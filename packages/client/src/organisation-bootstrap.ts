@@ -1,4 +1,7 @@
 import {
+  ByteReader,
+  ORG_ID_LENGTH,
+  bytesEqual,
   exportPublicKey,
   formatOrgKey,
   fromHex,
@@ -9,7 +12,9 @@ import {
   orgIdFromRootKey,
   SealchatError,
   toHex,
+  verifyRoster,
   type DeviceIdentity,
+  type VerifiedCertificate,
 } from '@sealchat/protocol';
 import { StoredStateError } from './errors.js';
 import type { ClientStore } from './client-store.js';
@@ -115,6 +120,24 @@ export async function loadOrCreateOrganisation(
       },
       bySupervisor,
     );
+    // Devices enrolled since (team.ts, a bot) stay on: renewing must not revoke anyone.
+    const others = saved
+      ? await enrolledBesides(saved.roster, rootPublic, [supervisor.deviceId, agent.deviceId])
+      : { supervisors: [], agents: [] };
+    const recertify = (c: VerifiedCertificate) =>
+      issueCertificate(
+        {
+          orgId,
+          deviceId: c.deviceId,
+          displayName: c.displayName,
+          role: c.role,
+          signingPublic: c.signingPublic,
+          agreementPublic: c.agreementPublic,
+          issuedAt,
+          expiresAt,
+        },
+        c.role === 'supervisor' ? { privateKey: rootKey.privateKey, publicKey: rootPublic } : bySupervisor,
+      );
     rosterVersion = Math.max(rosterVersion, above) + 1;
     roster = await issueRoster(
       {
@@ -123,8 +146,8 @@ export async function loadOrCreateOrganisation(
         issuedAt,
         expiresAt,
         archivePublic: await exportPublicKey(archive.publicKey),
-        supervisors: [supervisorCertificate],
-        agents: [agentCertificate],
+        supervisors: [supervisorCertificate, ...(await Promise.all(others.supervisors.map(recertify)))],
+        agents: [agentCertificate, ...(await Promise.all(others.agents.map(recertify)))],
       },
       bySupervisor,
     );
@@ -141,6 +164,28 @@ export async function loadOrCreateOrganisation(
     roster: roster!,
     rosterVersion,
   };
+}
+
+/**
+ * The devices on a saved roster other than `own`, when it verifies under this root as of its own
+ * issue time (it may have expired: that is why it is being renewed); none when it does not.
+ */
+async function enrolledBesides(
+  bytes: Uint8Array<ArrayBuffer>,
+  orgRootKey: Uint8Array<ArrayBuffer>,
+  own: readonly Uint8Array[],
+): Promise<{ supervisors: VerifiedCertificate[]; agents: VerifiedCertificate[] }> {
+  try {
+    const header = new ByteReader(new ByteReader(bytes).bytes());
+    header.u8(); // protocol version
+    header.fixed(ORG_ID_LENGTH);
+    header.u64(); // roster version
+    const verified = await verifyRoster(bytes, { orgRootKey, now: header.u64() });
+    const other = (c: VerifiedCertificate) => !own.some((id) => bytesEqual(id, c.deviceId));
+    return { supervisors: verified.supervisors.filter(other), agents: verified.agents.filter(other) };
+  } catch {
+    return { supervisors: [], agents: [] };
+  }
 }
 
 function parseSavedRoster(

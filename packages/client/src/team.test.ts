@@ -185,4 +185,21 @@ describe('the team list and revocation', () => {
     // The console reloads the organisation from the store and keeps the newer roster.
     expect((await loadOrCreateOrganisation(store, { agentName: 'Robin' })).rosterVersion).toBe(issued.version);
   });
+
+  it('renewing the roster keeps the devices enrolled since, and a revoked one stays off', async () => {
+    const { store, org } = await supervisor();
+    const invited = async (name: string) => {
+      const { code } = await createInvite(store, org, { name });
+      const member = await acceptInvite(new MemoryClientStore(), code);
+      await approveJoinRequest(store, org, member.request);
+      return member;
+    };
+    await invited('Sam');
+    const kim = await invited('Kim');
+    await revokeDevice(store, org, kim.identity.deviceId);
+    // Due for renewal (less than 31 days left of 30): a new roster from the saved one.
+    const renewed = await loadOrCreateOrganisation(store, { agentName: 'Robin', renewBeforeMs: 31 * 24 * HOUR });
+    expect(renewed.rosterVersion).toBe(org.rosterVersion + 4);
+    expect((await listTeam(store, renewed)).members.map((m) => m.name)).toEqual(['Supervisor', 'Robin', 'Sam']);
+  });
 });
