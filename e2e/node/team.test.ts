@@ -2,12 +2,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  acceptInvite,
   AgentSession,
+  approveJoinRequest,
+  createInvite,
   loadOrCreateOrganisation,
   MemoryClientStore,
   publishRoster,
   RelayRequestError,
+  revokeDevice,
   VisitorSession,
+  waitForApproval,
   type ChatMessage,
   type ChatSession,
   type WebSocketConstructor,
@@ -23,8 +28,6 @@ import {
 import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { acceptInvite, waitForApproval } from '../../packages/client/src/team-join.js';
-import { approveJoinRequest, createInvite, revokeDevice } from '../../packages/client/src/team.js';
 
 /**
  * Issue 6, team: a supervisor invites a person, approves the device request their browser made,
