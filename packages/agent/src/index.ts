@@ -5,3 +5,5 @@
 export { SealchatAgent } from './sealchat-agent.js';
 export { SealchatOrgSetup } from './sealchat-org-setup.js';
 export type { OrgReadyDetail } from './sealchat-org-setup.js';
+export { SealchatTeam } from './sealchat-team.js';
+export type { TeamJoinedDetail, TeamChangedDetail, RevokeRequestDetail } from './sealchat-team.js';

@@ -76,3 +76,40 @@ export {
 } from './org-backup.js';
 export { embedSnippet } from './embed-snippet.js';
 export type { EmbedSnippetOptions } from './embed-snippet.js';
+export {
+  createInvite,
+  listInvites,
+  inviteCodeOf,
+  cancelInvite,
+  reviewJoinRequest,
+  approveJoinRequest,
+  listTeam,
+  revokeDevice,
+  InviteNotFoundError,
+  InviteUsedError,
+  InviteExpiredError,
+  InviteMacError,
+  WrongOrganisationError,
+  TooManyInvitesError,
+} from './team.js';
+export type { InviteInfo, InviteState, CreateInviteOptions, ReviewedRequest, TeamMember } from './team.js';
+export { acceptInvite, loadMembership, forgetMembership, waitForApproval } from './team-join.js';
+export type { Membership, WaitForApprovalOptions } from './team-join.js';
+export {
+  TeamCodeError,
+  parseInviteCode,
+  parseJoinRequest,
+  formatDeviceId,
+  INVITE_CODE_PREFIX,
+  JOIN_REQUEST_PREFIX,
+  MAX_MEMBER_NAME_LENGTH,
+} from './team-codes.js';
+export type { InviteCode, JoinRequest } from './team-codes.js';
+export {
+  currentRoster,
+  enrolDevice,
+  enrolAgentDevice,
+  removeDevice,
+  removeAgentDevice,
+} from './team-roster.js';
+export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';
