@@ -69,6 +69,11 @@ test('invite in A, join in B, approve, chat, revoke: B is cut off from what foll
   const { visitor: ben } = await openVisitor(browser);
   await startChat(ben);
   await say(ben, 'Sent after the revocation');
+  // A's console keeps its selection: open the new conversation from the inbox.
+  await a
+    .getByRole('navigation', { name: 'Conversations' })
+    .getByRole('button', { name: /^Visitor .*Sent after the revocation/ })
+    .click();
   await expect(a.getByRole('log', { name: 'Messages' }).getByText('Sent after the revocation')).toBeVisible();
   await b.waitForTimeout(1000);
   await expect(b.getByText('Sent after the revocation')).toHaveCount(0);
