@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AgentSession,
+  enrolAgentDevice,
   loadOrCreateOrganisation,
   MemoryClientStore,
   publishRoster,
@@ -12,6 +13,7 @@ import {
   type TypingSignal,
   type WebSocketConstructor,
 } from '@sealchat/client';
+import { generateDeviceIdentity } from '@sealchat/protocol';
 import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -66,7 +68,7 @@ async function setup(running: RunningRelay, presence: 'online' | 'away' = 'onlin
     WebSocket: WS,
   });
   closers.push(() => visitor.close());
-  return { org, agent, visitor };
+  return { org, agent, visitor, agentStore };
 }
 
 describe('chat features over a real relay', () => {
@@ -222,5 +224,37 @@ describe('team coordination in control envelopes', () => {
     // The visitor saw three control envelopes: no message, no problem.
     expect(visitor.messages.map((m) => m.text)).toEqual(['who will help me?']);
     expect(problems).toEqual([]);
+  });
+});
+
+describe('a new roster reaches open sessions', () => {
+  it('an agent enrolled mid-conversation reads the visitor’s next message without the visitor reloading', async () => {
+    const running = await relay();
+    const { org, agent, visitor, agentStore } = await setup(running);
+    await visitor.send('first, before the new colleague');
+    await until<ChatMessage>(agent, 'message', (m) => m.text === 'first, before the new colleague');
+
+    // A second agent device joins the roster while the visitor's page stays open.
+    const colleague = await generateDeviceIdentity();
+    const issued = await enrolAgentDevice(agentStore, org, colleague, { displayName: 'Sam' });
+    const rosterSeen = new Promise((resolve) =>
+      visitor.connection.addEventListener('frame', (e) => {
+        if ((e as CustomEvent<{ kind: string }>).detail.kind === 'roster') resolve(undefined);
+      }),
+    );
+    await publishRoster(running.url, issued, { WebSocket: WS });
+    await rosterSeen; // pushed by the relay, no reconnect
+    const sam = await AgentSession.start({
+      relayUrl: running.url,
+      orgRootKey: org.rootPublic,
+      identity: colleague,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+    });
+    closers.push(() => sam.close());
+    const atSam = until<ChatMessage>(sam, 'message', (m) => m.text === 'second, after the roster changed');
+    await visitor.send('second, after the roster changed');
+    // The visitor's chain rotated to the new roster: Sam's device got a key share for it.
+    expect((await atSam).author).toBe('visitor');
   });
 });

@@ -485,7 +485,24 @@ export class Relay implements FanoutSink {
       devices: roster.devices.length,
     });
     this.revokeMissing(orgKey, roster);
+    this.pushRoster(orgKey, frame.roster);
     this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  /**
+   * Sends a new roster to the org's open sockets (its agents, and visitors watching its presence, as
+   * the widget does), so their next message rotates to the new readers at once, not at their next
+   * reconnect: a revoked device drops out of live conversations too. Clients verify it like any
+   * roster and refuse a rollback. Revision-2 sockets only (unasked frames).
+   */
+  private pushRoster(orgKey: string, roster: Uint8Array<ArrayBuffer>): void {
+    let bytes: Uint8Array | undefined;
+    for (const conn of new Set([...(this.agents.get(orgKey) ?? []), ...(this.presenceWatchers.get(orgKey) ?? [])])) {
+      // Unasked frames go only to sockets that showed they speak revision 2 (docs/relay-protocol.md).
+      const speaks2 =
+        conn.revision >= 2 || conn.presenceWatches.size > 0 || [...conn.subscriptions.values()].some((s) => s.notify);
+      if (speaks2) this.push(conn, (bytes ??= encodeRelayFrame({ kind: 'roster', requestId: 0, roster })));
+    }
   }
 
   /** Agents whose device left the roster lose their sockets at once, not at their next login. */
@@ -1017,8 +1034,12 @@ export class Relay implements FanoutSink {
     if (cached && cached.version >= version) return;
     this.rosters.delete(orgKey);
     const roster = await this.currentRoster(orgId);
-    if (roster) this.revokeMissing(orgKey, roster);
-    else for (const agent of [...(this.agents.get(orgKey) ?? [])]) this.drop(agent, RelayCloseCode.revoked, 'revoked');
+    if (roster) {
+      this.revokeMissing(orgKey, roster);
+      const stored = (await this.store.getOrg(orgId))?.roster;
+      if (stored) this.pushRoster(orgKey, stored);
+    } else
+      for (const agent of [...(this.agents.get(orgKey) ?? [])]) this.drop(agent, RelayCloseCode.revoked, 'revoked');
   }
 
   /**
