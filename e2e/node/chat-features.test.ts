@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AgentSession,
   enrolAgentDevice,
@@ -9,44 +6,19 @@ import {
   publishRoster,
   VisitorSession,
   type ChatMessage,
-  type ChatSession,
   type TypingSignal,
-  type WebSocketConstructor,
 } from '@sealchat/client';
 import { generateDeviceIdentity } from '@sealchat/protocol';
-import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import type { RunningRelay } from '@sealchat/relay';
+import { describe, expect, it } from 'vitest';
+import { startTestRelay, until, useClosers, WS } from './support.js';
 
 /**
  * What the widget and the console build on, headless against a real relay: delivery states from
  * encrypted receipts, typing notices, presence, pre-chat answers, the safety code, and erasure.
  */
-const WS = WebSocket as unknown as WebSocketConstructor;
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function relay(): Promise<RunningRelay> {
-  const dbPath = join(mkdtempSync(join(tmpdir(), 'sealchat-')), 'relay.db');
-  const running = await startRelay({ port: 0, dbPath, demo: true }, { logger: silentLogger });
-  closers.push(() => running.close());
-  return running;
-}
-
-function until<T>(session: ChatSession, type: 'message' | 'typing', predicate: (d: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (event: Event) => {
-      const detail = (event as CustomEvent<T>).detail;
-      if (predicate(detail)) {
-        session.removeEventListener(type, listener);
-        resolve(detail);
-      }
-    };
-    session.addEventListener(type, listener);
-  });
-}
+const closers = useClosers();
+const relay = () => startTestRelay(closers);
 
 async function setup(running: RunningRelay, presence: 'online' | 'away' = 'online') {
   const agentStore = new MemoryClientStore();

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   acceptInvite,
   AgentSession,
@@ -14,8 +11,6 @@ import {
   VisitorSession,
   waitForApproval,
   type ChatMessage,
-  type ChatSession,
-  type WebSocketConstructor,
 } from '@sealchat/client';
 import {
   decodeEnvelope,
@@ -25,9 +20,9 @@ import {
   toHex,
   type DeviceIdentity,
 } from '@sealchat/protocol';
-import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import type { RunningRelay } from '@sealchat/relay';
+import { describe, expect, it } from 'vitest';
+import { startTestRelay, until, useClosers, WS } from './support.js';
 
 /**
  * Issue 6, team: a supervisor invites a person, approves the device request their browser made,
@@ -35,31 +30,8 @@ import { WebSocket } from 'ws';
  * device, and no key share of a conversation begun afterwards names it, so even a relay that let it
  * in would give it nothing to decrypt.
  */
-const WS = WebSocket as unknown as WebSocketConstructor;
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function relay(): Promise<RunningRelay> {
-  const dbPath = join(mkdtempSync(join(tmpdir(), 'sealchat-team-')), 'relay.db');
-  const running = await startRelay({ port: 0, dbPath, demo: true }, { logger: silentLogger });
-  closers.push(() => running.close());
-  return running;
-}
-
-function until<T>(session: ChatSession, type: string, predicate: (d: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (event: Event) => {
-      const detail = (event as CustomEvent<T>).detail;
-      if (predicate(detail)) {
-        session.removeEventListener(type, listener);
-        resolve(detail);
-      }
-    };
-    session.addEventListener(type, listener);
-  });
-}
+const closers = useClosers();
+const relay = () => startTestRelay(closers);
 
 async function agent(running: RunningRelay, orgRootKey: Uint8Array<ArrayBuffer>, identity: DeviceIdentity) {
   const session = await AgentSession.start({

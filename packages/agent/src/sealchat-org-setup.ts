@@ -10,6 +10,7 @@ import {
   type OrgBackupFile,
   type RecoverableOrganisation,
 } from '@sealchat/client';
+import { formStyles } from './form-styles.js';
 import { orgSetupStyles } from './org-setup-styles.js';
 
 /** A backup is about 1 KB; anything much larger is not one, and is not read into memory. */
@@ -44,7 +45,7 @@ export interface OrgReadyDetail {
  * @cssprop --sealchat-accent - Button colour.
  */
 export class SealchatOrgSetup extends LitElement {
-  static override styles = orgSetupStyles;
+  static override styles = [formStyles, orgSetupStyles];
 
   static override properties = {
     store: { attribute: false },

@@ -20,6 +20,7 @@ import {
   type ReviewedRequest,
   type TeamMember,
 } from '@sealchat/client';
+import { formStyles } from './form-styles.js';
 import { teamStyles } from './team-styles.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -78,7 +79,7 @@ type Busy = 'invite' | 'review' | 'approve' | 'revoke' | 'join' | 'publish' | un
  * @cssprop --sealchat-danger - Revoke and error colour.
  */
 export class SealchatTeam extends LitElement {
-  static override styles = teamStyles;
+  static override styles = [formStyles, teamStyles];
 
   static override properties = {
     store: { attribute: false },
