@@ -14,6 +14,7 @@ import {
 } from '@sealchat/protocol';
 import type { ClientStore } from './client-store.js';
 import { PassphraseError, StoredStateError } from './errors.js';
+import { derivePassphraseKeys } from './passphrase-key.js';
 
 /** OWASP's 2023 floor for PBKDF2-HMAC-SHA-256. */
 export const MIN_PBKDF2_ITERATIONS = 600_000;
@@ -354,26 +355,10 @@ function parseContents(value: unknown): Contents {
  * The check lets an attacker test a guess no faster than trying to decrypt would.
  */
 async function deriveSealing(passphrase: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Sealing> {
-  const password = await crypto.subtle.importKey('raw', utf8Encode(passphrase.normalize('NFC')), 'PBKDF2', false, [
-    'deriveBits',
-  ]);
-  const stretched = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, password, 256),
-  );
-  // WebCrypto cannot derive an HKDF key from PBKDF2 directly, so the 32 bytes pass through here once.
-  const master = await crypto.subtle.importKey('raw', stretched, 'HKDF', false, ['deriveKey', 'deriveBits']);
-  stretched.fill(0);
-  const hkdf = (info: Uint8Array<ArrayBuffer>): HkdfParams => ({
-    name: 'HKDF',
-    hash: 'SHA-256',
-    salt: new Uint8Array(0),
-    info,
+  const { key, check } = await derivePassphraseKeys(passphrase, salt, iterations, {
+    encryption: INFO_ENCRYPTION,
+    check: INFO_CHECK,
   });
-  const key = await crypto.subtle.deriveKey(hkdf(INFO_ENCRYPTION), master, { name: 'AES-GCM', length: 256 }, false, [
-    'encrypt',
-    'decrypt',
-  ]);
-  const check = new Uint8Array(await crypto.subtle.deriveBits(hkdf(INFO_CHECK), master, 256));
   return { iterations, salt, check, key };
 }
 

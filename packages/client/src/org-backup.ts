@@ -16,6 +16,7 @@ import {
   utf8Encode,
   type KeyAlgorithm,
 } from '@sealchat/protocol';
+import { derivePassphraseKeys } from './passphrase-key.js';
 
 /**
  * The organisation backup file: the root and archive private keys and what a supervisor needs
@@ -385,32 +386,12 @@ async function importPair(pair: OrgKeyBytes, algorithm: KeyAlgorithm): Promise<C
  * lets an attacker test a guess no faster than a trial decryption would. The Node key file uses
  * the same construction under other labels (docs/key-storage.md).
  */
-async function deriveBackupKeys(
+function deriveBackupKeys(
   passphrase: string,
   salt: Uint8Array<ArrayBuffer>,
   iterations: number,
 ): Promise<{ key: CryptoKey; check: Uint8Array<ArrayBuffer> }> {
-  const password = await crypto.subtle.importKey('raw', utf8Encode(passphrase.normalize('NFC')), 'PBKDF2', false, [
-    'deriveBits',
-  ]);
-  const stretched = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, password, 256),
-  );
-  // WebCrypto cannot derive an HKDF key from PBKDF2 directly, so the 32 bytes pass through here once.
-  const master = await crypto.subtle.importKey('raw', stretched, 'HKDF', false, ['deriveKey', 'deriveBits']);
-  stretched.fill(0);
-  const hkdf = (info: Uint8Array<ArrayBuffer>): HkdfParams => ({
-    name: 'HKDF',
-    hash: 'SHA-256',
-    salt: new Uint8Array(0),
-    info,
-  });
-  const key = await crypto.subtle.deriveKey(hkdf(INFO_ENCRYPTION), master, { name: 'AES-GCM', length: 256 }, false, [
-    'encrypt',
-    'decrypt',
-  ]);
-  const check = new Uint8Array(await crypto.subtle.deriveBits(hkdf(INFO_CHECK), master, 256));
-  return { key, check };
+  return derivePassphraseKeys(passphrase, salt, iterations, { encryption: INFO_ENCRYPTION, check: INFO_CHECK });
 }
 
 /** Length in code points: what a person counts as characters, near enough for a floor (an emoji sequence counts as several). */
