@@ -105,11 +105,5 @@ export {
   MAX_MEMBER_NAME_LENGTH,
 } from './team-codes.js';
 export type { InviteCode, JoinRequest } from './team-codes.js';
-export {
-  currentRoster,
-  enrolDevice,
-  enrolAgentDevice,
-  removeDevice,
-  removeAgentDevice,
-} from './team-roster.js';
+export { currentRoster, enrolDevice, enrolAgentDevice, removeDevice, removeAgentDevice } from './team-roster.js';
 export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';
