@@ -12,37 +12,23 @@ import {
   type ChatMessage,
   type ChatSession,
   type Organisation,
-  type WebSocketConstructor,
 } from '@sealchat/client';
 import { orgIdFromRootKey, toHex } from '@sealchat/protocol';
 import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
+import { until, useClosers, WS } from './support.js';
 
 /**
  * Continuity for the visitor, headless against a real relay: a session that opens without the
  * relay, shows what the store kept, and delivers what was typed offline exactly once, across
  * "reloads" (a new VisitorSession on the same store). docs/visitor-continuity.md.
  */
-const WS = WebSocket as unknown as WebSocketConstructor;
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = useClosers();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function waitFor(session: ChatSession, predicate: (m: ChatMessage) => boolean): Promise<ChatMessage> {
-  return new Promise((resolve) => {
-    const listener = (event: CustomEvent<ChatMessage>) => {
-      if (predicate(event.detail)) {
-        session.removeEventListener('message', listener);
-        resolve(event.detail);
-      }
-    };
-    session.addEventListener('message', listener);
-  });
-}
+const waitFor = (session: ChatSession, predicate: (m: ChatMessage) => boolean) =>
+  until<ChatMessage>(session, 'message', predicate);
 
 /** A relay on a fixed port that can be stopped and started again on the same database. */
 async function restartableRelay() {

@@ -2,27 +2,45 @@ import { describe, expect, it } from 'vitest';
 import type { AgentSession, ChatMessage, Conversation } from '@sealchat/client';
 import './define.js';
 
-/** Just enough of an AgentSession to render: the console only reads conversations and listens. */
-function fakeSession(messages: ChatMessage[], notices: { kind: string }[] = [], read: string[] = []): AgentSession {
-  const conversation = {
-    id: 'c0ffee',
+/** Just enough of a conversation to render. */
+function fakeConversation(
+  id: string,
+  messages: ChatMessage[],
+  fields: { notices?: { kind: string }[]; assignee?: string; closed?: boolean } = {},
+): Conversation {
+  return {
+    id,
     messages,
     hasVisitor: true,
-    notices,
+    notices: fields.notices ?? [],
     unread: 0,
-    assignment: { assignee: undefined, closed: false },
+    assignment: { assignee: fields.assignee, closed: fields.closed ?? false },
   } as unknown as Conversation;
-  const target = new EventTarget();
-  return Object.assign(target, {
-    conversationList: [conversation],
+}
+
+/** Just enough of an AgentSession to render: the console reads conversations, listens, and calls `extra`. */
+function fakeSessionOf(conversations: Conversation[], extra: Record<string, unknown> = {}): AgentSession {
+  return Object.assign(new EventTarget(), {
+    conversationList: conversations,
     presence: 'online',
     deviceId: 'me',
     team: [],
     retry: () => undefined,
-    markRead: (id: string) => read.push(id),
+    markRead: () => undefined,
     typing: () => undefined,
+    ...extra,
   }) as unknown as AgentSession;
 }
+
+function fakeSession(messages: ChatMessage[], notices: { kind: string }[] = [], read: string[] = []): AgentSession {
+  return fakeSessionOf([fakeConversation('c0ffee', messages, { notices })], {
+    markRead: (id: string) => read.push(id),
+  });
+}
+
+/** One conversation with one visitor message. */
+const withText = (id: string, text: string, fields?: Parameters<typeof fakeConversation>[2]) =>
+  fakeConversation(id, [{ ...message(text), conversationId: id }], fields);
 
 const message = (text: string): ChatMessage => ({
   id: 'seq:1',
@@ -137,24 +155,7 @@ describe('<sealchat-agent>', () => {
 describe('<sealchat-agent> inbox tools', () => {
   /** Two conversations, the second newest; each with one visitor message. */
   function twoConversations(): AgentSession {
-    const conversation = (id: string, text: string) =>
-      ({
-        id,
-        messages: [{ ...message(text), conversationId: id }],
-        hasVisitor: true,
-        notices: [],
-        unread: 0,
-        assignment: { assignee: undefined, closed: false },
-      }) as unknown as Conversation;
-    return Object.assign(new EventTarget(), {
-      conversationList: [conversation('aaaa01', 'Where is my parcel?'), conversation('bbbb02', 'Refund please')],
-      presence: 'online',
-      deviceId: 'me',
-      team: [],
-      retry: () => undefined,
-      markRead: () => undefined,
-      typing: () => undefined,
-    }) as unknown as AgentSession;
+    return fakeSessionOf([withText('aaaa01', 'Where is my parcel?'), withText('bbbb02', 'Refund please')]);
   }
 
   async function mountConsole() {
@@ -219,25 +220,9 @@ describe('<sealchat-agent> inbox tools', () => {
 describe('<sealchat-agent> several conversations at once', () => {
   it('opens a second conversation beside the first, each with its own reply box', async () => {
     const replies: [string, string][] = [];
-    const conversation = (id: string, text: string) =>
-      ({
-        id,
-        messages: [{ ...message(text), conversationId: id }],
-        hasVisitor: true,
-        notices: [],
-        unread: 0,
-        assignment: { assignee: undefined, closed: false },
-      }) as unknown as Conversation;
-    const session = Object.assign(new EventTarget(), {
-      conversationList: [conversation('aaaa01', 'first visitor'), conversation('bbbb02', 'second visitor')],
-      presence: 'online',
-      deviceId: 'me',
-      team: [],
-      retry: () => undefined,
-      markRead: () => undefined,
-      typing: () => undefined,
+    const session = fakeSessionOf([withText('aaaa01', 'first visitor'), withText('bbbb02', 'second visitor')], {
       reply: (id: string, text: string) => (replies.push([id, text]), Promise.resolve()),
-    }) as unknown as AgentSession;
+    });
     const el = document.createElement('sealchat-agent');
     el.session = session;
     document.body.append(el);
@@ -257,34 +242,22 @@ describe('<sealchat-agent> several conversations at once', () => {
 describe('<sealchat-agent> assignment', () => {
   it('lists open, unassigned, mine and closed conversations, and claims and closes through the session', async () => {
     const calls: string[] = [];
-    const conversation = (id: string, assignee: string | undefined, closed: boolean) =>
-      ({
-        id,
-        messages: [{ ...message(`text of ${id}`), conversationId: id }],
-        hasVisitor: true,
-        notices: [],
-        unread: 0,
-        assignment: { assignee, closed },
-      }) as unknown as Conversation;
-    const session = Object.assign(new EventTarget(), {
-      conversationList: [
-        conversation('aaaa01', undefined, false),
-        conversation('bbbb02', 'me', false),
-        conversation('cccc03', 'other', true),
+    const session = fakeSessionOf(
+      [
+        withText('aaaa01', 'text of aaaa01'),
+        withText('bbbb02', 'text of bbbb02', { assignee: 'me' }),
+        withText('cccc03', 'text of cccc03', { assignee: 'other', closed: true }),
       ],
-      presence: 'online',
-      deviceId: 'me',
-      team: [
-        { deviceId: 'me', displayName: 'Robin', role: 'agent' },
-        { deviceId: 'other', displayName: 'Sam', role: 'agent' },
-      ],
-      retry: () => undefined,
-      markRead: () => undefined,
-      typing: () => undefined,
-      claim: (id: string) => (calls.push(`claim ${id}`), Promise.resolve()),
-      closeConversation: (id: string) => (calls.push(`close ${id}`), Promise.resolve()),
-      assign: (id: string, to: string) => (calls.push(`assign ${id} ${to}`), Promise.resolve()),
-    }) as unknown as AgentSession;
+      {
+        team: [
+          { deviceId: 'me', displayName: 'Robin', role: 'agent' },
+          { deviceId: 'other', displayName: 'Sam', role: 'agent' },
+        ],
+        claim: (id: string) => (calls.push(`claim ${id}`), Promise.resolve()),
+        closeConversation: (id: string) => (calls.push(`close ${id}`), Promise.resolve()),
+        assign: (id: string, to: string) => (calls.push(`assign ${id} ${to}`), Promise.resolve()),
+      },
+    );
     const el = document.createElement('sealchat-agent');
     el.session = session;
     document.body.append(el);
