@@ -1,10 +1,12 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import {
   acceptInvite,
+  adoptRoster,
   approveJoinRequest,
   cancelInvite,
   createInvite,
   currentRoster,
+  fetchRelayRoster,
   forgetMembership,
   listInvites,
   listTeam,
@@ -205,6 +207,7 @@ export class SealchatTeam extends LitElement {
     const { store, organisation, reviewed } = this;
     if (!store || !organisation || !reviewed || this.busy) return;
     await this.act('approve', 'request-code', async () => {
+      await this.syncFromRelay();
       // Checked again inside: nothing relies on the review above still holding.
       const { member, roster } = await approveJoinRequest(store, organisation, reviewed.text);
       this.reviewed = undefined;
@@ -227,6 +230,7 @@ export class SealchatTeam extends LitElement {
       return;
     }
     await this.act('revoke', 'members-heading', async () => {
+      await this.syncFromRelay();
       const roster = await revokeDevice(store, organisation, member.deviceId);
       this.confirming = undefined;
       await this.publish(
@@ -237,6 +241,25 @@ export class SealchatTeam extends LitElement {
       await this.updateComplete;
       this.field('members-heading').focus();
     });
+  }
+
+  /**
+   * Starts a change from the relay's roster when it is newer than this browser's: another supervisor
+   * (or this organisation restored elsewhere) may have changed the team since, and a roster issued
+   * from an older one would drop their changes. The roster is verified under the organisation's key;
+   * an unreachable relay leaves the local one (publishing will then fail visibly).
+   */
+  private async syncFromRelay(): Promise<void> {
+    const { store, organisation, relay } = this;
+    if (!store || !organisation || !relay) return;
+    let roster;
+    try {
+      roster = await fetchRelayRoster(relay, organisation);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SEALCHAT_E_CONNECTION_LOST') return;
+      throw error;
+    }
+    if (roster) await adoptRoster(store, organisation, roster);
   }
 
   /** Publishes the roster just issued; on failure it stays saved here and can be published again. */

@@ -57,6 +57,7 @@ export {
   loadOrganisation,
   loadBackupFile,
   registerOrganisation,
+  fetchRelayRoster,
   OrganisationExistsError,
 } from './org-setup.js';
 export type {
@@ -105,5 +106,12 @@ export {
   MAX_MEMBER_NAME_LENGTH,
 } from './team-codes.js';
 export type { InviteCode, JoinRequest } from './team-codes.js';
-export { currentRoster, enrolDevice, enrolAgentDevice, removeDevice, removeAgentDevice } from './team-roster.js';
+export {
+  adoptRoster,
+  currentRoster,
+  enrolDevice,
+  enrolAgentDevice,
+  removeDevice,
+  removeAgentDevice,
+} from './team-roster.js';
 export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';

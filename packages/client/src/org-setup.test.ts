@@ -6,6 +6,7 @@ import {
   decodeClientFrame,
   encodeRelayFrame,
   exportPublicKey,
+  generateDeviceIdentity,
   generateSigningKeyPair,
   issueRoster,
   randomBytes,
@@ -14,6 +15,7 @@ import {
 import { MemoryClientStore } from './client-store.js';
 import { createOrganisation, loadOrganisation, registerOrganisation, restoreOrganisation } from './org-setup.js';
 import type { WebSocketConstructor } from './relay-connection.js';
+import { enrolAgentDevice } from './team-roster.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 const ws = { WebSocket: WebSocket as unknown as WebSocketConstructor };
@@ -114,6 +116,27 @@ describe('registerOrganisation', () => {
     expect(registered.rosterVersion).toBe(6);
     expect(relay.published).toEqual([6]);
     expect((await loadOrganisation(store))?.rosterVersion).toBe(6);
+  });
+
+  it('after a restore, keeps everyone the relay’s roster lists: restoring elsewhere revokes nobody', async () => {
+    const relay = await rosterRelay();
+    const origin = new MemoryClientStore();
+    const first = await restoreOrganisation(origin, created.backup.text, PASSPHRASE);
+    const colleague = await generateDeviceIdentity();
+    const enrolled = await enrolAgentDevice(origin, first, colleague, { displayName: 'Sam' });
+    await relay.hold(enrolled.roster, enrolled.rootPublic);
+
+    const store = new MemoryClientStore();
+    const restored = await restoreOrganisation(store, created.backup.text, PASSPHRASE);
+    const registered = await registerOrganisation(relay.url, store, restored, ws);
+    expect(registered.rosterVersion).toBe(enrolled.version + 1);
+    const roster = await verifyRoster(registered.roster, { orgRootKey: registered.rootPublic, now: Date.now() });
+    const listed = (id: Uint8Array) => roster.devices.some((d) => bytesEqual(d.deviceId, id));
+    // The colleague, the first browser's supervisor and console, and this browser's own two devices.
+    expect(listed(colleague.deviceId)).toBe(true);
+    expect(listed(first.supervisor.deviceId) && listed(first.agent.deviceId)).toBe(true);
+    expect(listed(restored.supervisor.deviceId) && listed(restored.agent.deviceId)).toBe(true);
+    expect(roster.devices.find((d) => bytesEqual(d.deviceId, colleague.deviceId))?.displayName).toBe('Sam');
   });
 
   it('takes the version floor from an expired roster on the relay too', async () => {

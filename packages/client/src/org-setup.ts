@@ -1,4 +1,11 @@
-import { ByteReader, DecodeError, ORG_ID_LENGTH, SealchatError, verifyRoster } from '@sealchat/protocol';
+import {
+  ByteReader,
+  DecodeError,
+  ORG_ID_LENGTH,
+  SealchatError,
+  verifyRoster,
+  type VerifiedRoster,
+} from '@sealchat/protocol';
 import type { ClientStore } from './client-store.js';
 import { RelayRequestError, StoredStateError } from './errors.js';
 import {
@@ -18,6 +25,7 @@ import {
   type OrganisationOptions,
 } from './organisation-bootstrap.js';
 import { RelayConnection, type RelayConnectionOptions } from './relay-connection.js';
+import { adoptRoster } from './team-roster.js';
 
 /**
  * Setting up an organisation whose keys can leave this browser only in a passphrase-encrypted
@@ -179,9 +187,13 @@ export async function registerOrganisation(
   options: OrganisationOptions & RelayConnectionOptions = {},
 ): Promise<RecoverableOrganisation> {
   let current = organisation;
-  const relayVersion = await relayRosterVersion(relayUrl, organisation, options);
-  if (relayVersion >= organisation.rosterVersion) {
-    const reissued = await loadOrganisation(store, { ...options, rosterVersionAbove: relayVersion });
+  const relayRoster = await fetchRelayRoster(relayUrl, organisation, options);
+  if (relayRoster && relayRoster.version >= organisation.rosterVersion) {
+    // Adopted first, so the roster issued above it keeps everyone the relay's roster lists (the
+    // colleagues and bots enrolled elsewhere, the other supervisors' devices): restoring a backup in
+    // a second browser must not revoke the team.
+    await adoptRoster(store, organisation, relayRoster);
+    const reissued = await loadOrganisation(store, { ...options, rosterVersionAbove: relayRoster.version });
     if (!reissued) throw new StoredStateError('The organisation is no longer in this store');
     current = reissued;
   }
@@ -202,16 +214,18 @@ function backupFile(name: string, createdAt: number, text: string): OrgBackupFil
 }
 
 /**
- * The version of the roster the relay holds for this organisation, 0 when it has none. Only the
- * organisation can sign a roster, so the relay cannot push the version up. An expired roster (an
- * organisation left idle) still sets the floor, so one that does not verify now is verified as of
- * its own issue time, read from its header (docs/protocol.md, roster encoding).
+ * The roster the relay holds for this organisation, verified under its root key, or undefined when
+ * it has none. Only the organisation can sign a roster, so the relay can neither push the version up
+ * nor add a device. An expired roster (an organisation left idle) still counts, so one that does not
+ * verify now is verified as of its own issue time, read from its header (docs/protocol.md §4.3).
+ * @throws RosterError when the relay's roster is not this organisation's.
+ * @throws SealchatError `SEALCHAT_E_CONNECTION_LOST` when the relay cannot be reached.
  */
-async function relayRosterVersion(
+export async function fetchRelayRoster(
   relayUrl: string,
-  organisation: Organisation,
-  options: RelayConnectionOptions,
-): Promise<number> {
+  organisation: Pick<Organisation, 'orgId' | 'rootPublic'>,
+  options: RelayConnectionOptions = {},
+): Promise<VerifiedRoster | undefined> {
   const connection = new RelayConnection(relayUrl, options);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
@@ -232,14 +246,14 @@ async function relayRosterVersion(
     }
     bytes = answer.roster;
   } catch (error) {
-    if (error instanceof RelayRequestError && error.code === 'SEALCHAT_E_NOT_FOUND') return 0;
+    if (error instanceof RelayRequestError && error.code === 'SEALCHAT_E_NOT_FOUND') return undefined;
     throw error;
   } finally {
     connection.close();
   }
   const orgRootKey = organisation.rootPublic;
   try {
-    return (await verifyRoster(bytes, { orgRootKey, now: Date.now() })).version;
+    return await verifyRoster(bytes, { orgRootKey, now: Date.now() });
   } catch {
     // Most likely expired: verified again below as of its own issue time.
   }
@@ -253,5 +267,5 @@ async function relayRosterVersion(
   } catch (cause) {
     throw new DecodeError("The relay's roster does not decode", { cause });
   }
-  return (await verifyRoster(bytes, { orgRootKey, now: issuedAt })).version;
+  return verifyRoster(bytes, { orgRootKey, now: issuedAt });
 }

@@ -81,6 +81,37 @@ export async function currentRoster(
 }
 
 /**
+ * Keeps a newer roster of this organisation, issued elsewhere (by another supervisor's browser, or
+ * this organisation restored in another browser) and read from the relay, as the one the next change
+ * starts from: a change issued from an older one would drop whoever that roster added, and the relay
+ * would refuse its version anyway. Does nothing when `roster` is not newer than the one saved here.
+ * @param roster verified by the caller under this organisation's root key (`fetchRelayRoster` does).
+ * @returns whether it was adopted.
+ * @throws TypeError when `roster` is another organisation's.
+ * @throws StoredStateError when the saved roster record is malformed.
+ */
+export async function adoptRoster(
+  store: ClientStore,
+  org: Pick<Organisation, 'orgId' | 'rosterVersion'>,
+  roster: VerifiedRoster,
+): Promise<boolean> {
+  if (!bytesEqual(roster.orgId, org.orgId)) throw new TypeError("That roster is another organisation's");
+  const saved = await store.getRecord(ROSTER_RECORD);
+  const savedVersion =
+    saved !== undefined && typeof (saved as Record<string, unknown>)['version'] === 'number'
+      ? ((saved as Record<string, unknown>)['version'] as number)
+      : 0;
+  if (saved !== undefined && savedVersion === 0) throw new StoredStateError('Stored organisation roster is malformed');
+  if (roster.version <= Math.max(savedVersion, org.rosterVersion)) return false;
+  await store.putRecord(ROSTER_RECORD, {
+    roster: toHex(roster.encoded),
+    version: roster.version,
+    expiresAt: roster.expiresAt,
+  });
+  return true;
+}
+
+/**
  * Issues a roster that lists `device` in `role` (replacing its entry if it is already listed, in
  * either role), with every other device of the current roster, and saves it in `store`. Publish it
  * next. A supervisor is certified by the root key, an agent by this organisation's supervisor.
@@ -187,8 +218,18 @@ async function reissueRoster(
     role: c.role,
   });
   const changed = change(current.devices.map(listed));
-  const self = current.supervisors.find((s) => bytesEqual(s.deviceId, org.supervisor.deviceId));
-  if (!self) throw new StoredStateError("This organisation's supervisor device is not on its own roster");
+  // This browser's supervisor signs the roster, so it is always on it; a roster adopted from
+  // elsewhere that dropped it (issued before rosters were carried over) puts it back.
+  const onRoster = current.supervisors.find((s) => bytesEqual(s.deviceId, org.supervisor.deviceId));
+  const self: ListedDevice = onRoster
+    ? listed(onRoster)
+    : {
+        deviceId: org.supervisor.deviceId,
+        signingPublic: org.supervisor.signingPublic,
+        agreementPublic: org.supervisor.agreementPublic,
+        displayName: 'Supervisor',
+        role: 'supervisor',
+      };
   const others = changed.filter((d) => !bytesEqual(d.deviceId, org.supervisor.deviceId));
   const issuedAt = now - 60_000;
   const expiresAt = now + (options.lifetimeMs ?? 30 * DAY);
@@ -216,7 +257,7 @@ async function reissueRoster(
       issuedAt,
       expiresAt,
       archivePublic: await exportPublicKey(org.archive.publicKey),
-      supervisors: await Promise.all([listed(self), ...others.filter((d) => d.role === 'supervisor')].map(certify)),
+      supervisors: await Promise.all([self, ...others.filter((d) => d.role === 'supervisor')].map(certify)),
       agents: await Promise.all(others.filter((d) => d.role === 'agent').map(certify)),
     },
     bySupervisor,
