@@ -115,3 +115,33 @@ export {
   removeAgentDevice,
 } from './team-roster.js';
 export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';
+export {
+  AUDIT_ACTIONS,
+  AUDIT_ENTRY_VERSION,
+  MAX_AUDIT_TEXT_BYTES,
+  encodeAuditEvent,
+  decodeAuditEvent,
+} from './audit-entry.js';
+export type { AuditAction, AuditEvent } from './audit-entry.js';
+export {
+  AUDIT_RECORD_VERSION,
+  AUDIT_ENTRY_BLOCK,
+  MAX_AUDIT_RECORD_BYTES,
+  AuditLogWriter,
+  AuditLogTamperedError,
+  AuditLogKeyError,
+  readAuditLog,
+  verifyAuditLog,
+  exportAuditLog,
+} from './audit-log.js';
+export type {
+  AuditTransport,
+  AuditHead,
+  AuditSigner,
+  AuditLogEntry,
+  VerifiedAuditRecord,
+  AuditLogLimits,
+  AuditLogWriterOptions,
+  VerifyAuditLogOptions,
+  ReadAuditLogOptions,
+} from './audit-log.js';
