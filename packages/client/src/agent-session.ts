@@ -1,4 +1,5 @@
 import {
+  agentWire,
   decodeControl,
   encodeControl,
   envelopeDigest,
@@ -89,7 +90,8 @@ export class AgentSession extends ChatSession {
    */
   static async start(options: AgentSessionOptions): Promise<AgentSession> {
     const orgId = await orgIdFromRootKey(options.orgRootKey);
-    const session = new AgentSession(options, options.identity, options.orgRootKey, orgId);
+    // An agent's connection speaks the agent frames too (login, org list, presence, settings).
+    const session = new AgentSession({ ...options, wire: agentWire }, options.identity, options.orgRootKey, orgId);
     session.status = options.presence ?? 'online';
     await session.connect();
     return session;

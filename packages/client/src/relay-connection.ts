@@ -1,9 +1,11 @@
 import {
-  decodeRelayFrame,
-  encodeClientFrame,
+  decodeCoreRelayFrame,
+  encodeCoreClientFrame,
   type ClientFrame,
+  type CoreClientFrame,
   type RelayFrame,
   SealchatError,
+  type WireCodec,
 } from '@sealchat/protocol';
 import { ConnectionLostError, RelayRequestError } from './errors.js';
 
@@ -37,7 +39,19 @@ export interface RelayConnectionOptions {
    * answered (a relay mid-restart, a stuck proxy) would wait forever. Default 10 s.
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * The frames this connection speaks beyond the core set (what a visitor sends and receives):
+   * `agentWire` from @sealchat/protocol for an agent's or supervisor's session. Without it, a request
+   * with an agent frame is rejected with a TypeError, and the agent codec stays out of a visitor's bundle.
+   */
+  readonly wire?: WireCodec;
 }
+
+/** The core frames alone: a visitor's connection. */
+const coreWire: WireCodec = {
+  encodeClientFrame: (frame) => encodeCoreClientFrame(frame as CoreClientFrame),
+  decodeRelayFrame: decodeCoreRelayFrame,
+};
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
@@ -73,6 +87,7 @@ export class RelayConnection extends EventTarget {
   private readonly baseDelay: number;
   private readonly maxDelay: number;
   private readonly connectTimeoutMs: number;
+  private readonly wire: WireCodec;
   state: ConnectionState = 'closed';
 
   constructor(
@@ -89,6 +104,7 @@ export class RelayConnection extends EventTarget {
     this.baseDelay = options.reconnectDelayMs ?? 500;
     this.maxDelay = options.maxReconnectDelayMs ?? 10_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.wire = options.wire ?? coreWire;
     this.reconnectDelay = this.baseDelay;
   }
 
@@ -112,6 +128,7 @@ export class RelayConnection extends EventTarget {
    * Sends a frame and resolves with the relay's answer to it.
    * @throws RelayRequestError when the relay answers with an error frame.
    * @throws ConnectionLostError when the socket is not open or closes first, or the answer times out.
+   * @throws TypeError for a frame outside this connection's codec (an agent frame without `options.wire`).
    */
   request(frame: RequestFrame): Promise<RelayFrame> {
     const socket = this.socket;
@@ -119,12 +136,14 @@ export class RelayConnection extends EventTarget {
     const requestId = this.nextRequestId++;
     if (this.nextRequestId > 0xffffffff) this.nextRequestId = 1;
     return new Promise((resolve, reject) => {
+      // Encoded first: a frame it cannot encode rejects before anything waits for an answer.
+      const bytes = this.wire.encodeClientFrame({ ...frame, requestId });
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
         reject(new ConnectionLostError('The relay did not answer in time'));
       }, this.requestTimeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
-      socket.send(encodeClientFrame({ ...frame, requestId }));
+      socket.send(bytes);
     });
   }
 
@@ -163,7 +182,7 @@ export class RelayConnection extends EventTarget {
     if (!(data instanceof ArrayBuffer)) return;
     let frame: RelayFrame;
     try {
-      frame = decodeRelayFrame(new Uint8Array(data));
+      frame = this.wire.decodeRelayFrame(new Uint8Array(data));
     } catch (error) {
       // A relay that sends garbage is treated like a broken connection: drop it and reconnect.
       if (error instanceof SealchatError) this.socket?.close(4000, 'bad frame');

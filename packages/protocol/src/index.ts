@@ -51,10 +51,14 @@ export {
   CLIENT_MESSAGE_ID_LENGTH,
   CAPABILITY_LENGTH,
   MAX_ENVELOPE_BYTES,
+  MAX_RETENTION_DAYS,
+  MAX_AUDIT_RECORD_BYTES,
+  MAX_AUDIT_PAGE,
   encodeClientFrame,
   decodeClientFrame,
   encodeRelayFrame,
   decodeRelayFrame,
+  agentWire,
 } from './wire.js';
 export type {
   ClientFrame,
@@ -63,7 +67,14 @@ export type {
   PresenceStatus,
   DevicePresence,
   HistoryRecord,
+  AuditEntry,
+  CoreClientFrame,
+  CoreRelayFrame,
+  AgentClientFrame,
+  AgentRelayFrame,
+  WireCodec,
 } from './wire.js';
+export { encodeCoreClientFrame, decodeCoreRelayFrame } from './wire-core.js';
 export {
   SealchatError,
   DecodeError,
