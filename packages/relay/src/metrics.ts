@@ -19,6 +19,8 @@ const RELAY_FRAME_NAMES: Readonly<Record<number, string>> = {
   0x8d: 'history',
   0x8e: 'conversation-deleted',
   0x8f: 'presence',
+  0x90: 'org-settings',
+  0x91: 'audit-page',
 };
 
 class Histogram {

@@ -91,6 +91,17 @@ export interface RelayOptions {
   readonly historyPageSize: number;
   /** Default maximum age of stored records in days, for orgs without their own; 0 keeps records forever. */
   readonly retentionDays: number;
+  /**
+   * Most days a supervisor may set for their org with `set-retention` (SEALCHAT_E_LIMIT beyond it), so
+   * an operator can cap what the disk must hold; at most the wire's 36 500.
+   */
+  readonly maxRetentionDays: number;
+  /**
+   * Audit records one organisation may store (`append-audit`; SEALCHAT_E_LIMIT beyond it). Records are
+   * at most 16 KiB and never swept, so this bounds what one org's log can cost: 100 000 × 16 KiB ≈ 1.6 GB
+   * at worst, far more than years of team changes.
+   */
+  readonly maxAuditRecords: number;
   /** How often the retention sweeper runs. */
   readonly retentionSweepIntervalMs: number;
   /** How often freed pages are returned to the file system and the WAL truncated (incremental vacuum). */
@@ -141,6 +152,8 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   idleTimeoutMs: 60_000,
   historyPageSize: 200,
   retentionDays: 0,
+  maxRetentionDays: 36_500,
+  maxAuditRecords: 100_000,
   retentionSweepIntervalMs: 60 * 60 * 1000,
   vacuumIntervalMs: 60 * 60 * 1000,
   fanoutAuditIntervalMs: 10_000,
@@ -169,6 +182,8 @@ type IntegerOption =
   | 'idleTimeoutMs'
   | 'historyPageSize'
   | 'retentionDays'
+  | 'maxRetentionDays'
+  | 'maxAuditRecords'
   | 'retentionSweepIntervalMs'
   | 'vacuumIntervalMs'
   | 'fanoutAuditIntervalMs'
@@ -198,6 +213,9 @@ const INTEGER_RANGES: Record<IntegerOption, readonly [number, number]> = {
   // A get-history page is bounded by the wire's MAX_HISTORY_PAGE (1000).
   historyPageSize: [1, 1000],
   retentionDays: [0, 100_000],
+  // The wire's MAX_RETENTION_DAYS bounds what a set-retention frame can carry.
+  maxRetentionDays: [1, 36_500],
+  maxAuditRecords: [0, 100_000_000],
   retentionSweepIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
   vacuumIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
   fanoutAuditIntervalMs: [10, 24 * 60 * 60 * 1000],

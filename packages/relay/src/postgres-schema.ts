@@ -82,6 +82,15 @@ export const PG_MIGRATIONS: readonly string[] = [
      END LOOP;
    END
    $fn$;`,
+  // v2 (wire revision 3): each organisation's append-only audit log, opaque records numbered from 0.
+  // The primary key makes two relays' appends of one index collide: exactly one commits.
+  `CREATE TABLE audit_records (
+     org_id bytea NOT NULL REFERENCES orgs (org_id) ON DELETE CASCADE,
+     audit_index bigint NOT NULL CHECK (audit_index >= 0),
+     record bytea NOT NULL,
+     stored_at bigint NOT NULL,
+     PRIMARY KEY (org_id, audit_index)
+   );`,
 ];
 
 /** A schema name the relay accepts: a plain lower-case identifier, so it never needs escaping rules. */

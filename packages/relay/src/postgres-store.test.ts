@@ -36,6 +36,26 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('migrates a schema from before the audit log (version 1), keeping what it holds', async () => {
+    const schema = await freshSchema();
+    try {
+      const orgId = crypto.getRandomValues(new Uint8Array(16));
+      await createSchemaAtVersion1(schema.name, orgId);
+      const store = await PostgresStore.open(schema.url, { poolSize: 2 });
+      try {
+        expect((await store.getOrg(orgId))?.retentionDays).toBe(9);
+        expect(await store.appendAudit(orgId, 0, new Uint8Array(40), 5, 10)).toBe('appended');
+        expect(await store.auditCount(orgId)).toBe(1);
+      } finally {
+        await store.close();
+      }
+      const versions = await queryTest<{ version: number }>(schema.name, 'SELECT version FROM schema_version');
+      expect(versions.map((v) => v.version)).toEqual([1, 2]);
+    } finally {
+      await schema.drop();
+    }
+  });
+
   it('renews the epoch (after pg_restore)', async () => {
     const schema = await freshSchema();
     try {
@@ -52,3 +72,15 @@ describe('PostgresStore', () => {
     }
   });
 });
+
+/** A schema as a relay before the audit log left it: migration 1 only, with one org. */
+async function createSchemaAtVersion1(schema: string, orgId: Uint8Array): Promise<void> {
+  await queryTest(schema, `CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  await queryTest(schema, PG_MIGRATIONS[0] ?? '');
+  await queryTest(schema, 'CREATE TABLE schema_version (version integer NOT NULL)');
+  await queryTest(schema, 'INSERT INTO schema_version (version) VALUES (1)');
+  await queryTest(schema, 'INSERT INTO orgs (org_id, root_key, registered_at, retention_days) VALUES ($1, $2, 1, 9)', [
+    Buffer.from(orgId),
+    Buffer.alloc(32, 1),
+  ]);
+}

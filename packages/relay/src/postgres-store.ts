@@ -5,9 +5,11 @@ import {
   StoreClosedError,
   UnknownConversationError,
   type AppendResult,
+  type AuditAppendResult,
   type OrgPolicy,
   type RelayStore,
   type StoredConversation,
+  type StoredAuditRecord,
   type StoredOrg,
   type StoredRecord,
   type SweepResult,
@@ -17,7 +19,9 @@ import {
   bytes,
   toConversation,
   toOrg,
+  toAuditRecord,
   toRecord,
+  type AuditRow,
   type ConversationRow,
   type OrgRow,
   type QueuedAppend,
@@ -343,9 +347,62 @@ export class PostgresStore implements RelayStore {
 
   async removeOrg(orgId: Uint8Array): Promise<boolean> {
     await this.flush();
-    // The cascades remove its origins, conversations and records in the same transaction.
+    // The cascades remove its origins, conversations, records and audit log in the same transaction.
     const result = await this.pool.query('DELETE FROM orgs WHERE org_id = $1', [blob(orgId)]);
     return (result.rowCount ?? 0) > 0;
+  }
+
+  async setRetention(orgId: Uint8Array, retentionDays: number | undefined): Promise<boolean> {
+    const result = await this.pool.query('UPDATE orgs SET retention_days = $1 WHERE org_id = $2', [
+      retentionDays ?? null,
+      blob(orgId),
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async auditCount(orgId: Uint8Array): Promise<number> {
+    // The log is gapless from 0, so its length is max + 1: one index probe, not a count.
+    const [row] = await this.rows<{ n: string }>(
+      'SELECT coalesce(max(audit_index) + 1, 0) AS n FROM audit_records WHERE org_id = $1',
+      [blob(orgId)],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * One statement: insert only where `index` is the log's length, and let the primary key settle a
+   * race. Two relays sending the same index both see the same length; the second INSERT waits on the
+   * first's uncommitted key, then does nothing (ON CONFLICT) once it commits, so exactly one wins. An
+   * index past the length never inserts, so the log stays gapless.
+   */
+  async appendAudit(
+    orgId: Uint8Array,
+    index: number,
+    record: Uint8Array,
+    now: number,
+    maxRecords: number,
+  ): Promise<AuditAppendResult> {
+    const [row] = await this.rows<{ next: string; inserted: string }>(
+      `WITH log AS (SELECT coalesce(max(audit_index) + 1, 0) AS next FROM audit_records WHERE org_id = $1),
+       added AS (
+         INSERT INTO audit_records (org_id, audit_index, record, stored_at)
+         SELECT $1, $2, $3, $4 FROM log WHERE log.next = $2 AND log.next < $5
+         ON CONFLICT (org_id, audit_index) DO NOTHING
+         RETURNING 1)
+       SELECT (SELECT next FROM log) AS next, (SELECT count(*) FROM added) AS inserted`,
+      [blob(orgId), index, blob(record), now, maxRecords],
+    );
+    if (Number(row?.inserted ?? 0) === 1) return 'appended';
+    return Number(row?.next) === index && index >= maxRecords ? 'full' : 'conflict';
+  }
+
+  async auditRecords(orgId: Uint8Array, fromIndex: number, limit: number): Promise<StoredAuditRecord[]> {
+    const rows = await this.rows<AuditRow>(
+      `SELECT audit_index, record, stored_at FROM audit_records WHERE org_id = $1 AND audit_index >= $2
+       ORDER BY audit_index LIMIT $3`,
+      [blob(orgId), fromIndex, limit],
+    );
+    return rows.map(toAuditRecord);
   }
 
   append(

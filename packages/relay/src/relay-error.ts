@@ -13,6 +13,8 @@ export const RelayErrorCode = {
   unauthorized: 'SEALCHAT_E_UNAUTHORIZED',
   /** A roster that does not verify, belongs to another org, has expired, or is not newer than the stored one. */
   rosterRejected: 'SEALCHAT_E_ROSTER_REJECTED',
+  /** An append-only write lost a race: the audit log's next index is not the one sent (re-read, then retry). */
+  conflict: 'SEALCHAT_E_CONFLICT',
   /** A per-socket or per-org limit of the relay's options was reached. */
   limit: 'SEALCHAT_E_LIMIT',
   /** A token bucket is empty (frames per socket, posts per capability, opens per address); wait. */

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   CAPABILITY_LENGTH,
+  MAX_AUDIT_PAGE,
   SealchatError,
   bytesEqual,
   decodeClientFrame,
@@ -35,9 +36,11 @@ import {
 } from './store.js';
 
 /** The feature revision this relay speaks (wire.ts `WIRE_REVISION`); see docs/relay-protocol.md §Versioning. */
-export const RELAY_WIRE_REVISION = 2;
+export const RELAY_WIRE_REVISION = 3;
 /** A `history` page stops adding records past this many envelope bytes (it always carries at least one). */
 const MAX_HISTORY_PAGE_BYTES = 1024 * 1024;
+/** An `audit-page` stops adding records past this many record bytes (it always carries at least one). */
+const MAX_AUDIT_PAGE_BYTES = 1024 * 1024;
 /** Records removed per retention sweep step; the sweep yields to the event loop between steps. */
 const SWEEP_BATCH = 5000;
 /** A catch-up that cannot send for this long (the socket does not read) is closed as a slow consumer. */
@@ -398,7 +401,97 @@ export class Relay implements FanoutSink {
         return this.watchPresence(conn, frame);
       case 'post':
         return this.post(conn, frame);
+      case 'set-retention':
+        return this.setRetention(conn, frame);
+      case 'get-org-settings':
+        return this.orgSettings(conn, frame);
+      case 'append-audit':
+        return this.appendAudit(conn, frame);
+      case 'get-audit':
+        return this.auditPage(conn, frame);
     }
+  }
+
+  /**
+   * The org a supervisor frame acts on: the socket must be an authenticated agent socket whose device
+   * is a supervisor on its org's current roster, with a certificate valid now. One refusal whatever
+   * failed, as for `auth-agent`.
+   */
+  private async supervisorOrg(conn: Connection): Promise<Uint8Array<ArrayBuffer>> {
+    const agent = conn.agent;
+    if (!agent) throw notAllowed('manage the organisation');
+    const orgId = new Uint8Array(Buffer.from(agent.orgKey, 'hex'));
+    const device = (await this.currentRoster(orgId))?.devices.find((d) => bytesEqual(d.deviceId, agent.deviceId));
+    const now = Date.now();
+    if (device?.role !== 'supervisor' || now < device.issuedAt || now >= device.expiresAt) {
+      throw notAllowed('manage the organisation');
+    }
+    return orgId;
+  }
+
+  /** A supervisor sets how long the org's records are kept; 0 goes back to the relay's default. */
+  private async setRetention(conn: Connection, frame: Frame<'set-retention'>): Promise<void> {
+    const orgId = await this.supervisorOrg(conn);
+    if (frame.days > this.options.maxRetentionDays) {
+      throw new RelayRequestError(
+        RelayErrorCode.limit,
+        `This relay keeps records at most ${this.options.maxRetentionDays} days`,
+      );
+    }
+    await this.store.setRetention(orgId, frame.days === 0 ? undefined : frame.days);
+    this.logger.log('info', 'retention-set', { conn: conn.id, days: frame.days });
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  private async orgSettings(conn: Connection, frame: Frame<'get-org-settings'>): Promise<void> {
+    const orgId = await this.supervisorOrg(conn);
+    const org = await this.store.getOrg(orgId);
+    this.send(conn, {
+      kind: 'org-settings',
+      requestId: frame.requestId,
+      retentionDays: org?.retentionDays ?? 0,
+      defaultRetentionDays: this.options.retentionDays,
+      auditCount: await this.store.auditCount(orgId),
+    });
+  }
+
+  /**
+   * Compare-and-set append to the org's audit log: `index` must be its length. The record is opaque
+   * ciphertext; neither it nor its size is logged.
+   */
+  private async appendAudit(conn: Connection, frame: Frame<'append-audit'>): Promise<void> {
+    const orgId = await this.supervisorOrg(conn);
+    const result = await this.store.appendAudit(
+      orgId,
+      frame.index,
+      frame.record,
+      Date.now(),
+      this.options.maxAuditRecords,
+    );
+    if (result === 'conflict') {
+      throw new RelayRequestError(
+        RelayErrorCode.conflict,
+        'That audit index is not the next one: read the log from your last index, then retry',
+      );
+    }
+    if (result === 'full') throw new RelayRequestError(RelayErrorCode.limit, 'The organisation’s audit log is full');
+    this.logger.log('info', 'audit-appended', { conn: conn.id, index: frame.index });
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  /** One page of the audit log from `fromIndex`, ascending, earliest records kept when the byte cap bites. */
+  private async auditPage(conn: Connection, frame: Frame<'get-audit'>): Promise<void> {
+    const orgId = await this.supervisorOrg(conn);
+    const limit = frame.limit === 0 ? MAX_AUDIT_PAGE : Math.min(frame.limit, MAX_AUDIT_PAGE);
+    const stored = await this.store.auditRecords(orgId, frame.fromIndex, limit);
+    const records = [];
+    let bytes = 0;
+    for (const { index, record } of stored) {
+      bytes += record.length;
+      if (records.length > 0 && bytes > MAX_AUDIT_PAGE_BYTES) break;
+      records.push({ index, record });
+    }
+    this.send(conn, { kind: 'audit-page', requestId: frame.requestId, records });
   }
 
   /**
@@ -1118,10 +1211,14 @@ export class Relay implements FanoutSink {
     }
   }
 
-  /** Runs the retention sweep in bounded steps, yielding between them. */
-  async sweep(): Promise<void> {
+  /**
+   * Runs the retention sweep in bounded steps, yielding between them. Each org's own retention (a
+   * supervisor's `set-retention`, or `org add --retention-days`) wins over the relay's default. Audit
+   * records are never swept: the log is the org's account of who could read, and holds no chat.
+   */
+  async sweep(now = Date.now()): Promise<void> {
     if (this.closing) return;
-    const result = await this.store.sweep(Date.now(), this.options.retentionDays, SWEEP_BATCH);
+    const result = await this.store.sweep(now, this.options.retentionDays, SWEEP_BATCH);
     for (const conversationId of result.deletedConversations) {
       const key = hex(conversationId);
       const orgKey = this.conversationOrgs.get(key);
@@ -1135,7 +1232,7 @@ export class Relay implements FanoutSink {
         conversations: result.deletedConversations.length,
       });
     }
-    if (result.more) await new Promise((resolve) => setImmediate(resolve)).then(() => this.sweep());
+    if (result.more) await new Promise((resolve) => setImmediate(resolve)).then(() => this.sweep(now));
     else if (result.deletedRecords > 0) await this.store.vacuum();
   }
 

@@ -41,6 +41,15 @@ export const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX org_origins_by_origin ON org_origins (origin);
    CREATE INDEX records_by_time ON records (stored_at);`,
+  // v3 (wire revision 3): each organisation's append-only audit log, opaque records numbered from 0.
+  // Not tied to conversations and never swept by retention (docs/relay-protocol.md §Audit log).
+  `CREATE TABLE audit_records (
+     org_id BLOB NOT NULL REFERENCES orgs (org_id),
+     audit_index INTEGER NOT NULL CHECK (audit_index >= 0),
+     record BLOB NOT NULL,
+     stored_at INTEGER NOT NULL,
+     PRIMARY KEY (org_id, audit_index)
+   );`,
 ];
 
 /** Epochs are random in [1, 2^48 - 1]: unguessable enough that two restores never share one. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 import { describeStoreContract } from './testing/store-contract.js';
 
@@ -50,8 +51,31 @@ describe('SqliteStore (engine-specific)', () => {
   it('creates the directory, uses WAL with synchronous=FULL, and records the schema version', () => {
     expect(store.durability()).toEqual({ journalMode: 'wal', synchronous: 'full' });
     const db = new Database(path, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
+  });
+
+  it('migrates a file from before the audit log (schema 2), keeping what it holds', async () => {
+    const old = join(dir, 'v2.db');
+    const db = new Database(old);
+    for (const migration of MIGRATIONS.slice(0, 2)) db.exec(migration);
+    db.pragma('user_version = 2');
+    db.prepare('INSERT INTO orgs (org_id, root_key, registered_at, retention_days) VALUES (?, ?, 1, 9)').run(
+      Buffer.from(orgId),
+      Buffer.from(random(32)),
+    );
+    db.close();
+    const migrated = new SqliteStore(old);
+    try {
+      expect((await migrated.getOrg(orgId))?.retentionDays).toBe(9);
+      expect(await migrated.appendAudit(orgId, 0, random(40), 5, 10)).toBe('appended');
+      expect(await migrated.auditCount(orgId)).toBe(1);
+    } finally {
+      await migrated.close();
+    }
+    const check = new Database(old, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    check.close();
   });
 
   it('refuses a database written by a newer relay', async () => {

@@ -7,11 +7,13 @@ import {
   StoreClosedError,
   UnknownConversationError,
   type AppendResult,
+  type AuditAppendResult,
   type OrgPolicy,
   type RelayStore,
   type SweepResult,
   type StoredConversation,
   type StoredOrg,
+  type StoredAuditRecord,
   type StoredRecord,
 } from './store.js';
 import {
@@ -19,7 +21,9 @@ import {
   bytes,
   toConversation,
   toOrg,
+  toAuditRecord,
   toRecord,
+  type AuditRow,
   type ConversationRow,
   type OrgRow,
   type QueuedAppend,
@@ -119,6 +123,17 @@ export class SqliteStore implements RelayStore {
       ),
       orgConversations: db.prepare<[Buffer]>('DELETE FROM conversations WHERE org_id = ?'),
       deleteOrg: db.prepare<[Buffer]>('DELETE FROM orgs WHERE org_id = ?'),
+      orgAudit: db.prepare<[Buffer]>('DELETE FROM audit_records WHERE org_id = ?'),
+      // The log is gapless from 0, so its length is max + 1: one index probe, not a count.
+      auditCount: db.prepare<[Buffer], { n: number }>(
+        'SELECT coalesce(max(audit_index) + 1, 0) AS n FROM audit_records WHERE org_id = ?',
+      ),
+      insertAudit: db.prepare<[Buffer, number, Buffer, number]>(
+        'INSERT INTO audit_records (org_id, audit_index, record, stored_at) VALUES (?, ?, ?, ?)',
+      ),
+      auditRecords: db.prepare<[Buffer, number, number], AuditRow>(
+        'SELECT audit_index, record, stored_at FROM audit_records WHERE org_id = ? AND audit_index >= ? ORDER BY audit_index LIMIT ?',
+      ),
       ping: db.prepare<[], { one: number }>('SELECT 1 AS one'),
       recentRecords: db.prepare<[number], RecordRow>(
         'SELECT * FROM (SELECT rowid AS r, * FROM records ORDER BY rowid DESC LIMIT ?) ORDER BY r',
@@ -296,8 +311,42 @@ export class SqliteStore implements RelayStore {
       this.stmts.orgRecords.run(id);
       this.stmts.orgConversations.run(id);
       this.stmts.clearOrigins.run(id);
+      this.stmts.orgAudit.run(id);
       return this.stmts.deleteOrg.run(id).changes > 0;
     })();
+  }
+
+  async setRetention(orgId: Uint8Array, retentionDays: number | undefined): Promise<boolean> {
+    return this.stmts.setRetention.run(retentionDays ?? null, blob(orgId)).changes > 0;
+  }
+
+  async auditCount(orgId: Uint8Array): Promise<number> {
+    return this.stmts.auditCount.get(blob(orgId))?.n ?? 0;
+  }
+
+  async appendAudit(
+    orgId: Uint8Array,
+    index: number,
+    record: Uint8Array,
+    now: number,
+    maxRecords: number,
+  ): Promise<AuditAppendResult> {
+    const id = blob(orgId);
+    // IMMEDIATE: the write lock is taken before the length is read, so another connection to the
+    // file (another process) cannot append the same index in between.
+    return this.db
+      .transaction((): AuditAppendResult => {
+        const next = this.stmts.auditCount.get(id)?.n ?? 0;
+        if (index !== next) return 'conflict';
+        if (next >= maxRecords) return 'full';
+        this.stmts.insertAudit.run(id, index, blob(record), now);
+        return 'appended';
+      })
+      .immediate();
+  }
+
+  async auditRecords(orgId: Uint8Array, fromIndex: number, limit: number): Promise<StoredAuditRecord[]> {
+    return this.stmts.auditRecords.all(blob(orgId), fromIndex, limit).map(toAuditRecord);
   }
 
   async recentRecords(limit: number): Promise<StoredRecord[]> {

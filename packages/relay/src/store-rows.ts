@@ -1,4 +1,4 @@
-import type { AppendResult, StoredConversation, StoredOrg, StoredRecord } from './store.js';
+import type { AppendResult, StoredAuditRecord, StoredConversation, StoredOrg, StoredRecord } from './store.js';
 
 /**
  * Rows as both storage engines return them, and their mapping to the store's types. SQLite gives
@@ -27,6 +27,12 @@ export interface RecordRow {
   seq: number | string;
   client_message_id: Buffer;
   envelope: Buffer;
+  stored_at: number | string;
+}
+
+export interface AuditRow {
+  audit_index: number | string;
+  record: Buffer;
   stored_at: number | string;
 }
 
@@ -78,4 +84,8 @@ export function toRecord(row: RecordRow): StoredRecord {
     envelope: bytes(row.envelope),
     storedAt: Number(row.stored_at),
   };
+}
+
+export function toAuditRecord(row: AuditRow): StoredAuditRecord {
+  return { index: Number(row.audit_index), record: bytes(row.record), storedAt: Number(row.stored_at) };
 }

@@ -30,6 +30,24 @@ export interface OrgPolicy {
   readonly retentionDays: number | undefined;
 }
 
+/**
+ * One record of an organisation's audit log: opaque ciphertext to the relay (sealed, signed and
+ * hash-chained by the org's supervisors), at its position in the org's append-only log.
+ */
+export interface StoredAuditRecord {
+  /** Position in the log, from 0. */
+  readonly index: number;
+  readonly record: Uint8Array<ArrayBuffer>;
+  readonly storedAt: number;
+}
+
+/**
+ * What {@link RelayStore.appendAudit} did: `appended`; `conflict` when the index was not the log's
+ * length (another append took it first, or the writer is behind); `full` when the log has reached
+ * its bound.
+ */
+export type AuditAppendResult = 'appended' | 'conflict' | 'full';
+
 /** What one retention sweep step removed. */
 export interface SweepResult {
   readonly deletedRecords: number;
@@ -138,8 +156,31 @@ export interface RelayStore {
   originListed(origin: string): Promise<boolean>;
   /** Registers the org if needed and replaces its policy. */
   setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): Promise<void>;
-  /** Removes an organisation with all its conversations and records; false if it was not registered. */
+  /** Removes an organisation with all its conversations, records and audit log; false if it was not registered. */
   removeOrg(orgId: Uint8Array): Promise<boolean>;
+  /**
+   * Sets the org's own maximum record age (a supervisor's `set-retention`), or clears it with
+   * undefined so the relay's default applies; its origins stay as they are. False if not registered.
+   */
+  setRetention(orgId: Uint8Array, retentionDays: number | undefined): Promise<boolean>;
+
+  /** The length of the org's audit log: the index its next record must take. */
+  auditCount(orgId: Uint8Array): Promise<number>;
+  /**
+   * Appends `record` at `index` if, and only if, `index` is the log's length and below `maxRecords`,
+   * as one atomic step: of several stores (relays) appending the same index, exactly one gets
+   * `appended`. Audit records are never swept by retention and outlive every conversation; only
+   * {@link removeOrg} removes them.
+   */
+  appendAudit(
+    orgId: Uint8Array,
+    index: number,
+    record: Uint8Array,
+    now: number,
+    maxRecords: number,
+  ): Promise<AuditAppendResult>;
+  /** At most `limit` records of the org's audit log from `fromIndex` on, in index order. */
+  auditRecords(orgId: Uint8Array, fromIndex: number, limit: number): Promise<StoredAuditRecord[]>;
 
   /** Commits what is queued; resolves once it is durable. */
   flush(): Promise<void>;

@@ -25,6 +25,8 @@ export interface TestOrg {
   readonly rootPublic: Uint8Array<ArrayBuffer>;
   readonly orgId: Uint8Array<ArrayBuffer>;
   readonly orgKeyText: string;
+  /** The org's supervisor device, on every roster this org signs. */
+  readonly supervisor: DeviceIdentity;
   /** Signs a roster listing these devices. */
   roster(version: number, devices: readonly DeviceIdentity[], expiresAt?: number): Promise<Uint8Array<ArrayBuffer>>;
 }
@@ -36,6 +38,7 @@ export async function makeOrg(): Promise<TestOrg> {
     rootPublic: org.rootPublic,
     orgId: org.orgId,
     orgKeyText: org.orgKey,
+    supervisor: org.supervisor,
     roster: (version, devices, expiresAt) =>
       org.roster(
         version,

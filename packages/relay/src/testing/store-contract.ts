@@ -227,6 +227,77 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       expect((await store.append(young, random(16), random(8))).record.seq).toBe(4);
     });
 
+    it('sets an org’s retention without touching its origins, and clears it back to the default', async () => {
+      await store.setOrgPolicy(orgId, random(32), { origins: ['https://a.example'], retentionDays: 7 }, 1);
+      expect(await store.setRetention(orgId, 30)).toBe(true);
+      expect((await store.getOrg(orgId))?.retentionDays).toBe(30);
+      expect(await store.orgOrigins(orgId)).toEqual(['https://a.example']);
+      expect(await store.setRetention(orgId, undefined)).toBe(true);
+      expect((await store.getOrg(orgId))?.retentionDays).toBeUndefined();
+      expect(await store.orgOrigins(orgId)).toEqual(['https://a.example']);
+      expect(await store.setRetention(random(16), 5)).toBe(false);
+    });
+
+    it('keeps an append-only audit log per org: compare-and-set on the index, bounded, paged in order', async () => {
+      const records = Array.from({ length: 5 }, (_, i) => random(10 + i));
+      expect(await store.auditCount(orgId)).toBe(0);
+      expect(await store.appendAudit(orgId, 1, records[0]!, 10, 100)).toBe('conflict');
+      for (const [index, record] of records.entries()) {
+        expect(await store.appendAudit(orgId, index, record, 10 + index, 100)).toBe('appended');
+      }
+      // The index already taken, and one past the end (a gap), are conflicts; nothing is written.
+      expect(await store.appendAudit(orgId, 2, random(10), 20, 100)).toBe('conflict');
+      expect(await store.appendAudit(orgId, 7, random(10), 20, 100)).toBe('conflict');
+      expect(await store.auditCount(orgId)).toBe(5);
+      const page = await store.auditRecords(orgId, 1, 3);
+      expect(page.map((r) => r.index)).toEqual([1, 2, 3]);
+      expect(page.map((r) => r.record)).toEqual(records.slice(1, 4));
+      expect(page[0]?.storedAt).toBe(11);
+      expect((await store.auditRecords(orgId, 4, 100)).map((r) => r.index)).toEqual([4]);
+      expect(await store.auditRecords(orgId, 5, 100)).toEqual([]);
+      // The bound: the next index is right, but the log is full.
+      expect(await store.appendAudit(orgId, 5, random(10), 20, 5)).toBe('full');
+      expect(await store.auditCount(orgId)).toBe(5);
+      // Another org has its own log from 0.
+      const other = random(16);
+      await store.registerOrg(other, random(32), 1);
+      expect(await store.appendAudit(other, 0, random(10), 20, 100)).toBe('appended');
+      expect(await store.auditCount(orgId)).toBe(5);
+      expect((await store.auditRecords(other, 0, 10)).length).toBe(1);
+    });
+
+    it('never sweeps or erases the audit log with conversations; removing the org does', async () => {
+      const now = Date.now();
+      await store.append(conversationId, random(16), random(8));
+      await store.appendAudit(orgId, 0, random(32), 1, 100);
+      await store.setRetention(orgId, 1);
+      const swept = await store.sweep(now + 10 * DAY, 1, 100);
+      expect(swept.deletedRecords).toBe(1);
+      expect(await store.deleteConversation(conversationId)).toBe(false);
+      expect(await store.auditCount(orgId)).toBe(1);
+      expect(await store.removeOrg(orgId)).toBe(true);
+      expect(await store.auditCount(orgId)).toBe(0);
+      expect(await store.auditRecords(orgId, 0, 10)).toEqual([]);
+    });
+
+    it('two stores on one database appending the same audit index: exactly one wins each time', async () => {
+      const other = await open();
+      for (let index = 0; index < 20; index++) {
+        const results = await Promise.all([
+          store.appendAudit(orgId, index, random(16), 1, 1000),
+          other.appendAudit(orgId, index, random(16), 1, 1000),
+          store.appendAudit(orgId, index, random(16), 1, 1000),
+          other.appendAudit(orgId, index, random(16), 1, 1000),
+        ]);
+        expect(results.filter((r) => r === 'appended')).toHaveLength(1);
+        expect(results.filter((r) => r === 'conflict')).toHaveLength(3);
+      }
+      expect(await other.auditCount(orgId)).toBe(20);
+      expect((await store.auditRecords(orgId, 0, 100)).map((r) => r.index)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+    });
+
     it('two stores on one database (two relays) never hand out the same seq, and dedupe each other’s retries', async () => {
       const other = await open();
       const ids = Array.from({ length: 60 }, () => random(16));
