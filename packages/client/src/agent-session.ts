@@ -20,6 +20,7 @@ import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
 import { Conversation, type Accepted } from './conversation.js';
 import { Outbox, type OutboxItem, type SealedItem } from './outbox.js';
+import type { RequestFrame } from './relay-connection.js';
 import { toSealchatError } from './errors.js';
 
 /** Who handles a conversation, as the team's control envelopes say (last one wins). */
@@ -275,5 +276,15 @@ export class AgentSession extends ChatSession {
       this.emit('conversation', conversation);
     }
     await this.attach(conversation, EMPTY_CAPABILITY);
+  }
+
+  /**
+   * Sends one request on this session's authenticated connection, once it has started, and resolves
+   * with the relay's answer (org-admin.ts builds the supervisor's settings and audit log on it).
+   * @throws RelayRequestError when the relay refuses; ConnectionLostError when the socket drops first.
+   */
+  async request(frame: RequestFrame): Promise<RelayFrame> {
+    await this.started;
+    return this.connection.request(frame);
   }
 }

@@ -115,6 +115,8 @@ export {
   removeAgentDevice,
 } from './team-roster.js';
 export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';
+export { setRetention, getOrgSettings, relayAuditTransport } from './org-admin.js';
+export type { OrgAdminChannel, OrgSettings } from './org-admin.js';
 export {
   AUDIT_ACTIONS,
   AUDIT_ENTRY_VERSION,
