@@ -1,8 +1,11 @@
+import Database from 'better-sqlite3';
 import {
   AgentSession,
+  AuditLogTamperedError,
   getOrgSettings,
   loadOrCreateOrganisation,
   MemoryClientStore,
+  OrgAdministration,
   publishRoster,
   RelayRequestError,
   relayAuditTransport,
@@ -70,5 +73,72 @@ describe('a supervisor’s org settings over a real relay', { timeout: 30_000 },
       expect((refused as RelayRequestError).code).toBe('SEALCHAT_E_UNAUTHORIZED');
     }
     expect(await getOrgSettings(supervisor)).toMatchObject({ retentionDays: 30, auditCount: 2 });
+  });
+});
+
+describe('OrgAdministration: what the console’s Organisation panel runs', { timeout: 30_000 }, () => {
+  it('records retention in the audit log, reads it verified, and catches a relay that rewinds it', async () => {
+    const running = await startTestRelay(closers);
+    const store = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+    await publishRoster(running.url, org, { WebSocket: WS });
+    const admin = await OrgAdministration.connect({ relayUrl: running.url, organisation: org, store, WebSocket: WS });
+    closers.push(() => admin.close());
+    const recorded: number[] = [];
+    admin.addEventListener('recorded', (event) => recorded.push(event.detail));
+
+    await admin.setRetention(30);
+    expect((await admin.settings()).retentionDays).toBe(30);
+    await admin.record({ action: 'org-created', name: 'Harbour' });
+    expect(recorded).toEqual([0, 1]);
+
+    // A second supervisor browser of the same organisation (a restore elsewhere) writes to the same
+    // log; the chain stays one chain.
+    const other = await OrgAdministration.connect({
+      relayUrl: running.url,
+      organisation: org,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+    });
+    closers.push(() => other.close());
+    await Promise.all([
+      admin.record({ action: 'roster-published', version: 2 }),
+      other.record({ action: 'roster-published', version: 3 }),
+    ]);
+
+    const entries = await admin.readAuditLog();
+    expect(entries.map((e) => e.index)).toEqual([0, 1, 2, 3]);
+    expect(entries.slice(0, 2).map((e) => e.event)).toEqual([
+      { action: 'retention-set', days: 30 },
+      { action: 'org-created', name: 'Harbour' },
+    ]);
+    expect(entries.every((e) => e.signer.displayName === 'Supervisor')).toBe(true);
+    // The relay holds ciphertext only: the organisation's name is nowhere in its database.
+    const db = new Database(running.dbPath);
+    closers.push(() => db.close());
+    const rows = db.prepare('SELECT record FROM audit_records ORDER BY audit_index').all() as { record: Buffer }[];
+    expect(rows).toHaveLength(4);
+    expect(rows.some((r) => r.record.includes(Buffer.from('Harbour')))).toBe(false);
+
+    // The relay drops the newest record: this browser remembers the head it verified, and refuses.
+    db.prepare('DELETE FROM audit_records WHERE audit_index = 3').run();
+    const rewound = await admin.readAuditLog().catch((error: unknown) => error);
+    expect(rewound).toBeInstanceOf(AuditLogTamperedError);
+  });
+
+  it('refuses to connect for a device the roster does not list as a supervisor', async () => {
+    const running = await startTestRelay(closers);
+    const store = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+    await publishRoster(running.url, org, { WebSocket: WS });
+    const impostor = { ...org, supervisor: org.agent };
+    const refused = await OrgAdministration.connect({
+      relayUrl: running.url,
+      organisation: impostor,
+      store,
+      WebSocket: WS,
+    }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RelayRequestError);
+    expect((refused as RelayRequestError).code).toBe('SEALCHAT_E_UNAUTHORIZED');
   });
 });

@@ -19,11 +19,13 @@ export function useClosers(): (() => Promise<void> | void)[] {
 }
 
 /** A relay on a fresh SQLite file in demo mode, closed after the test. */
-export async function startTestRelay(closers: (() => Promise<void> | void)[]): Promise<RunningRelay> {
+export async function startTestRelay(
+  closers: (() => Promise<void> | void)[],
+): Promise<RunningRelay & { readonly dbPath: string }> {
   const dbPath = join(mkdtempSync(join(tmpdir(), 'sealchat-')), 'relay.db');
   const running = await startRelay({ port: 0, dbPath, demo: true }, { logger: silentLogger });
   closers.push(() => running.close());
-  return running;
+  return Object.assign(running, { dbPath });
 }
 
 /** Resolves with the first `type` event of `session` whose detail matches. */

@@ -117,6 +117,8 @@ export {
 export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';
 export { setRetention, getOrgSettings, relayAuditTransport } from './org-admin.js';
 export type { OrgAdminChannel, OrgSettings } from './org-admin.js';
+export { OrgAdministration } from './org-administration.js';
+export type { OrgAdministrationOptions, OrgAdministrationEventMap } from './org-administration.js';
 export {
   AUDIT_ACTIONS,
   AUDIT_ENTRY_VERSION,

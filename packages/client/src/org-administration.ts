@@ -1,0 +1,200 @@
+import {
+  agentWire,
+  bytesEqual,
+  exportPublicKey,
+  fromHex,
+  SealchatError,
+  signRelayChallenge,
+  toHex,
+  type RelayFrame,
+} from '@sealchat/protocol';
+import type { AuditEvent } from './audit-entry.js';
+import { AuditLogWriter, readAuditLog, type AuditHead, type AuditLogEntry, type AuditTransport } from './audit-log.js';
+import type { ClientStore } from './client-store.js';
+import { StoredStateError } from './errors.js';
+import { getOrgSettings, relayAuditTransport, setRetention, type OrgSettings } from './org-admin.js';
+import type { Organisation } from './organisation-bootstrap.js';
+import { RelayConnection, type RelayConnectionOptions, type RequestFrame } from './relay-connection.js';
+import { currentRoster } from './team-roster.js';
+
+/**
+ * A supervisor browser's administration of its organisation: one socket authenticated as the
+ * organisation's **supervisor device** (the relay answers settings and audit frames only for a
+ * supervisor on the current roster), the retention setting, and the audit log — every entry signed
+ * by this supervisor and sealed to the archive key, and read back verified against the head this
+ * browser saw last (kept in its store, so a relay that truncates or rewrites the log is caught).
+ * docs/audit-log.md and docs/agent-console.md describe both.
+ */
+
+/** Where the last verified audit head is kept in the organisation's store. */
+const AUDIT_HEAD_RECORD = 'org/audit-head';
+
+export interface OrgAdministrationOptions extends RelayConnectionOptions {
+  readonly relayUrl: string;
+  /** This browser's organisation: its supervisor device signs, its archive key reads. */
+  readonly organisation: Organisation;
+  /** The organisation's store: the audit head read last is kept there. */
+  readonly store: ClientStore;
+}
+
+export interface OrgAdministrationEventMap {
+  /** An entry was appended to the audit log from this browser; `detail` is its index. */
+  recorded: CustomEvent<number>;
+}
+
+export class OrgAdministration extends EventTarget {
+  readonly #connection: RelayConnection;
+  readonly #organisation: Organisation;
+  readonly #store: ClientStore;
+  readonly #transport: AuditTransport;
+  #writer: AuditLogWriter | undefined;
+  #ready: Promise<void>;
+
+  private constructor(options: OrgAdministrationOptions) {
+    super();
+    this.#organisation = options.organisation;
+    this.#store = options.store;
+    this.#connection = new RelayConnection(options.relayUrl, { ...options, wire: agentWire });
+    this.#transport = relayAuditTransport(this);
+    let settle: { resolve: () => void; reject: (error: unknown) => void };
+    this.#ready = new Promise((resolve, reject) => (settle = { resolve, reject }));
+    // Every (re)connect authenticates again; requests wait for the first.
+    this.#connection.addEventListener('connected', (event) => {
+      const { organisation } = this;
+      const { supervisor, orgId } = organisation;
+      signRelayChallenge(supervisor.signing.privateKey, event.detail.challenge, orgId, supervisor.deviceId)
+        .then((signature) =>
+          this.#connection.request({ kind: 'auth-agent', orgId, deviceId: supervisor.deviceId, signature }),
+        )
+        .then(
+          () => settle.resolve(),
+          (error: unknown) => settle.reject(error),
+        );
+    });
+  }
+
+  /**
+   * Connects to the relay and authenticates as the organisation's supervisor device.
+   * @throws RelayRequestError `SEALCHAT_E_UNAUTHORIZED` when the relay does not list that device as
+   *   a supervisor on the organisation's current roster.
+   * @throws ConnectionLostError when the relay cannot be reached.
+   */
+  static async connect(options: OrgAdministrationOptions): Promise<OrgAdministration> {
+    const administration = new OrgAdministration(options);
+    administration.#connection.open();
+    try {
+      await administration.#ready;
+      // Any roster device may authenticate; only a supervisor's settings request is answered.
+      await administration.settings();
+    } catch (error) {
+      administration.close();
+      throw error;
+    }
+    return administration;
+  }
+
+  get organisation(): Organisation {
+    return this.#organisation;
+  }
+
+  /** Sends one request on the supervisor's socket (the channel `org-admin.ts` works over). */
+  async request(frame: RequestFrame): Promise<RelayFrame> {
+    await this.#ready;
+    return this.#connection.request(frame);
+  }
+
+  /** @throws RelayRequestError when the relay refuses. */
+  settings(): Promise<OrgSettings> {
+    return getOrgSettings(this);
+  }
+
+  /**
+   * Sets how many days the relay keeps the organisation's conversations (0: the relay's default),
+   * and records it in the audit log.
+   * @throws RangeError for a bad number of days; RelayRequestError when the relay refuses.
+   */
+  async setRetention(days: number): Promise<void> {
+    await setRetention(this, days);
+    await this.record({ action: 'retention-set', days });
+  }
+
+  /**
+   * Appends an entry to the audit log, signed by this browser's supervisor device.
+   * @returns its index.
+   * @throws as `AuditLogWriter.append`.
+   */
+  async record(event: AuditEvent): Promise<number> {
+    this.#writer ??= await this.#newWriter();
+    const index = await this.#writer.append(event);
+    this.dispatchEvent(new CustomEvent('recorded', { detail: index }));
+    return index;
+  }
+
+  /**
+   * Reads the whole audit log, verified, and opens it with the archive key. The log must extend
+   * the one read here last time; the new head is kept for the next read.
+   * @throws AuditLogTamperedError, AuditLogKeyError as `readAuditLog`.
+   */
+  async readAuditLog(): Promise<AuditLogEntry[]> {
+    const known = await this.#knownHead();
+    const { head, entries } = await readAuditLog({
+      transport: this.#transport,
+      orgRootKey: this.#organisation.rootPublic,
+      archiveKey: this.#organisation.archive,
+      ...(known ? { known } : {}),
+    });
+    await this.#store.putRecord(AUDIT_HEAD_RECORD, { count: head.count, digest: toHex(head.digest) });
+    return entries;
+  }
+
+  close(): void {
+    this.#connection.close();
+  }
+
+  override addEventListener<K extends keyof OrgAdministrationEventMap>(
+    type: K,
+    listener: (event: OrgAdministrationEventMap[K]) => void,
+  ): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
+    super.addEventListener(type, listener);
+  }
+
+  override removeEventListener<K extends keyof OrgAdministrationEventMap>(
+    type: K,
+    listener: (event: OrgAdministrationEventMap[K]) => void,
+  ): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
+    super.removeEventListener(type, listener);
+  }
+
+  async #newWriter(): Promise<AuditLogWriter> {
+    const organisation = this.#organisation;
+    const roster = await currentRoster(this.#store, organisation);
+    const own = roster.supervisors.find((s) => bytesEqual(s.deviceId, organisation.supervisor.deviceId));
+    if (!own) throw new SealchatError('SEALCHAT_E_NOT_FOUND', "This browser's supervisor device is not on the roster");
+    return new AuditLogWriter({
+      transport: this.#transport,
+      orgRootKey: organisation.rootPublic,
+      signer: organisation.supervisor,
+      certificate: own.encoded,
+      archivePublic: await exportPublicKey(organisation.archive.publicKey),
+    });
+  }
+
+  async #knownHead(): Promise<AuditHead | undefined> {
+    const value = await this.#store.getRecord(AUDIT_HEAD_RECORD);
+    if (value === undefined) return undefined;
+    const v = value as Record<string, unknown>;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      !Number.isSafeInteger(v['count']) ||
+      typeof v['digest'] !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(v['digest'])
+    )
+      throw new StoredStateError('Stored audit head is malformed');
+    return { count: v['count'] as number, digest: fromHex(v['digest']) };
+  }
+}
