@@ -1,7 +1,10 @@
 import {
   agentWire,
+  AgentSecureConversation,
   decodeControl,
+  decodeNote,
   encodeControl,
+  encodeNote,
   envelopeDigest,
   EnvelopeType,
   fromHex,
@@ -10,15 +13,19 @@ import {
   SealchatError,
   signRelayChallenge,
   toHex,
+  verifyArchiveKey,
   type ControlAction,
   type ConversationSummary,
   type DeviceIdentity,
+  type NoteContent,
   type PresenceStatus,
   type RelayFrame,
+  type ShareOpener,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
-import { Conversation, type Accepted } from './conversation.js';
+import { Conversation, type Accepted, type ConversationOptions } from './conversation.js';
 import { Outbox, type OutboxItem, type SealedItem } from './outbox.js';
 import type { RequestFrame } from './relay-connection.js';
 import { toSealchatError } from './errors.js';
@@ -36,23 +43,89 @@ export interface Assignment {
  * stored by the relay like messages), so every agent device and every reload agree.
  */
 export class AgentConversation extends Conversation {
+  declare readonly secure: AgentSecureConversation;
   assignment: Assignment = { assignee: undefined, closed: false };
   /** Called when a control envelope changed the assignment. */
   onAssignment: ((conversation: AgentConversation) => void) | undefined;
   /** This device's control envelopes posted and not yet back, by digest: applied when the relay stored them. */
   readonly ownControls = new Map<string, Uint8Array<ArrayBuffer>>();
 
+  /**
+   * @param options.archive The organisation's archive key (from `verifyArchiveKey`): key shares this
+   *   device is not a recipient of open with it when the archive is (archive mode).
+   */
+  constructor(
+    conversationId: Uint8Array<ArrayBuffer>,
+    me: DeviceIdentity,
+    orgId: Uint8Array<ArrayBuffer>,
+    roster: VerifiedRoster,
+    options: Omit<ConversationOptions, 'mode'> & { readonly archive?: ShareOpener } = {},
+  ) {
+    super(
+      conversationId,
+      me,
+      orgId,
+      roster,
+      false,
+      options,
+      new AgentSecureConversation({ me, orgId, conversationId, roster, ...options }),
+    );
+  }
+
   override async accept(seq: number, bytes: Uint8Array): Promise<Accepted> {
     const digest = this.ownControls.size > 0 ? toHex(await envelopeDigest(bytes)) : '';
     const own = this.ownControls.get(digest);
     const result = await super.accept(seq, bytes);
+    const payload = result.payload;
     if (own) {
       this.ownControls.delete(digest);
       this.apply(own);
     }
     // Only the organisation's devices coordinate; a visitor cannot assign or close.
-    else if (result.control && result.control.sender.role !== 'visitor') this.apply(result.control.plaintext);
+    else if (payload?.type === EnvelopeType.control && payload.sender.role !== 'visitor') this.apply(payload.plaintext);
+    if (payload?.type === EnvelopeType.note) {
+      // Only roster devices write notes (AgentSecureConversation refuses anyone else's).
+      const note = decodeNote(payload.plaintext);
+      const message: ChatMessage = {
+        id: `seq:${seq}`,
+        conversationId: this.id,
+        seq,
+        author: 'agent',
+        authorName: payload.sender.displayName,
+        mine: payload.sender.mine,
+        text: note.text,
+        fields: undefined,
+        sentAt: note.sentAt,
+        state: 'sent',
+        note: true,
+      };
+      this.messages.push(message);
+      result.messages.push(message);
+    }
     return result;
+  }
+
+  /** Adds a note this device is about to send (state `sending`) to the list, before it is sealed. */
+  draftNote(content: NoteContent, clientMessageId: string): ChatMessage {
+    const message: ChatMessage = {
+      ...this.draft({ kind: 'text', text: content.text, sentAt: content.sentAt }, clientMessageId),
+      note: true,
+    };
+    this.messages[this.messages.findIndex((m) => m.id === clientMessageId)] = message;
+    return message;
+  }
+
+  /**
+   * Encrypts a note for the roster's readers, never the visitor (a note key share first when the
+   * note chain rotates). The note's echo marks message `clientMessageId` sent.
+   * @throws UntrustedSenderError before the visitor has written; RangeError for text over the limit.
+   */
+  async sealNote(content: NoteContent, clientMessageId: string): Promise<Uint8Array<ArrayBuffer>[]> {
+    const sealed = await this.secure.sealNote(encodeNote(content));
+    return sealed.map((s) => {
+      if (s.type === EnvelopeType.note) this.ownPending.set(s.digest, clientMessageId);
+      return s.envelope;
+    });
   }
 
   private apply(plaintext: Uint8Array): void {
@@ -76,6 +149,14 @@ export interface AgentSessionOptions extends ChatSessionOptions {
   readonly identity: DeviceIdentity;
   /** Availability announced on every (re)connect; visitors see "leave a message" when no agent is online. Default `online`. */
   readonly presence?: PresenceStatus;
+  /**
+   * The organisation's X25519 archive key pair (private key non-extractable), for a supervisor
+   * console that reads history: in archive mode every chain is also shared with the archive key, so
+   * with it this device reads conversations, notes included, from before it was enrolled. Ephemeral
+   * conversations have no archive share and stay unreadable. Its public key must be the roster's
+   * archive key, or {@link AgentSession.start} fails with ArchiveKeyError.
+   */
+  readonly archiveKey?: CryptoKeyPair;
 }
 
 /**
@@ -85,15 +166,20 @@ export interface AgentSessionOptions extends ChatSessionOptions {
 export class AgentSession extends ChatSession {
   protected readonly isVisitor = false;
   private status: PresenceStatus = 'online';
+  private archiveKey: CryptoKeyPair | undefined;
+  /** {@link archiveKey}, once checked against the roster. */
+  private archive: ShareOpener | undefined;
   /**
    * Connects, authenticates and attaches to every conversation of the org.
    * @throws RelayRequestError when the relay refuses the device (not on the roster).
+   * @throws ArchiveKeyError when `archiveKey` is not the roster's archive key, or is extractable.
    */
   static async start(options: AgentSessionOptions): Promise<AgentSession> {
     const orgId = await orgIdFromRootKey(options.orgRootKey);
     // An agent's connection speaks the agent frames too (login, org list, presence, settings).
     const session = new AgentSession({ ...options, wire: agentWire }, options.identity, options.orgRootKey, orgId);
     session.status = options.presence ?? 'online';
+    session.archiveKey = options.archiveKey;
     await session.connect();
     return session;
   }
@@ -167,9 +253,18 @@ export class AgentSession extends ChatSession {
   }
 
   protected override async sealItem(item: OutboxItem): Promise<SealedItem> {
-    if (item.content.kind !== 'control') return super.sealItem(item);
+    if (item.content.kind !== 'control' && item.content.kind !== 'note') return super.sealItem(item);
     const conversation = this.conversations.get(item.conversationId ?? '');
     if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'The conversation is gone');
+    if (item.content.kind === 'note') {
+      // Never through Conversation.seal: a note must not go on the chain the visitor reads.
+      if (!(conversation instanceof AgentConversation))
+        throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'Not an agent conversation');
+      return {
+        conversationId: conversation.conversationId,
+        envelopes: await conversation.sealNote(item.content, item.id),
+      };
+    }
     const plaintext = encodeControl(item.content);
     const sealed = await conversation.secure.seal(EnvelopeType.control, plaintext);
     for (const e of sealed)
@@ -185,6 +280,27 @@ export class AgentSession extends ChatSession {
     if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
     if (!conversation.hasVisitor) throw new SealchatError('SEALCHAT_E_NO_VISITOR', 'The visitor has not written yet');
     return this.sendContent(conversation, { kind: 'text', text, sentAt: Date.now() });
+  }
+
+  /**
+   * Writes a private note in a conversation: the organisation's readers (and, in archive mode, the
+   * archive key) can read it, the visitor cannot (docs/protocol.md §7). Queued like a reply: it shows
+   * as `sending`, then `sent`, or `failed` with {@link retry}; its ChatMessage has `note: true`.
+   * @throws SealchatError `SEALCHAT_E_NOT_FOUND` for an unknown conversation, `SEALCHAT_E_NO_VISITOR`
+   *   before the visitor has written.
+   */
+  async addNote(conversationId: string, text: string): Promise<ChatMessage> {
+    await this.started;
+    const conversation = this.conversations.get(conversationId);
+    if (!(conversation instanceof AgentConversation))
+      throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
+    if (!conversation.hasVisitor) throw new SealchatError('SEALCHAT_E_NO_VISITOR', 'The visitor has not written yet');
+    const content: NoteContent = { kind: 'note', text, sentAt: Date.now() };
+    const item = { id: Outbox.newClientMessageId(), conversationId, content };
+    const message = conversation.draftNote(content, item.id);
+    this.emit('message', message);
+    this.outbox.enqueue(item);
+    return message;
   }
 
   /**
@@ -227,7 +343,8 @@ export class AgentSession extends ChatSession {
       deviceId: this.identity.deviceId,
       signature,
     });
-    await this.refreshRoster();
+    const roster = await this.refreshRoster();
+    if (this.archiveKey && !this.archive) this.archive = await verifyArchiveKey(this.archiveKey, roster);
     await this.connection.request({ kind: 'set-presence', status: this.status });
     const answer = await this.connection.request({ kind: 'watch-org' });
     if (answer.kind !== 'conversation-list') {
@@ -258,17 +375,11 @@ export class AgentSession extends ChatSession {
     const id = toHex(summary.conversationId);
     let conversation = this.conversations.get(id);
     if (!conversation) {
-      const agentConversation = new AgentConversation(
-        summary.conversationId,
-        this.identity,
-        this.orgId,
-        this.roster!,
-        false,
-        {
-          ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
-          ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
-        },
-      );
+      const agentConversation = new AgentConversation(summary.conversationId, this.identity, this.orgId, this.roster!, {
+        ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
+        ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
+        ...(this.archive ? { archive: this.archive } : {}),
+      });
       agentConversation.onAssignment = (c) =>
         this.dispatchEvent(new CustomEvent('assignment', { detail: { conversationId: c.id, ...c.assignment } }));
       conversation = agentConversation;

@@ -25,4 +25,9 @@ export interface ChatMessage {
   /** Sender's clock, milliseconds since the Unix epoch. */
   readonly sentAt: number;
   readonly state: MessageState;
+  /**
+   * True for a private note: written by an agent for the organisation's readers, never readable by
+   * the visitor (`AgentSession.addNote`). Absent on everything else, and on everything a visitor has.
+   */
+  readonly note?: boolean;
 }

@@ -3,8 +3,8 @@ import {
   SealchatError,
   toHex,
   verifyRoster,
-  type Content,
   type DeviceIdentity,
+  type MessageChainContent,
   type FormContent,
   type MessageContent,
   type RelayFrame,
@@ -27,9 +27,10 @@ export const TYPING_INTERVAL_MS = 4000;
 /** How long after a burst of messages the `delivered` receipt goes out. */
 const DELIVERED_DELAY_MS = 300;
 
-/** Whether an outbox item is a message the UI shows (not a receipt or typing notice). */
+/** Whether an outbox item is a message the UI shows (a note too; not a receipt, typing notice or control). */
 function shown(item: OutboxItem): boolean {
-  return item.content.kind === 'text' || item.content.kind === 'form';
+  const { kind } = item.content;
+  return kind === 'text' || kind === 'form' || kind === 'note';
 }
 import { RelayConnection, type ConnectionState, type RelayConnectionOptions } from './relay-connection.js';
 
@@ -282,8 +283,8 @@ export abstract class ChatSession extends EventTarget {
   protected async sealItem(item: OutboxItem): Promise<SealedItem> {
     const conversation = item.conversationId ? this.conversations.get(item.conversationId) : undefined;
     if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'The conversation is gone');
-    // Control items never reach here: AgentSession seals them itself.
-    const envelopes = await conversation.seal(item.content as Content, shown(item) ? item.id : undefined);
+    // Control items and notes never reach here: AgentSession seals them itself.
+    const envelopes = await conversation.seal(item.content as MessageChainContent, shown(item) ? item.id : undefined);
     return { conversationId: conversation.conversationId, envelopes };
   }
 

@@ -5,14 +5,14 @@ import {
   EnvelopeType,
   SecureConversation,
   toHex,
-  type Content,
   type ConversationMode,
   type FormContent,
+  type MessageChainContent,
   type MessageContent,
   type ReceiptContent,
+  type Received,
   type DeviceIdentity,
   type RotationPolicy,
-  type SenderInfo,
   type SealchatError,
   type TranscriptEvent,
   type VerifiedRoster,
@@ -48,8 +48,11 @@ export interface Accepted {
   readonly messages: ChatMessage[];
   readonly notices: TranscriptNotice[];
   typing?: TypingSignal;
-  /** A control envelope's plaintext and author, undecoded. */
-  control?: { readonly plaintext: Uint8Array<ArrayBuffer>; readonly sender: SenderInfo };
+  /**
+   * A payload this class does not show, undecoded: a control envelope (type 5) or a note (type 7,
+   * which only AgentSecureConversation opens). Agent sessions read them (agent-session.ts).
+   */
+  payload?: Extract<Received, { kind: 'payload' }>;
 }
 
 /** Delivery states in order; a message only moves forward (failed → sending again on retry). */
@@ -84,7 +87,7 @@ export class Conversation {
   /** The conversation's security state; agent sessions seal their control envelopes with it directly. */
   readonly secure: SecureConversation;
   /** Our own envelopes posted but not yet seen back, by digest → message id. */
-  private readonly ownPending = new Map<string, string>();
+  protected readonly ownPending = new Map<string, string>();
   /** Highest seq of a message from the other side (visitor ↔ agents). */
   private theirLastSeq = 0;
   /** How far this side (this device or, for agents, a colleague) has said `read` / `delivered`. */
@@ -98,9 +101,11 @@ export class Conversation {
     private roster: VerifiedRoster,
     private readonly iAmVisitor: boolean,
     options: ConversationOptions = {},
+    /** Made by a subclass instead (agents: AgentSecureConversation); must be for this conversation and device. */
+    secure?: SecureConversation,
   ) {
     this.id = toHex(conversationId);
-    this.secure = new SecureConversation({ me, orgId, conversationId, roster, iAmVisitor, ...options });
+    this.secure = secure ?? new SecureConversation({ me, orgId, conversationId, roster, iAmVisitor, ...options });
   }
 
   updateRoster(roster: VerifiedRoster): void {
@@ -138,10 +143,12 @@ export class Conversation {
       if (message) result.messages.push(message);
       return result;
     }
+    // Nothing to show: a key share, or a note hidden from this visitor.
     if (received.kind !== 'payload') return result;
-    // Team coordination (claims, closing): for agent sessions to read (control.ts); not a chat message.
-    if (received.type === EnvelopeType.control) {
-      result.control = { plaintext: received.plaintext, sender: received.sender };
+    // Team coordination (claims, closing; type 5) and notes (type 7): for agent sessions to read
+    // (AgentConversation); not decoded here.
+    if (received.type >= EnvelopeType.control) {
+      result.payload = received;
       return result;
     }
     const content = decodeContent(received.plaintext, received.type);
@@ -207,7 +214,7 @@ export class Conversation {
    * Encrypts content for everyone who may read this conversation (a key share first when the chain
    * rotates). The payload's echo will mark message `clientMessageId` sent, if there is one.
    */
-  async seal(content: Content, clientMessageId?: string): Promise<Uint8Array<ArrayBuffer>[]> {
+  async seal(content: MessageChainContent, clientMessageId?: string): Promise<Uint8Array<ArrayBuffer>[]> {
     const sealed = await this.secure.seal(envelopeTypeOf(content), encodeContent(content));
     return sealed.map((s) => {
       if (clientMessageId !== undefined && s.type !== EnvelopeType.keyShare)

@@ -13,6 +13,8 @@ export const Context = {
   roster: 'sealchat/v1 roster',
   relayAuth: 'sealchat/v1 relay-auth',
   keyShareInfo: 'sealchat/v1 key-share',
+  /** HPKE `info` prefix of a note key share (docs/protocol.md §6). */
+  noteKeyShareInfo: 'sealchat/v1 note-key-share',
   chainInit: 'sealchat/v1 chain-init',
   chainStep: 'sealchat/v1 chain-step',
   messageKey: 'sealchat/v1 message-key',
@@ -21,6 +23,8 @@ export const Context = {
   envelopeReceipt: 'sealchat/v1 envelope receipt',
   envelopeTyping: 'sealchat/v1 envelope typing',
   envelopeControl: 'sealchat/v1 envelope control',
+  envelopeNoteKeyShare: 'sealchat/v1 envelope note-key-share',
+  envelopeNote: 'sealchat/v1 envelope note',
   transcript: 'sealchat/v1 transcript',
   archiveId: 'sealchat/v1 archive-id',
   rosterDigest: 'sealchat/v1 roster-digest',

@@ -16,13 +16,27 @@ export const MAX_SHARE_RECIPIENTS = 1000;
 export const MAX_BODY_BYTES = 60 * 1024;
 
 /**
- * Envelope types. Each has its own signature context and AEAD associated data, so no type can
- * pass for another (a key share cannot be read as a message, a typing ping cannot be a receipt).
+ * Envelope types (docs/protocol.md §7). Each has its own signature context and AEAD associated
+ * data, so no type can pass for another (a key share cannot be read as a message, a typing ping
+ * cannot be a receipt, a note cannot be a message). Types 6 and 7 are the agents' private notes:
+ * their chains are never shared with the visitor.
  */
-export const EnvelopeType = { keyShare: 1, message: 2, receipt: 3, typing: 4, control: 5 } as const;
+export const EnvelopeType = {
+  keyShare: 1,
+  message: 2,
+  receipt: 3,
+  typing: 4,
+  control: 5,
+  noteKeyShare: 6,
+  note: 7,
+} as const;
 export type EnvelopeType = (typeof EnvelopeType)[keyof typeof EnvelopeType];
-/** The types whose body is encrypted with the sender's chain. */
-export type PayloadType = Exclude<EnvelopeType, typeof EnvelopeType.keyShare>;
+/** The types that carry a chain seed. */
+export type KeyShareType = typeof EnvelopeType.keyShare | typeof EnvelopeType.noteKeyShare;
+/** The types whose body is encrypted with one of the sender's chains. */
+export type PayloadType = Exclude<EnvelopeType, KeyShareType>;
+/** The payload types of the sender's message chain (the one the visitor reads); a note has a chain of its own. */
+export type MessageChainType = Exclude<PayloadType, typeof EnvelopeType.note>;
 
 const CONTEXT_BY_TYPE: Record<EnvelopeType, string> = {
   [EnvelopeType.keyShare]: Context.envelopeKeyShare,
@@ -30,6 +44,8 @@ const CONTEXT_BY_TYPE: Record<EnvelopeType, string> = {
   [EnvelopeType.receipt]: Context.envelopeReceipt,
   [EnvelopeType.typing]: Context.envelopeTyping,
   [EnvelopeType.control]: Context.envelopeControl,
+  [EnvelopeType.noteKeyShare]: Context.envelopeNoteKeyShare,
+  [EnvelopeType.note]: Context.envelopeNote,
 };
 
 /** `archive`: supervisors can read history. `ephemeral`: no archive share, nothing kept. */
@@ -175,13 +191,18 @@ interface KeyShareBody extends KeyShareIntro {
   readonly shares: ReadonlyMap<string, { enc: Uint8Array<ArrayBuffer>; ciphertext: Uint8Array<ArrayBuffer> }>;
 }
 
+/**
+ * The HPKE `info` of one recipient's share (§6): its label prefix is the share type's, so a note
+ * seed never opens as a message seed, nor the reverse.
+ */
 function shareInfo(
+  type: KeyShareType,
   b: KeyShareBinding,
   senderDeviceId: Uint8Array,
   recipientDeviceId: Uint8Array,
 ): Uint8Array<ArrayBuffer> {
   return concatBytes(
-    utf8Encode(Context.keyShareInfo),
+    utf8Encode(type === EnvelopeType.noteKeyShare ? Context.noteKeyShareInfo : Context.keyShareInfo),
     new ByteWriter()
       .u8(PROTOCOL_VERSION)
       .fixed(b.orgId, ORG_ID_LENGTH)
@@ -195,22 +216,35 @@ function shareInfo(
   );
 }
 
+/** What {@link sealKeyShare} seals. */
+export interface KeyShareParams {
+  readonly sender: DeviceIdentity;
+  readonly binding: KeyShareBinding;
+  readonly seed: Uint8Array<ArrayBuffer>;
+  readonly recipients: readonly Recipient[];
+  readonly link: TranscriptLink;
+  /**
+   * {@link EnvelopeType.keyShare} (the default) for the message chain, {@link EnvelopeType.noteKeyShare}
+   * for a note chain: the same layout under its own signature context and HPKE `info` label, so a
+   * note seed never opens as a message seed (docs/protocol.md §6). Leaving the visitor out of a
+   * note chain's recipients is the caller's part (`AgentSecureConversation`).
+   */
+  readonly type?: KeyShareType;
+}
+
 /**
  * Seals a chain seed to each recipient with HPKE and signs the whole envelope. The envelope also
  * carries the sender's public keys, which is how a visitor introduces itself to the agents.
+ * @throws TypeError for a seed that is not 32 bytes; RangeError for more than {@link MAX_SHARE_RECIPIENTS}.
  */
-export async function sealKeyShare(params: {
-  sender: DeviceIdentity;
-  binding: KeyShareBinding;
-  seed: Uint8Array<ArrayBuffer>;
-  recipients: readonly Recipient[];
-  link: TranscriptLink;
-}): Promise<Uint8Array<ArrayBuffer>> {
+export async function sealKeyShare(params: KeyShareParams): Promise<Uint8Array<ArrayBuffer>> {
   const { sender, binding, seed, recipients, link } = params;
+  // (Not a destructuring default: that stops the bundler from inlining EnvelopeType in the widget.)
+  const type = params.type ?? EnvelopeType.keyShare;
   if (seed.length !== CHAIN_SEED_LENGTH) throw new TypeError('A chain seed is 32 bytes');
   if (recipients.length > MAX_SHARE_RECIPIENTS) throw new RangeError('Too many recipients for one key share');
   const header = encodeHeader({
-    type: EnvelopeType.keyShare,
+    type,
     conversationId: binding.conversationId,
     senderDeviceId: sender.deviceId,
     chainId: binding.chainId,
@@ -226,13 +260,13 @@ export async function sealKeyShare(params: {
     .u32(recipients.length);
   const sealed = await Promise.all(
     recipients.map((recipient) =>
-      hpkeSeal(recipient.agreementPublic, seed, shareInfo(binding, sender.deviceId, recipient.deviceId), header),
+      hpkeSeal(recipient.agreementPublic, seed, shareInfo(type, binding, sender.deviceId, recipient.deviceId), header),
     ),
   );
   recipients.forEach((recipient, i) => {
     w.fixed(recipient.deviceId, DEVICE_ID_LENGTH).fixed(sealed[i]!.enc, HPKE_ENC_LENGTH).bytes(sealed[i]!.ciphertext);
   });
-  return signEnvelope(sender, header, EnvelopeType.keyShare, w.finish());
+  return signEnvelope(sender, header, type, w.finish());
 }
 
 function decodeKeyShareBody(body: Uint8Array): KeyShareBody {
@@ -259,22 +293,30 @@ function decodeKeyShareBody(body: Uint8Array): KeyShareBody {
 }
 
 /**
- * Reads who a key share claims to come from. Whether that sender is trusted, and whether the
- * signature verifies under its key, is the caller's decision ({@link SecureConversation}).
- * @throws DecodeError
+ * Reads who a key share (or, with `type` {@link EnvelopeType.noteKeyShare}, a note key share) claims
+ * to come from. Whether that sender is trusted, and whether the signature verifies under its key,
+ * is the caller's decision ({@link SecureConversation}).
+ * @throws DecodeError, also for an envelope not of `type`.
  */
-export function readKeyShareIntro(envelope: Envelope): KeyShareIntro {
-  if (envelope.type !== EnvelopeType.keyShare) throw new DecodeError('Not a key share');
+export function readKeyShareIntro(envelope: Envelope, type: KeyShareType = EnvelopeType.keyShare): KeyShareIntro {
+  if (envelope.type !== type) throw new DecodeError('Not a key share');
   return decodeKeyShareBody(envelope.body);
 }
 
+/** Who opens a share: a device, or the archive recipient under its archive id. */
+export interface ShareOpener {
+  readonly deviceId: Uint8Array<ArrayBuffer>;
+  readonly agreement: CryptoKeyPair;
+}
+
 /**
- * Opens `me`'s share of a key share whose signature the caller has verified.
+ * Opens `me`'s share of a key share or note key share whose signature the caller has verified,
+ * under the HPKE `info` label of the envelope's type.
  * @throws OpenError when there is no share for `me`, or it does not open under this binding.
  */
 export async function openKeyShare(
   envelope: Envelope,
-  me: { deviceId: Uint8Array<ArrayBuffer>; agreement: CryptoKeyPair },
+  me: ShareOpener,
   orgId: Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array<ArrayBuffer>> {
   try {
@@ -291,7 +333,7 @@ export async function openKeyShare(
     const seed = await hpkeOpen(
       me.agreement,
       share,
-      shareInfo(binding, envelope.senderDeviceId, me.deviceId),
+      shareInfo(envelope.type as KeyShareType, binding, envelope.senderDeviceId, me.deviceId),
       envelope.header,
     );
     if (seed.length !== CHAIN_SEED_LENGTH) throw new OpenError('Key share has the wrong length');
@@ -304,9 +346,9 @@ export async function openKeyShare(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Payloads: messages, receipts, typing, control
+// Payloads: messages, receipts, typing, control, notes
 
-function payloadAad(type: PayloadType, header: Uint8Array): Uint8Array<ArrayBuffer> {
+function payloadAad(type: EnvelopeType, header: Uint8Array): Uint8Array<ArrayBuffer> {
   return concatBytes(utf8Encode(CONTEXT_BY_TYPE[type]), Uint8Array.of(0), header);
 }
 
@@ -349,6 +391,7 @@ export async function sealPayload(params: {
  * @throws OpenError when the ciphertext or header was tampered with or the key is wrong.
  */
 export async function openPayload(envelope: Envelope, messageKey: MessageKey): Promise<Uint8Array<ArrayBuffer>> {
+  // A note key share (type 6) fails below: its type's AEAD label is not a payload's.
   if (envelope.type === EnvelopeType.keyShare) throw new OpenError('A key share is not a payload');
   try {
     const plaintext = await crypto.subtle.decrypt(

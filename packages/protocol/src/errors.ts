@@ -100,3 +100,24 @@ export class ConversationModeError extends SealchatError {
     super('SEALCHAT_E_MODE', message);
   }
 }
+
+/**
+ * A note broke the rule that keeps notes from the visitor (docs/protocol.md §8): a note key share
+ * lists the conversation's visitor or came before the visitor was known, a note is on a message
+ * chain, or a message, receipt, typing notice or control envelope is on a note chain.
+ */
+export class NoteChainError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_NOTE_CHAIN', message);
+  }
+}
+
+/**
+ * An archive key pair that cannot be used: its public key is not the roster's archive key (or the
+ * roster has none), it is not an X25519 pair, or its private key is extractable.
+ */
+export class ArchiveKeyError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_ARCHIVE_KEY', message);
+  }
+}

@@ -33,8 +33,18 @@ export {
   decodeContent,
   envelopeTypeOf,
   textOf,
+  encodeNote,
+  decodeNote,
 } from './message-content.js';
-export type { Content, MessageContent, FormContent, ReceiptContent, TypingContent } from './message-content.js';
+export type {
+  Content,
+  MessageContent,
+  FormContent,
+  ReceiptContent,
+  TypingContent,
+  NoteContent,
+  MessageChainContent,
+} from './message-content.js';
 export {
   KEY_PAIR_USAGES,
   MemoryKeyStore,
@@ -89,6 +99,8 @@ export {
   UntrustedSenderError,
   NoChainError,
   ConversationModeError,
+  NoteChainError,
+  ArchiveKeyError,
 } from './errors.js';
 export {
   PUBLIC_KEY_LENGTH,
@@ -131,8 +143,14 @@ export type {
   KeyShareIntro,
   ConversationMode,
   PayloadType,
+  KeyShareType,
+  MessageChainType,
+  KeyShareParams,
+  ShareOpener,
 } from './envelope.js';
 export { SecureConversation } from './secure-conversation.js';
+export { AgentSecureConversation, verifyArchiveKey } from './agent-secure-conversation.js';
+export type { AgentSecureConversationOptions } from './agent-secure-conversation.js';
 export { safetyCode } from './safety-code.js';
 export { encodeControl, decodeControl } from './control-content.js';
 export type { ControlAction, ControlContent } from './control-content.js';
@@ -143,4 +161,5 @@ export type {
   Received,
   TranscriptEvent,
   Sealed,
+  SendingState,
 } from './secure-conversation.js';

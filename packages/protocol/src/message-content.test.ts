@@ -4,14 +4,17 @@ import { DecodeError } from './errors.js';
 import {
   MAX_FORM_FIELDS,
   decodeContent,
+  decodeNote,
   encodeContent,
+  encodeNote,
   envelopeTypeOf,
+  MAX_TEXT_BYTES,
   textOf,
-  type Content,
+  type MessageChainContent,
 } from './message-content.js';
 import { pad } from './padding.js';
 
-const samples: Content[] = [
+const samples: MessageChainContent[] = [
   { kind: 'text', text: 'Hello, Ünïcødé 👋', sentAt: 1_700_000_000_000 },
   {
     kind: 'form',
@@ -39,6 +42,20 @@ describe('message content', () => {
     const text = encodeContent({ kind: 'text', text: 'hi', sentAt: 1 });
     expect(() => decodeContent(text, EnvelopeType.typing)).toThrow(DecodeError);
     expect(() => textOf(decodeContent(encodeContent(samples[1]!)))).toThrow(DecodeError);
+  });
+
+  it('a note is text content (kind 1) in a note envelope (type 7), and only there', () => {
+    const note = { kind: 'note', text: 'VIP — refund approved ✓', sentAt: 7 } as const;
+    const bytes = encodeNote(note);
+    expect(decodeNote(bytes)).toEqual(note);
+    // The same bytes as the text message: only the envelope type and the chain tell them apart.
+    expect(bytes).toEqual(encodeContent({ kind: 'text', text: note.text, sentAt: 7 }));
+    // decodeContent never reads a note (a note cannot be shown as a message by mistake) …
+    expect(() => decodeContent(bytes, EnvelopeType.note)).toThrow(DecodeError);
+    // … and a note carries text only.
+    for (const other of samples.filter((c) => c.kind !== 'text'))
+      expect(() => decodeNote(encodeContent(other))).toThrow(DecodeError);
+    expect(() => encodeNote({ kind: 'note', text: 'x'.repeat(MAX_TEXT_BYTES + 1), sentAt: 1 })).toThrow(RangeError);
   });
 
   it('refuses unknown kinds, unknown receipt statuses and oversized forms', () => {

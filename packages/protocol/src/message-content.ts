@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter } from './codec.js';
-import { EnvelopeType, type PayloadType } from './envelope.js';
+import { EnvelopeType, type MessageChainType } from './envelope.js';
 import { DecodeError } from './errors.js';
 import { pad, unpad } from './padding.js';
 
@@ -42,7 +42,23 @@ export interface TypingContent {
   readonly sentAt: number;
 }
 
-export type Content = MessageContent | FormContent | ReceiptContent | TypingContent;
+/**
+ * A private note: text an agent writes inside a conversation for the roster's readers (and, in
+ * archive mode, the archive), never for the visitor. Its plaintext is text content (kind 1), sealed
+ * in a note envelope (type 7) on the sender's note chain, whose key shares never go to the visitor
+ * (docs/protocol.md §7). Encoded by {@link encodeNote} and {@link decodeNote}, not {@link encodeContent}.
+ */
+export interface NoteContent {
+  readonly kind: 'note';
+  readonly text: string;
+  readonly sentAt: number;
+}
+
+/** What travels on a sender's message chain, which the visitor reads: everything but notes. */
+export type MessageChainContent = MessageContent | FormContent | ReceiptContent | TypingContent;
+
+/** Everything a device may send in a conversation (control envelopes aside). */
+export type Content = MessageChainContent | NoteContent;
 
 const KIND_TEXT = 1;
 const KIND_FORM = 2;
@@ -50,8 +66,11 @@ const KIND_RECEIPT = 3;
 const KIND_TYPING = 4;
 const RECEIPT_STATUS = ['delivered', 'read'] as const;
 
-/** The envelope type each content kind travels in; any other pairing is refused when decoding. */
-export function envelopeTypeOf(content: Content): PayloadType {
+/**
+ * The envelope type each content kind travels in; any other pairing is refused when decoding. A
+ * note travels in type 7 ({@link encodeNote}).
+ */
+export function envelopeTypeOf(content: MessageChainContent): MessageChainType {
   return content.kind === 'receipt'
     ? EnvelopeType.receipt
     : content.kind === 'typing'
@@ -63,7 +82,7 @@ export function envelopeTypeOf(content: Content): PayloadType {
  * Encodes and Padmé-pads content, ready to be sealed in an envelope of type {@link envelopeTypeOf}.
  * @throws RangeError when text, a form or a field is over its limit.
  */
-export function encodeContent(content: Content): Uint8Array<ArrayBuffer> {
+export function encodeContent(content: MessageChainContent): Uint8Array<ArrayBuffer> {
   const w = new ByteWriter();
   switch (content.kind) {
     case 'text':
@@ -96,14 +115,15 @@ export function encodeContent(content: Content): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Decodes the padded plaintext of an envelope of type `type`.
+ * Decodes the padded plaintext of an envelope of type `type` (2–4; a note, type 7, decodes with
+ * {@link decodeNote}).
  * @throws DecodeError when the bytes are not valid content, or not content that type may carry.
  */
-export function decodeContent(padded: Uint8Array, type: EnvelopeType = EnvelopeType.message): Content {
+export function decodeContent(padded: Uint8Array, type: EnvelopeType = EnvelopeType.message): MessageChainContent {
   const r = new ByteReader(unpad(padded));
   const kind = r.u8();
   const sentAt = r.u64();
-  let content: Content;
+  let content: MessageChainContent;
   if (kind === KIND_TEXT) content = { kind: 'text', text: r.string(MAX_TEXT_BYTES), sentAt };
   else if (kind === KIND_FORM) {
     const count = r.u8();
@@ -121,6 +141,25 @@ export function decodeContent(padded: Uint8Array, type: EnvelopeType = EnvelopeT
   r.end();
   if (envelopeTypeOf(content) !== type) throw new DecodeError(`Content of kind ${content.kind} in the wrong envelope`);
   return content;
+}
+
+/**
+ * Encodes and pads a note for a note envelope (type 7): the same bytes as a text message with its
+ * text and time. Only the envelope type and the chain tell them apart.
+ * @throws RangeError when the text is over {@link MAX_TEXT_BYTES}.
+ */
+export function encodeNote(note: NoteContent): Uint8Array<ArrayBuffer> {
+  return encodeContent({ kind: 'text', text: note.text, sentAt: note.sentAt });
+}
+
+/**
+ * Decodes the padded plaintext of a note envelope (type 7): text content (kind 1) and nothing else.
+ * @throws DecodeError when the bytes are not valid text content.
+ */
+export function decodeNote(padded: Uint8Array): NoteContent {
+  const content = decodeContent(padded, EnvelopeType.message);
+  if (content.kind !== 'text') throw new DecodeError(`Content of kind ${content.kind} in a note`);
+  return { kind: 'note', text: content.text, sentAt: content.sentAt };
 }
 
 /** The text of decoded content that must be a text message (tests and tools). @throws DecodeError otherwise. */

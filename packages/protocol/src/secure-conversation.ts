@@ -13,7 +13,9 @@ import {
   ZERO_LINK,
   type ConversationMode,
   type Envelope,
+  type MessageChainType,
   type PayloadType,
+  type ShareOpener,
   type TranscriptLink,
 } from './envelope.js';
 import {
@@ -72,7 +74,13 @@ export type Received =
   /** This device's own envelope coming back from the relay; `digest` matches what {@link SecureConversation.seal} returned. */
   | { readonly kind: 'own-echo'; readonly digest: string }
   /** This device's own payload from an earlier session that it cannot read (ephemeral mode keeps no self share). */
-  | { readonly kind: 'own-unreadable'; readonly type: PayloadType };
+  | { readonly kind: 'own-unreadable'; readonly type: PayloadType }
+  /**
+   * A note key share or note of the agents (types 6, 7), as a visitor (or any plain
+   * SecureConversation) receives it: signed by a roster device and placed in its transcript, never
+   * opened. `AgentSecureConversation` reads notes.
+   */
+  | { readonly kind: 'hidden' };
 
 /**
  * What a sender's transcript revealed (docs/protocol.md §8). `gap`: envelopes of that sender were
@@ -90,6 +98,15 @@ export interface Sealed {
   readonly envelope: Uint8Array<ArrayBuffer>;
   readonly digest: string;
   readonly type: EnvelopeType;
+}
+
+/** A chain this device sends on, and what it was started for (rotation, docs/protocol.md §6). */
+export interface SendingState {
+  readonly chain: SendingChain;
+  readonly rosterVersion: number;
+  /** Recipient ids (hex) its key share went to. */
+  readonly recipients: Set<string>;
+  readonly startedAt: number;
 }
 
 /** One sender's transcript as this device has seen it. */
@@ -125,23 +142,23 @@ interface KnownSender extends SenderInfo {
  */
 export class SecureConversation {
   readonly conversationId: Uint8Array<ArrayBuffer>;
-  private readonly me: DeviceIdentity;
-  private readonly orgId: Uint8Array<ArrayBuffer>;
-  private roster: VerifiedRoster;
+  protected readonly me: DeviceIdentity;
+  protected readonly orgId: Uint8Array<ArrayBuffer>;
+  protected roster: VerifiedRoster;
   private readonly iAmVisitor: boolean;
   private visitorDevice: PublicDevice | undefined;
-  private pinnedMode: ConversationMode | undefined;
+  protected pinnedMode: ConversationMode | undefined;
   private readonly ownMode: ConversationMode;
-  private readonly maxMessages: number;
-  private readonly maxAgeMs: number;
-  private readonly maxSkip: number;
-  private readonly now: () => number;
-  private readonly chains = new Map<string, ReceivingChain>();
+  protected readonly maxMessages: number;
+  protected readonly maxAgeMs: number;
+  protected readonly maxSkip: number;
+  protected readonly now: () => number;
+  /** Receiving chains of message key shares (type 1), by {@link chainKey}. */
+  protected readonly chains = new Map<string, ReceivingChain>();
   private readonly transcripts = new Map<string, TranscriptState>();
   private readonly accepted = new Set<string>();
   private readonly sent = new Set<string>();
-  private sending:
-    { chain: SendingChain; rosterVersion: number; recipients: Set<string>; startedAt: number } | undefined;
+  private sending: SendingState | undefined;
 
   constructor(options: SecureConversationOptions) {
     this.me = options.me;
@@ -193,8 +210,10 @@ export class SecureConversation {
     }
 
     const sender = await this.authenticate(envelope);
-    let received: Received;
-    if (envelope.type === EnvelopeType.keyShare) {
+    let received = await this.receiveOther(envelope, sender, mine);
+    if (received) {
+      // Taken by receiveOther (a note).
+    } else if (envelope.type === EnvelopeType.keyShare) {
       const intro = readKeyShareIntro(envelope);
       if (this.pinnedMode !== undefined && intro.mode !== this.pinnedMode) {
         throw new ConversationModeError(`Key share in ${intro.mode} mode in a ${this.pinnedMode} conversation`);
@@ -203,8 +222,9 @@ export class SecureConversation {
         throw new ConversationModeError(`Key share in ${intro.mode} mode; this visitor chose ${this.ownMode}`);
       }
       const chainKey = this.chainKey(envelope.senderDeviceId, envelope.chainId);
-      if (intro.recipients.some((r) => bytesEqual(r, this.me.deviceId))) {
-        const seed = await openKeyShare(envelope, this.me, this.orgId);
+      const opener = this.opener(intro.recipients);
+      if (opener) {
+        const seed = await openKeyShare(envelope, opener, this.orgId);
         this.chains.set(chainKey, new ReceivingChain(envelope.chainId, seed, { maxSkip: this.maxSkip }));
       }
       this.pinnedMode ??= intro.mode;
@@ -220,7 +240,7 @@ export class SecureConversation {
       const chain = this.chains.get(this.chainKey(envelope.senderDeviceId, envelope.chainId));
       if (!chain) {
         if (!mine) throw new NoChainError('Payload on a chain with no key share for this device');
-        received = { kind: 'own-unreadable', type: envelope.type };
+        received = { kind: 'own-unreadable', type: envelope.type as MessageChainType };
       } else {
         const key = await chain.take(envelope.index);
         let plaintext: Uint8Array<ArrayBuffer>;
@@ -230,11 +250,32 @@ export class SecureConversation {
           chain.giveBack(key);
           throw error;
         }
-        received = { kind: 'payload', type: envelope.type, sender, plaintext };
+        received = { kind: 'payload', type: envelope.type as MessageChainType, sender, plaintext };
       }
     }
     this.accepted.add(digestHex);
     return { received, events: this.place(envelope, digest) };
+  }
+
+  /**
+   * Receives, after authentication, what this class does not: here the notes (types 6, 7, whose
+   * sender is a roster device), which a visitor, or any plain SecureConversation, places unopened.
+   * Undefined lets the envelope go on as a key share or payload. `AgentSecureConversation` reads
+   * notes here; an override must throw, never change state, when it refuses an envelope.
+   */
+  /* eslint-disable @typescript-eslint/no-unused-vars -- the override (AgentSecureConversation) uses them */
+  protected receiveOther(
+    envelope: Envelope,
+    sender: SenderInfo,
+    mine: boolean,
+  ): Received | undefined | Promise<Received | undefined> {
+    return envelope.type > EnvelopeType.control ? { kind: 'hidden' } : undefined;
+  }
+  /* eslint-enable @typescript-eslint/no-unused-vars */
+
+  /** Who opens a key share listing `recipients`: this device when it is one. */
+  protected opener(recipients: readonly Uint8Array[]): ShareOpener | undefined {
+    return recipients.some((r) => bytesEqual(r, this.me.deviceId)) ? this.me : undefined;
   }
 
   /**
@@ -243,7 +284,7 @@ export class SecureConversation {
    * appeared, or the rotation policy says so.
    * @throws UntrustedSenderError when an agent writes before the visitor introduced itself.
    */
-  async seal(type: PayloadType, plaintext: Uint8Array<ArrayBuffer>): Promise<Sealed[]> {
+  async seal(type: MessageChainType, plaintext: Uint8Array<ArrayBuffer>): Promise<Sealed[]> {
     const mode = this.mode;
     if (!this.visitorDevice || !mode) throw new UntrustedSenderError('The visitor has not written yet');
     const recipients = this.recipients(mode);
@@ -290,7 +331,7 @@ export class SecureConversation {
     return out;
   }
 
-  private async recordOwn(envelope: Uint8Array<ArrayBuffer>, type: EnvelopeType): Promise<Sealed> {
+  protected async recordOwn(envelope: Uint8Array<ArrayBuffer>, type: EnvelopeType): Promise<Sealed> {
     const digestHex = toHex(await envelopeDigest(envelope));
     this.sent.add(digestHex);
     const state = this.transcript(this.me.deviceId);
@@ -300,14 +341,14 @@ export class SecureConversation {
   }
 
   /** The link for this device's next envelope: one past its highest, chained to that one's digest. */
-  private nextOwnLink(): TranscriptLink {
+  protected nextOwnLink(): TranscriptLink {
     const state = this.transcript(this.me.deviceId);
     const previous = state.digests.get(state.highest);
     return { senderSeq: state.highest + 1, previous: previous ? fromHex(previous) : ZERO_LINK };
   }
 
   /** Roster devices, the visitor, the archive key (archive mode), and this device itself (archive mode, to re-read its history). */
-  private recipients(mode: ConversationMode): Recipient[] {
+  protected recipients(mode: ConversationMode): Recipient[] {
     const all = new Map<string, Recipient>();
     for (const r of rosterReaders(this.roster, mode === 'archive')) all.set(toHex(r.deviceId), r);
     if (this.visitorDevice) all.set(toHex(this.visitorDevice.deviceId), this.visitorDevice);
@@ -329,7 +370,12 @@ export class SecureConversation {
         mine,
         signingPublic: cert.signingPublic,
       };
-    } else if (this.visitorDevice && bytesEqual(this.visitorDevice.deviceId, envelope.senderDeviceId)) {
+    } else if (
+      // A visitor never writes notes (types 6, 7).
+      envelope.type <= EnvelopeType.control &&
+      this.visitorDevice &&
+      bytesEqual(this.visitorDevice.deviceId, envelope.senderDeviceId)
+    ) {
       known = { ...this.visitorDevice, role: 'visitor', displayName: undefined, mine };
     } else if (!this.visitorDevice && envelope.type === EnvelopeType.keyShare && !this.iAmVisitor) {
       // The first non-roster key share introduces the visitor: its keys must be self-consistent.
@@ -360,11 +406,11 @@ export class SecureConversation {
     return { deviceId: known.deviceId, role: known.role, displayName: known.displayName, mine: known.mine };
   }
 
-  private certificateOf(deviceId: Uint8Array): VerifiedCertificate | undefined {
+  protected certificateOf(deviceId: Uint8Array): VerifiedCertificate | undefined {
     return this.roster.devices.find((d) => bytesEqual(d.deviceId, deviceId));
   }
 
-  private chainKey(senderDeviceId: Uint8Array, chainId: Uint8Array): string {
+  protected chainKey(senderDeviceId: Uint8Array, chainId: Uint8Array): string {
     return `${toHex(senderDeviceId)}:${toHex(chainId)}`;
   }
 
