@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Writes packages/protocol/test-vectors/v1-notes.json: known-answer vectors for the private notes
+// (envelope types 6 and 7, docs/protocol.md §6–§8), in the conversation of v1.json and with its
+// test-only keys, so v1.json itself stays byte for byte as it was. The agent of v1.json answers the
+// visitor's key share with a note key share, a note, then a key share and a message. Run it once,
+// on purpose; like v1.json, these vectors are meant not to change:
+//
+//   node packages/protocol/scripts/make-note-vectors.mjs
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { runnerImport } from 'vite';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const v1 = JSON.parse(readFileSync(resolve(import.meta.dirname, '../test-vectors/v1.json'), 'utf8'));
+const out = resolve(import.meta.dirname, '../test-vectors/v1-notes.json');
+
+/** @type {{ module: typeof import('../src/index.ts') }} */
+const { module: p } = await runnerImport(resolve(repoRoot, 'packages/protocol/src/index.ts'), {
+  configFile: false,
+  logLevel: 'warn',
+  root: repoRoot,
+  resolve: { conditions: ['source'] },
+});
+
+const hex = p.toHex;
+const bytes = p.fromHex;
+const NOW = v1.now;
+
+async function identity(d) {
+  const signing = {
+    privateKey: await crypto.subtle.importKey('pkcs8', bytes(d.signingPrivatePkcs8), { name: 'Ed25519' }, false, [
+      'sign',
+    ]),
+    publicKey: await crypto.subtle.importKey('raw', bytes(d.signingPublic), { name: 'Ed25519' }, true, ['verify']),
+  };
+  const agreement = {
+    privateKey: await crypto.subtle.importKey('pkcs8', bytes(d.agreementPrivatePkcs8), { name: 'X25519' }, false, [
+      'deriveBits',
+    ]),
+    publicKey: await crypto.subtle.importKey('raw', bytes(d.agreementPublic), { name: 'X25519' }, true, []),
+  };
+  return p.restoreDeviceIdentity(signing, agreement);
+}
+
+function describeHeader(envelope) {
+  return {
+    version: envelope.version,
+    type: envelope.type,
+    conversationId: hex(envelope.conversationId),
+    senderDeviceId: hex(envelope.senderDeviceId),
+    chainId: hex(envelope.chainId),
+    index: envelope.index,
+    senderSeq: envelope.senderSeq,
+    transcript: hex(envelope.transcript),
+  };
+}
+
+const agent = await identity(v1.agent);
+const orgId = bytes(v1.org.orgId);
+const roster = await p.verifyRoster(bytes(v1.roster.encoded), { orgRootKey: bytes(v1.org.rootPublic), now: NOW });
+const agentSide = new p.AgentSecureConversation({
+  me: agent,
+  orgId,
+  conversationId: bytes(v1.conversation.id),
+  roster,
+  now: () => NOW,
+});
+// The visitor's key share introduces the visitor (and pins archive mode).
+await agentSide.receive(bytes(v1.envelopes[0].bytes));
+
+const note = {
+  kind: 'note',
+  text: 'Customer since 2019 — refund approved by Åsa, do not ask for the receipt.',
+  sentAt: NOW + 10_000,
+};
+const reply = { kind: 'text', text: 'Your refund is on its way.', sentAt: NOW + 11_000 };
+const notePlaintext = p.encodeNote(note);
+const replyPlaintext = p.encodeContent(reply);
+const sealed = [
+  ...(await agentSide.sealNote(notePlaintext)),
+  ...(await agentSide.seal(p.EnvelopeType.message, replyPlaintext)),
+];
+const kinds = ['note-key-share', 'note', 'key-share', 'message'];
+if (sealed.map((s) => s.type).join() !== '6,7,1,2') {
+  throw new Error(`Expected a note key share, a note, a key share and a message, got ${sealed.map((s) => s.type)}`);
+}
+
+const envelopes = [];
+for (const [i, s] of sealed.entries()) {
+  const envelope = p.decodeEnvelope(s.envelope);
+  const entry = {
+    kind: kinds[i],
+    bytes: hex(s.envelope),
+    digest: hex(await p.envelopeDigest(s.envelope)),
+    header: describeHeader(envelope),
+  };
+  if (i === 0 || i === 2) {
+    const intro = p.readKeyShareIntro(envelope, envelope.type);
+    // Archive mode shares every chain with its sender too: the agent reads its own seed back.
+    entry.keyShare = {
+      rosterVersion: intro.rosterVersion,
+      mode: intro.mode,
+      recipients: intro.recipients.map(hex),
+      chainSeed: hex(await p.openKeyShare(envelope, agent, orgId)),
+    };
+  } else {
+    entry.plaintext = hex(i === 1 ? notePlaintext : replyPlaintext);
+    entry.content = i === 1 ? note : reply;
+  }
+  envelopes.push(entry);
+}
+
+const vectors = {
+  description:
+    'Sealchat protocol v1 known-answer vectors for private notes (envelope types 6 and 7): in the conversation ' +
+    'of v1.json, after the visitor’s key share (v1.json envelopes[0]), the agent writes a note key share (to ' +
+    'the supervisor, the archive key and itself, not the visitor), a note, then a key share and a message. ' +
+    'Keys, roster and conversation are v1.json’s. Made by packages/protocol/scripts/make-note-vectors.mjs; ' +
+    'see test-vectors/README.md.',
+  warning: 'TEST-ONLY KEYS (those of v1.json). Never use them for anything else.',
+  protocolVersion: p.PROTOCOL_VERSION,
+  now: NOW,
+  keys: 'v1.json',
+  conversation: v1.conversation,
+  after: { envelope: 'v1.json envelopes[0]', digest: v1.envelopes[0].digest },
+  envelopes,
+};
+
+writeFileSync(out, `${JSON.stringify(vectors, null, 2)}\n`);
+console.log(`wrote ${out}: ${envelopes.length} envelopes`);

@@ -1,0 +1,250 @@
+/**
+ * Frozen known-answer vectors for private notes (test-vectors/v1-notes.json, made once by
+ * scripts/make-note-vectors.mjs with the keys of v1.json, which stays as it was). A failure here
+ * means the bytes of envelope types 6 or 7 changed. Runs in Node and in Chromium.
+ */
+import { describe, expect, it } from 'vitest';
+import notesJson from '../test-vectors/v1-notes.json';
+import v1Json from '../test-vectors/v1.json';
+import { AgentSecureConversation } from './agent-secure-conversation.js';
+import { fromHex, toHex } from './bytes.js';
+import {
+  decodeEnvelope,
+  envelopeDigest,
+  EnvelopeType,
+  openKeyShare,
+  readKeyShareIntro,
+  sealPayload,
+} from './envelope.js';
+import { OpenError, SealchatError } from './errors.js';
+import { restoreDeviceIdentity, type DeviceIdentity } from './identity.js';
+import { decodeContent, decodeNote, textOf } from './message-content.js';
+import { verifyRoster } from './roster.js';
+import { SecureConversation } from './secure-conversation.js';
+import { ReceivingChain } from './sender-chain.js';
+
+type Bytes = Uint8Array<ArrayBuffer>;
+type Json = Readonly<Record<string, unknown>>;
+
+// The vector files are a boundary like any other: parsed from `unknown`, strictly.
+function object(value: unknown, where: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TypeError(`${where}: not an object`);
+  return value as Json;
+}
+function str(o: Json, key: string): string {
+  const value = o[key];
+  if (typeof value !== 'string') throw new TypeError(`${key}: not a string`);
+  return value;
+}
+function int(o: Json, key: string): number {
+  const value = o[key];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`${key}: not an integer`);
+  return value;
+}
+const hex = (o: Json, key: string): Bytes => fromHex(str(o, key));
+function list(o: Json, key: string): readonly unknown[] {
+  const value = o[key];
+  if (!Array.isArray(value)) throw new TypeError(`${key}: not an array`);
+  return value;
+}
+
+interface NoteEnvelopeVector {
+  readonly kind: 'note-key-share' | 'note' | 'key-share' | 'message';
+  readonly bytes: Bytes;
+  readonly digest: Bytes;
+  readonly header: Json;
+  /** Key shares: recipients and the seed; payloads: plaintext and the text it carries. */
+  readonly recipients: readonly string[];
+  readonly chainSeed: Bytes | undefined;
+  readonly plaintext: Bytes | undefined;
+  readonly text: string | undefined;
+  readonly sentAt: number | undefined;
+}
+
+const KINDS = ['note-key-share', 'note', 'key-share', 'message'] as const;
+function envelopeVector(value: unknown, i: number): NoteEnvelopeVector {
+  const o = object(value, `envelopes[${i}]`);
+  const kind = KINDS.find((k) => k === str(o, 'kind'));
+  if (!kind) throw new TypeError(`envelopes[${i}].kind: unknown`);
+  const share = kind.endsWith('key-share') ? object(o['keyShare'], `envelopes[${i}].keyShare`) : undefined;
+  const content = share ? undefined : object(o['content'], `envelopes[${i}].content`);
+  return {
+    kind,
+    bytes: hex(o, 'bytes'),
+    digest: hex(o, 'digest'),
+    header: object(o['header'], `envelopes[${i}].header`),
+    recipients: share ? list(share, 'recipients').map((r) => str({ r }, 'r')) : [],
+    chainSeed: share ? hex(share, 'chainSeed') : undefined,
+    plaintext: content ? hex(o, 'plaintext') : undefined,
+    text: content ? str(content, 'text') : undefined,
+    sentAt: content ? int(content, 'sentAt') : undefined,
+  };
+}
+
+const N = object(notesJson, 'v1-notes.json');
+const V = object(v1Json, 'v1.json');
+const NOW = int(V, 'now');
+const conversationId = hex(object(N['conversation'], 'conversation'), 'id');
+const orgId = hex(object(V['org'], 'org'), 'orgId');
+const rootPublic = hex(object(V['org'], 'org'), 'rootPublic');
+const visitorKeyShare = hex(object(list(V, 'envelopes')[0], 'v1 envelopes[0]'), 'bytes');
+const visitorEnvelopes = list(V, 'envelopes').map((e, i) => hex(object(e, `v1 envelopes[${i}]`), 'bytes'));
+const envelopes = list(N, 'envelopes').map(envelopeVector);
+const [noteShare, theNote, messageShare, message] = envelopes as [
+  NoteEnvelopeVector,
+  NoteEnvelopeVector,
+  NoteEnvelopeVector,
+  NoteEnvelopeVector,
+];
+
+async function device(name: 'supervisor' | 'agent' | 'visitor'): Promise<DeviceIdentity> {
+  const d = object(V[name], name);
+  return restoreDeviceIdentity(
+    {
+      privateKey: await crypto.subtle.importKey('pkcs8', hex(d, 'signingPrivatePkcs8'), 'Ed25519', false, ['sign']),
+      publicKey: await crypto.subtle.importKey('raw', hex(d, 'signingPublic'), 'Ed25519', true, ['verify']),
+    },
+    {
+      privateKey: await crypto.subtle.importKey('pkcs8', hex(d, 'agreementPrivatePkcs8'), 'X25519', false, [
+        'deriveBits',
+      ]),
+      publicKey: await crypto.subtle.importKey('raw', hex(d, 'agreementPublic'), 'X25519', true, []),
+    },
+  );
+}
+
+async function archive() {
+  const a = object(V['archive'], 'archive');
+  return {
+    deviceId: hex(a, 'deviceId'),
+    agreement: {
+      privateKey: await crypto.subtle.importKey('pkcs8', hex(a, 'agreementPrivatePkcs8'), 'X25519', false, [
+        'deriveBits',
+      ]),
+      publicKey: await crypto.subtle.importKey('raw', hex(a, 'agreementPublic'), 'X25519', true, []),
+    },
+  };
+}
+
+const roster = () => verifyRoster(hex(object(V['roster'], 'roster'), 'encoded'), { orgRootKey: rootPublic, now: NOW });
+
+async function agentSide(me: DeviceIdentity, withArchive = false) {
+  const side = new AgentSecureConversation({
+    me,
+    orgId,
+    conversationId,
+    roster: await roster(),
+    now: () => NOW,
+    ...(withArchive ? { archive: await archive() } : {}),
+  });
+  await side.receive(visitorKeyShare);
+  return side;
+}
+
+describe('wire-format vectors v1: private notes', () => {
+  it('every envelope decodes to the header in the vectors and hashes to its digest; the agent’s transcript starts at 0 and links up', async () => {
+    let previous = new Uint8Array(32);
+    for (const [i, e] of envelopes.entries()) {
+      const decoded = decodeEnvelope(e.bytes);
+      expect(decoded.type).toBe([6, 7, 1, 2][i]);
+      expect({
+        version: decoded.version,
+        type: decoded.type,
+        conversationId: toHex(decoded.conversationId),
+        senderDeviceId: toHex(decoded.senderDeviceId),
+        chainId: toHex(decoded.chainId),
+        index: decoded.index,
+        senderSeq: decoded.senderSeq,
+        transcript: toHex(decoded.transcript),
+      }).toEqual(e.header);
+      expect(decoded.senderSeq).toBe(i);
+      expect(toHex(decoded.transcript)).toBe(toHex(previous));
+      previous = await envelopeDigest(e.bytes);
+      expect(toHex(previous)).toBe(toHex(e.digest));
+    }
+  });
+
+  it('the note key share goes to the supervisor, the archive key and the agent itself, never the visitor; the message key share to the visitor too', () => {
+    const id = (name: string) => str(object(V[name], name), 'deviceId');
+    expect([...noteShare.recipients].sort()).toEqual([id('supervisor'), id('agent'), id('archive')].sort());
+    expect(noteShare.recipients).not.toContain(id('visitor'));
+    expect(messageShare.recipients).toContain(id('visitor'));
+    const intro = readKeyShareIntro(decodeEnvelope(noteShare.bytes), EnvelopeType.noteKeyShare);
+    expect(intro.recipients.map(toHex)).toEqual(noteShare.recipients);
+    expect(intro.mode).toBe('archive');
+  });
+
+  it('the supervisor, the archive key and the agent open the note share to the same seed; the visitor has no share', async () => {
+    const share = decodeEnvelope(noteShare.bytes);
+    for (const opener of [await device('supervisor'), await archive(), await device('agent')])
+      expect(toHex(await openKeyShare(share, opener, orgId))).toBe(toHex(noteShare.chainSeed!));
+    await expect(openKeyShare(share, await device('visitor'), orgId)).rejects.toThrow(OpenError);
+  });
+
+  it('the note envelope is deterministic given the seed: re-sealing reproduces it byte for byte', async () => {
+    const chain = new ReceivingChain(decodeEnvelope(theNote.bytes).chainId, Uint8Array.from(noteShare.chainSeed!));
+    const resealed = await sealPayload({
+      type: EnvelopeType.note,
+      sender: await device('agent'),
+      conversationId,
+      chainId: decodeEnvelope(theNote.bytes).chainId,
+      messageKey: await chain.take(0),
+      plaintext: theNote.plaintext!,
+      link: { senderSeq: 1, previous: noteShare.digest },
+    });
+    expect(toHex(resealed)).toBe(toHex(theNote.bytes));
+    expect(decodeNote(theNote.plaintext!)).toEqual({ kind: 'note', text: theNote.text, sentAt: theNote.sentAt });
+  });
+
+  it('a colleague, and a supervisor through the archive key alone, read the note and the message with exactly the expected plaintexts', async () => {
+    for (const side of [await agentSide(await device('supervisor')), await agentSide(await device('agent'), true)]) {
+      const results = [];
+      for (const e of envelopes) results.push(await side.receive(e.bytes));
+      expect(results.flatMap((r) => r.events)).toEqual([]);
+      const [, noteResult, , messageResult] = results.map((r) => r.received);
+      if (noteResult?.kind !== 'payload' || messageResult?.kind !== 'payload') throw new Error('not read');
+      expect(toHex(noteResult.plaintext)).toBe(toHex(theNote.plaintext!));
+      expect(decodeNote(noteResult.plaintext).text).toBe(theNote.text);
+      expect(textOf(decodeContent(messageResult.plaintext))).toBe(message.text);
+    }
+  });
+
+  it('the visitor places the note unopened: it reads the message with no gap or fork', async () => {
+    const visitor = new SecureConversation({
+      me: await device('visitor'),
+      orgId,
+      conversationId,
+      roster: await roster(),
+      iAmVisitor: true,
+      mode: 'archive',
+    });
+    for (const bytes of visitorEnvelopes) await visitor.receive(bytes);
+    const results = [];
+    for (const e of envelopes) results.push(await visitor.receive(e.bytes));
+    expect(results.map((r) => r.received.kind)).toEqual(['hidden', 'hidden', 'key-share', 'payload']);
+    expect(results.flatMap((r) => r.events)).toEqual([]);
+    const last = results[3]!.received;
+    expect(last.kind === 'payload' && textOf(decodeContent(last.plaintext))).toBe(message.text);
+  });
+
+  it('every single-byte change to the note key share or the note is refused, and the conversation carries on', async () => {
+    const side = await agentSide(await device('supervisor'));
+    for (const e of [noteShare, theNote]) {
+      for (let i = 0; i < e.bytes.length; i++) {
+        const changed = Uint8Array.from(e.bytes);
+        changed[i]! ^= 0x01;
+        await expect(side.receive(changed), `${e.kind} byte ${i}`).rejects.toThrow(SealchatError);
+      }
+      await side.receive(e.bytes);
+    }
+  });
+
+  it('relabelled as a message key share, the note key share does not open (its own HPKE info label)', async () => {
+    const relabelled = Uint8Array.from(noteShare.bytes);
+    relabelled[1] = EnvelopeType.keyShare;
+    await expect(openKeyShare(decodeEnvelope(relabelled), await device('supervisor'), orgId)).rejects.toThrow(
+      OpenError,
+    );
+  });
+});
