@@ -84,7 +84,8 @@ export async function currentRoster(
  * Keeps a newer roster of this organisation, issued elsewhere (by another supervisor's browser, or
  * this organisation restored in another browser) and read from the relay, as the one the next change
  * starts from: a change issued from an older one would drop whoever that roster added, and the relay
- * would refuse its version anyway. Does nothing when `roster` is not newer than the one saved here.
+ * would refuse its version anyway. Does nothing when `roster` is not newer than the one saved here,
+ * unless it has the same version with other bytes (the relay took another supervisor's roster first).
  * @param roster verified by the caller under this organisation's root key (`fetchRelayRoster` does).
  * @returns whether it was adopted.
  * @throws TypeError when `roster` is another organisation's.
@@ -102,7 +103,11 @@ export async function adoptRoster(
       ? ((saved as Record<string, unknown>)['version'] as number)
       : 0;
   if (saved !== undefined && savedVersion === 0) throw new StoredStateError('Stored organisation roster is malformed');
-  if (roster.version <= Math.max(savedVersion, org.rosterVersion)) return false;
+  const savedBytes = (saved as Record<string, unknown> | undefined)?.['roster'];
+  // Same version, other bytes: this browser's roster lost the race for that version at the relay
+  // (another supervisor published first), so the relay's is the one everyone else holds.
+  const lostRace = roster.version === savedVersion && savedBytes !== toHex(roster.encoded);
+  if (!lostRace && roster.version <= Math.max(savedVersion, org.rosterVersion)) return false;
   await store.putRecord(ROSTER_RECORD, {
     roster: toHex(roster.encoded),
     version: roster.version,
@@ -217,7 +222,17 @@ async function reissueRoster(
     displayName: c.displayName,
     role: c.role,
   });
-  const changed = change(current.devices.map(listed));
+  const listedNow = current.devices.map(listed);
+  // Likewise this browser's console device, when a roster adopted from elsewhere left it out.
+  if (!listedNow.some((d) => bytesEqual(d.deviceId, org.agent.deviceId)))
+    listedNow.push({
+      deviceId: org.agent.deviceId,
+      signingPublic: org.agent.signingPublic,
+      agreementPublic: org.agent.agreementPublic,
+      displayName: 'Agent',
+      role: 'agent',
+    });
+  const changed = change(listedNow);
   // This browser's supervisor signs the roster, so it is always on it; a roster adopted from
   // elsewhere that dropped it (issued before rosters were carried over) puts it back.
   const onRoster = current.supervisors.find((s) => bytesEqual(s.deviceId, org.supervisor.deviceId));

@@ -4,6 +4,7 @@ import { MemoryClientStore } from './client-store.js';
 import { loadOrCreateOrganisation } from './organisation-bootstrap.js';
 import { TeamCodeError, parseInviteCode, parseJoinRequest } from './team-codes.js';
 import { acceptInvite, loadMembership } from './team-join.js';
+import { adoptRoster } from './team-roster.js';
 import {
   InviteExpiredError,
   InviteMacError,
@@ -201,5 +202,60 @@ describe('the team list and revocation', () => {
     const renewed = await loadOrCreateOrganisation(store, { agentName: 'Robin', renewBeforeMs: 31 * 24 * HOUR });
     expect(renewed.rosterVersion).toBe(org.rosterVersion + 4);
     expect((await listTeam(store, renewed)).members.map((m) => m.name)).toEqual(['Supervisor', 'Robin', 'Sam']);
+  });
+});
+
+describe('two supervisor browsers of one organisation', () => {
+  /** Browser B holds the same organisation keys (a restore of the backup), with its own devices. */
+  async function twoBrowsers() {
+    const a = await supervisor();
+    const store = new MemoryClientStore();
+    const b = await loadOrCreateOrganisation(store, {
+      agentName: 'Kim',
+      keys: { root: a.org.rootKey, archive: a.org.archive },
+    });
+    return { a, b: { store, org: b } };
+  }
+  const names = async (store: MemoryClientStore, org: Awaited<ReturnType<typeof supervisor>>['org']) =>
+    (await listTeam(store, org)).members.map((m) => m.name).sort();
+
+  it('a change starts from the newer roster adopted from the relay: nobody it lists is dropped', async () => {
+    const { a, b } = await twoBrowsers();
+    // A approves Sam (version 2, on the relay); B, still at version 1, adopts it before its own change.
+    const { code } = await createInvite(a.store, a.org, { name: 'Sam' });
+    const sam = await acceptInvite(new MemoryClientStore(), code);
+    const { roster } = await approveJoinRequest(a.store, a.org, sam.request);
+    const verified = await verifyRoster(roster.roster, { orgRootKey: a.org.rootPublic, now: Date.now() });
+    expect(await adoptRoster(b.store, b.org, verified)).toBe(true);
+    expect(await adoptRoster(b.store, b.org, verified)).toBe(false); // not newer any more
+    const { code: second } = await createInvite(b.store, b.org, { name: 'Lee' });
+    const lee = await acceptInvite(new MemoryClientStore(), second);
+    const issued = (await approveJoinRequest(b.store, b.org, lee.request)).roster;
+    expect(issued.version).toBe(3);
+    // A's devices, Sam, and B's own two devices, which A's roster did not list, all stay on.
+    expect(await names(b.store, b.org)).toEqual(['Agent', 'Lee', 'Robin', 'Sam', 'Supervisor', 'Supervisor']);
+  });
+
+  it('adopts the relay’s roster at the same version when this browser lost the race for it', async () => {
+    const { a, b } = await twoBrowsers();
+    const { code } = await createInvite(a.store, a.org, { name: 'Sam' });
+    const fromA = (
+      await approveJoinRequest(a.store, a.org, (await acceptInvite(new MemoryClientStore(), code)).request)
+    ).roster;
+    const { code: other } = await createInvite(b.store, b.org, { name: 'Lee' });
+    await approveJoinRequest(b.store, b.org, (await acceptInvite(new MemoryClientStore(), other)).request);
+    // Both issued version 2; the relay took A's. B adopts it, and its next change builds on it.
+    const verified = await verifyRoster(fromA.roster, { orgRootKey: a.org.rootPublic, now: Date.now() });
+    expect(verified.version).toBe(2);
+    expect(await adoptRoster(b.store, b.org, verified)).toBe(true);
+    expect(await names(b.store, b.org)).toContain('Sam');
+    expect(await names(b.store, b.org)).not.toContain('Lee');
+  });
+
+  it('refuses another organisation’s roster', async () => {
+    const { a } = await twoBrowsers();
+    const stranger = await supervisor();
+    const theirs = await verifyRoster(stranger.org.roster, { orgRootKey: stranger.org.rootPublic, now: Date.now() });
+    await expect(adoptRoster(a.store, a.org, theirs)).rejects.toThrow(TypeError);
   });
 });
