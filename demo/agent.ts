@@ -5,6 +5,7 @@ import {
   loadMembership,
   loadOrCreateOrganisation,
   loadOrganisation,
+  OrgAdministration,
   publishRoster,
   type Membership,
 } from '@sealchat/client';
@@ -16,6 +17,7 @@ const status = document.querySelector<HTMLElement>('#status')!;
 const console_ = document.querySelector('sealchat-agent')!;
 const setup = document.querySelector('sealchat-org-setup')!;
 const team = document.querySelector('sealchat-team')!;
+const orgAdmin = document.querySelector('sealchat-org-admin')!;
 const agentName = 'Alex (demo agent)';
 
 // The launcher's SRI hash from the last `npm run build`, if there was one: the glob matches no file
@@ -49,7 +51,15 @@ async function main(): Promise<void> {
     `<script type="module" src="https://your-cdn.example/sealchat-widget.js" integrity="${launcherSri ?? 'sha384-...'}" crossorigin="anonymous"></script>\n` +
     `<sealchat-widget relay="${ws}" org="${org.orgKey}"></sealchat-widget>`;
   await publishRoster(ws, org);
-  const session = await AgentSession.start({ relayUrl: ws, orgRootKey: org.rootPublic, identity: org.agent, store });
+  // This browser holds the organisation's archive key: its console also reads what was written before
+  // its agent device was enrolled (an organisation restored here), in archive mode.
+  const session = await AgentSession.start({
+    relayUrl: ws,
+    orgRootKey: org.rootPublic,
+    identity: org.agent,
+    store,
+    archiveKey: org.archive,
+  });
   console_.session = session;
   status.textContent = '';
   session.addEventListener('state', (event) => {
@@ -63,6 +73,11 @@ async function main(): Promise<void> {
   team.joinUrl = new URL(`agent.html${location.search}`, location.href).toString();
   team.organisation = org;
   team.store = store;
+  // The supervisor's own socket: retention and the audit log are the supervisor device's to change.
+  const administration = await OrgAdministration.connect({ relayUrl: ws, organisation: org, store });
+  orgAdmin.administration = administration;
+  team.administration = administration;
+  console_.administration = administration;
 }
 
 /** The invitee's side: the team panel takes the code and waits; the console starts once approved. */
@@ -70,8 +85,10 @@ function join(ws: string, store: IdbClientStore, membership: Membership | undefi
   document.querySelector<HTMLElement>('#team-section')!.scrollIntoView();
   status.textContent = membership?.joined ? 'Connecting…' : 'Joining a team: see the Team panel below.';
   if (membership) showMember(membership);
-  // Creating an organisation here would mix it up with the one being joined.
+  // Creating an organisation here would mix it up with the one being joined; administering one
+  // needs its keys.
   setup.hidden = true;
+  document.querySelector<HTMLElement>('#admin-section')!.hidden = true;
   team.relay = ws;
   if (invite) team.invite = invite;
   // The code stays out of the address bar and history once read (it is single-use anyway).

@@ -85,6 +85,13 @@ export const agentStyles = css`
   ol > li.mine a {
     color: inherit;
   }
+  /* A private note: the team's only, so it must never look like something the visitor saw. */
+  ol > li.note,
+  ol > li.mine.note {
+    background: #fff4d6;
+    color: #3d2e00;
+    border: 1px dashed #8a6d00;
+  }
   .meta {
     display: block;
     font-size: 11px;

@@ -1,4 +1,5 @@
 import { SealchatAgent } from './sealchat-agent.js';
+import { SealchatOrgAdmin } from './sealchat-org-admin.js';
 import { SealchatOrgSetup, type OrgReadyDetail } from './sealchat-org-setup.js';
 import {
   SealchatTeam,
@@ -7,15 +8,17 @@ import {
   type TeamJoinedDetail,
 } from './sealchat-team.js';
 
-export { SealchatAgent, SealchatOrgSetup, SealchatTeam };
+export { SealchatAgent, SealchatOrgAdmin, SealchatOrgSetup, SealchatTeam };
 
 if (!customElements.get('sealchat-agent')) customElements.define('sealchat-agent', SealchatAgent);
 if (!customElements.get('sealchat-org-setup')) customElements.define('sealchat-org-setup', SealchatOrgSetup);
+if (!customElements.get('sealchat-org-admin')) customElements.define('sealchat-org-admin', SealchatOrgAdmin);
 if (!customElements.get('sealchat-team')) customElements.define('sealchat-team', SealchatTeam);
 
 declare global {
   interface HTMLElementTagNameMap {
     'sealchat-agent': SealchatAgent;
+    'sealchat-org-admin': SealchatOrgAdmin;
     'sealchat-org-setup': SealchatOrgSetup;
     'sealchat-team': SealchatTeam;
   }

@@ -290,3 +290,65 @@ describe('<sealchat-agent> assignment', () => {
     el.remove();
   });
 });
+
+describe('<sealchat-agent> private notes and the team', () => {
+  it('marks notes apart from replies, sends "Add note" as a note, and exports notes flagged', async () => {
+    const sent: string[] = [];
+    const note: ChatMessage = { ...message('Repeat customer: refund'), id: 'seq:2', author: 'agent', note: true };
+    const session = fakeSessionOf([fakeConversation('c0ffee', [message('Refund please'), note])], {
+      reply: (_: string, text: string) => (sent.push(`reply ${text}`), Promise.resolve()),
+      addNote: (_: string, text: string) => (sent.push(`note ${text}`), Promise.resolve()),
+    });
+    const el = document.createElement('sealchat-agent');
+    el.session = session;
+    document.body.append(el);
+    await el.updateComplete;
+    const items = [...el.shadowRoot!.querySelectorAll('[role="log"] li')];
+    expect(items.map((li) => li.classList.contains('note'))).toEqual([false, true]);
+    expect(items[1]!.textContent).toContain('Private note');
+
+    const textarea = el.shadowRoot!.querySelector('textarea')!;
+    const button = (label: string) =>
+      [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('form button')].find(
+        (b) => b.textContent.trim() === label,
+      )!;
+    textarea.value = 'for the team';
+    button('Add note').click();
+    textarea.value = 'for the visitor';
+    button('Send').click();
+    expect(sent).toEqual(['note for the team', 'reply for the visitor']);
+
+    const blobs: Blob[] = [];
+    const create = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (blob: Blob) => (blobs.push(blob), create(blob));
+    try {
+      for (const label of ['Export JSON', 'Export text'])
+        [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('.tools button')]
+          .find((b) => b.textContent.trim() === label)!
+          .click();
+    } finally {
+      URL.createObjectURL = create;
+    }
+    const json = JSON.parse(await blobs[0]!.text()) as { messages: { text: string; note?: boolean }[] };
+    expect(json.messages.map((m) => m.note ?? false)).toEqual([false, true]);
+    expect(await blobs[1]!.text()).toContain('(private note) Agent: Repeat customer: refund');
+    el.remove();
+  });
+
+  it('follows a new roster: a colleague approved meanwhile can be assigned at once', async () => {
+    const team = [{ deviceId: 'me', displayName: 'Robin', role: 'agent' }];
+    const session = fakeSessionOf([withText('aaaa01', 'hello')], { team });
+    const el = document.createElement('sealchat-agent');
+    el.session = session;
+    document.body.append(el);
+    await el.updateComplete;
+    const options = () =>
+      [...el.shadowRoot!.querySelectorAll('select[aria-label="Assign to"] option')].map((o) => o.textContent);
+    expect(options()).not.toContain('Sam (agent)');
+    team.push({ deviceId: 'sam', displayName: 'Sam', role: 'agent' });
+    session.dispatchEvent(new CustomEvent('team', { detail: 2 }));
+    await el.updateComplete;
+    expect(options()).toContain('Sam (agent)');
+    el.remove();
+  });
+});

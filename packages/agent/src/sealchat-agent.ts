@@ -7,11 +7,13 @@ import {
   type ChatMessage,
   type Conversation,
   type MessageState,
+  type OrgAdministration,
   type PresenceStatus,
   type TypingSignal,
 } from '@sealchat/client';
 
 import { agentStyles } from './agent-styles.js';
+import { fromHex } from './hex.js';
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -74,6 +76,7 @@ export class SealchatAgent extends LitElement {
     session: { attribute: false },
     selected: { type: String },
     cannedReplies: { attribute: false },
+    administration: { attribute: false },
     beside: { state: true },
     filter: { state: true },
     query: { state: true },
@@ -81,6 +84,12 @@ export class SealchatAgent extends LitElement {
 
   /** The agent device's session; the console renders what it holds. */
   session: AgentSession | undefined;
+  /**
+   * A supervisor's administration of the organisation (`OrgAdministration.connect`), when this
+   * console runs in the browser that holds it: erasures and transcript exports are then recorded in
+   * the audit log.
+   */
+  administration: OrgAdministration | undefined;
   /** Id (hex) of the open conversation. */
   selected: string | undefined;
   /** Ready-made answers the agent can insert into the reply box. */
@@ -129,6 +138,7 @@ export class SealchatAgent extends LitElement {
     this.listening?.removeEventListener('typing', this.onTyping);
     this.listening?.removeEventListener('deleted', this.onChange);
     this.listening?.removeEventListener('assignment', this.onChange);
+    this.listening?.removeEventListener('team', this.onChange);
     this.listening = this.session;
     this.session?.addEventListener('message', this.onMessage);
     this.session?.addEventListener('conversation', this.onChange);
@@ -137,6 +147,8 @@ export class SealchatAgent extends LitElement {
     this.session?.addEventListener('typing', this.onTyping);
     this.session?.addEventListener('deleted', this.onChange);
     this.session?.addEventListener('assignment', this.onChange);
+    // A new roster (a colleague approved or revoked): the "Assign to" list follows.
+    this.session?.addEventListener('team', this.onChange);
   }
 
   protected override updated(): void {
@@ -244,11 +256,7 @@ export class SealchatAgent extends LitElement {
     const { assignee, closed } = c.assignment;
     const name = (id: string | undefined) =>
       id === session.deviceId ? 'you' : (session.team.find((d) => d.deviceId === id)?.displayName ?? 'a former agent');
-    const act = (action: Promise<void>) =>
-      action.catch((error: unknown) => {
-        this.failure = error instanceof Error ? error.message : String(error);
-        this.requestUpdate();
-      });
+    const act = (action: Promise<void>) => action.catch(this.fail);
     return html`<p class="assignment">
       <span>${closed ? 'Closed' : 'Open'} · ${assignee ? `assigned to ${name(assignee)}` : 'unassigned'}</span>
       ${
@@ -343,9 +351,10 @@ export class SealchatAgent extends LitElement {
         <ol>
           ${c.messages.map(
             (m) =>
-              html`<li class=${m.mine ? 'mine' : 'theirs'} data-state=${m.state}>
+              html`<li class="${m.mine ? 'mine' : 'theirs'}${m.note ? ' note' : ''}" data-state=${m.state}>
                 <span class="meta"
-                  >${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')} · ${renderTime(m.sentAt)}</span
+                  >${m.note ? 'Private note · ' : ''}${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')} ·
+                  ${renderTime(m.sentAt)}</span
                 >${
                   m.fields
                     ? html`<dl class="text" aria-label="Pre-chat answers">
@@ -394,6 +403,15 @@ export class SealchatAgent extends LitElement {
             : nothing
         }
         <button type="submit" ?disabled=${!c.hasVisitor}>Send</button>
+        <button
+          type="submit"
+          name="note"
+          class="note"
+          title="Only your team sees a note; the visitor never receives it"
+          ?disabled=${!c.hasVisitor}
+        >
+          Add note
+        </button>
       </form>
     `;
   }
@@ -427,6 +445,12 @@ export class SealchatAgent extends LitElement {
     textarea.focus();
   };
 
+  /** Shows a failed action above the conversation. */
+  private readonly fail = (error: unknown): void => {
+    this.failure = error instanceof Error ? error.message : String(error);
+    this.requestUpdate();
+  };
+
   /**
    * Erases a conversation on the visitor's request, after a confirmation: on the relay for everyone
    * (the visitor's widget and every console drop it too).
@@ -434,10 +458,10 @@ export class SealchatAgent extends LitElement {
   private erase(c: Conversation): void {
     if (!confirm(`Erase the conversation with visitor ${c.id.slice(0, 6)} for everyone? This cannot be undone.`))
       return;
-    this.session?.deleteConversation(c.id).catch((error: unknown) => {
-      this.failure = error instanceof Error ? error.message : String(error);
-      this.requestUpdate();
-    });
+    const erased = this.session?.deleteConversation(c.id);
+    erased
+      ?.then(() => this.administration?.record({ action: 'conversation-erased', conversationId: fromHex(c.id) }))
+      .catch(this.fail);
   }
 
   /** Saves a conversation's decrypted transcript, made here in the browser, as JSON or plain text. */
@@ -449,18 +473,23 @@ export class SealchatAgent extends LitElement {
       sentAt: new Date(m.sentAt).toISOString(),
       text: m.text,
       ...(m.fields ? { fields: m.fields } : {}),
+      ...(m.note ? { note: true } : {}),
     }));
     const body =
       format === 'json'
         ? JSON.stringify({ conversationId: c.id, exportedAt: new Date().toISOString(), messages }, null, 2)
         : messages
-            .map((m) => `[${m.sentAt}] ${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}: ${m.text}`)
+            .map(
+              (m) =>
+                `[${m.sentAt}] ${m.note ? '(private note) ' : ''}${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}: ${m.text}`,
+            )
             .join('\n');
     const url = URL.createObjectURL(new Blob([body], { type: format === 'json' ? 'application/json' : 'text/plain' }));
     const link = document.createElement('a');
     link.href = url;
     link.download = `conversation-${c.id.slice(0, 8)}.${format === 'json' ? 'json' : 'txt'}`;
     link.click();
+    this.administration?.record({ action: 'transcript-exported', conversationId: fromHex(c.id) }).catch(this.fail);
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
@@ -515,7 +544,9 @@ export class SealchatAgent extends LitElement {
     if (!textarea || textarea.value.trim() === '' || !this.session) return;
     const text = textarea.value;
     textarea.value = '';
-    void this.session.reply(c.id, text);
+    // "Add note" encrypts to the team only (docs/protocol.md §Private notes); Enter and Send reply.
+    const asNote = (event.submitter as HTMLButtonElement | null)?.name === 'note';
+    void (asNote ? this.session.addNote(c.id, text) : this.session.reply(c.id, text));
   }
 
   private readonly onKey = (event: KeyboardEvent) => {

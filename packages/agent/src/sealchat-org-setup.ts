@@ -4,6 +4,7 @@ import {
   embedSnippet,
   loadBackupFile,
   loadOrganisation,
+  OrgAdministration,
   registerOrganisation,
   restoreOrganisation,
   type ClientStore,
@@ -80,6 +81,8 @@ export class SealchatOrgSetup extends LitElement {
   protected createError = '';
   protected restoreError = '';
   protected registration: Registration | undefined;
+  /** An organisation created or restored here whose audit entry is not recorded yet (it needs the relay). */
+  private unaudited: 'created' | 'restored' | undefined;
   protected backup: { readonly file: OrgBackupFile; readonly url: string } | undefined;
   protected justCreated = false;
   protected copyStatus = '';
@@ -195,6 +198,7 @@ export class SealchatOrgSetup extends LitElement {
         composed: true,
       }),
     );
+    this.unaudited = how;
     void this.register();
     // The forms are gone: move focus to what replaced them, so keyboard and screen reader users follow.
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('#org-heading')?.focus());
@@ -206,9 +210,29 @@ export class SealchatOrgSetup extends LitElement {
     this.registration = { state: 'pending' };
     try {
       this.organisation = await registerOrganisation(relay, store, organisation);
+      if (this.unaudited) await this.audit(relay, store, this.organisation, this.unaudited);
       this.registration = { state: 'done' };
     } catch (error) {
       this.registration = { state: 'failed', message: messageOf(error) };
+    }
+  }
+
+  /** Records the creation or restore in the organisation's audit log (docs/audit-log.md), once. */
+  private async audit(
+    relay: string,
+    store: ClientStore,
+    organisation: RecoverableOrganisation,
+    how: 'created' | 'restored',
+  ): Promise<void> {
+    const administration = await OrgAdministration.connect({ relayUrl: relay, organisation, store });
+    try {
+      await administration.record({
+        action: how === 'created' ? 'org-created' : 'org-restored',
+        name: organisation.name,
+      });
+      this.unaudited = undefined;
+    } finally {
+      administration.close();
     }
   }
 

@@ -16,13 +16,16 @@ import {
   revokeDevice,
   waitForApproval,
   type ClientStore,
+  type AuditEvent,
   type InviteInfo,
   type Membership,
+  type OrgAdministration,
   type Organisation,
   type ReviewedRequest,
   type TeamMember,
 } from '@sealchat/client';
 import { formStyles } from './form-styles.js';
+import { fromHex, toHex } from './hex.js';
 import { teamStyles } from './team-styles.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -86,6 +89,7 @@ export class SealchatTeam extends LitElement {
   static override properties = {
     store: { attribute: false },
     organisation: { attribute: false },
+    administration: { attribute: false },
     relay: { type: String },
     invite: { type: String },
     joinUrl: { type: String, attribute: 'join-url' },
@@ -106,6 +110,11 @@ export class SealchatTeam extends LitElement {
   store: ClientStore | undefined;
   /** This browser's organisation, for the supervisor side; unset for the invitee side. */
   organisation: Organisation | undefined;
+  /**
+   * The supervisor's administration (`OrgAdministration.connect`): with it, every invite, approval,
+   * cancellation and revocation is recorded in the organisation's audit log.
+   */
+  administration: OrgAdministration | undefined;
   /** The relay's WebSocket URL: rosters are published there, and the invitee watches it. */
   relay: string | undefined;
   /** An invite code (or a link holding one) to prefill the invitee's side with. */
@@ -184,6 +193,13 @@ export class SealchatTeam extends LitElement {
       const { invite, code } = await createInvite(store, organisation, { name, role, expiresInMs });
       form.reset();
       this.created = { name: invite.name, code };
+      await this.audit({
+        action: 'invite-created',
+        inviteId: fromHex(invite.id),
+        name: invite.name,
+        role: invite.role,
+        expiresAt: invite.expiresAt,
+      });
       await this.refresh();
       await this.updateComplete;
       this.field('invite-code').focus();
@@ -213,6 +229,12 @@ export class SealchatTeam extends LitElement {
       this.reviewed = undefined;
       this.field<HTMLTextAreaElement>('request-code').value = '';
       await this.publish(roster.roster, roster.version, `${member.name} is on the roster (version ${roster.version}).`);
+      await this.audit({
+        action: 'device-approved',
+        deviceId: member.device.deviceId,
+        name: member.name,
+        role: member.role,
+      });
     });
   }
 
@@ -238,6 +260,7 @@ export class SealchatTeam extends LitElement {
         roster.version,
         `${member.name}'s device was revoked (version ${roster.version}).`,
       );
+      await this.audit({ action: 'device-revoked', deviceId: member.deviceId, name: member.name, role: member.role });
       await this.updateComplete;
       this.field('members-heading').focus();
     });
@@ -300,9 +323,20 @@ export class SealchatTeam extends LitElement {
     if (!store || this.busy) return;
     await this.act('invite', 'invite-name', async () => {
       await cancelInvite(store, invite.id);
+      await this.audit({ action: 'invite-cancelled', inviteId: fromHex(invite.id), name: invite.name });
       if (this.created && invite.state === 'pending') this.created = undefined;
       await this.refresh();
     });
+  }
+
+  /** Records a team action in the audit log, when this panel has the supervisor's administration. */
+  private async audit(event: AuditEvent): Promise<void> {
+    if (!this.administration) return;
+    try {
+      await this.administration.record(event);
+    } catch (error) {
+      throw new Error(`Done, but the audit log did not record it: ${messageOf(error)}`);
+    }
   }
 
   private changed(version: number, published: boolean): void {
@@ -644,11 +678,6 @@ export class SealchatTeam extends LitElement {
       </section>
     `;
   }
-}
-
-/** Hex of a device id (the agent package reaches the protocol only through the client). */
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function messageOf(error: unknown): string {

@@ -1,6 +1,6 @@
 import { css } from 'lit';
 
-/** What only <sealchat-team> needs on top of form-styles.ts. */
+/** What <sealchat-team> and <sealchat-org-admin> need on top of form-styles.ts. */
 export const teamStyles = css`
   .grid {
     display: grid;
@@ -51,5 +51,21 @@ export const teamStyles = css`
     border-radius: 6px;
     background: #e5e5ea;
     font-size: 12px;
+  }
+  ol.audit {
+    margin: 8px 0 0;
+    padding: 0;
+    list-style: none;
+  }
+  ol.audit li {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0 8px;
+    padding: 6px 0;
+    border-block-end: 1px solid #e5e5ea;
+  }
+  ol.audit time {
+    color: #595959;
+    font-size: 13px;
   }
 `;
