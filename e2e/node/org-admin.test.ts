@@ -115,7 +115,7 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
     expect(entries.every((e) => e.signer.displayName === 'Supervisor')).toBe(true);
     // The relay holds ciphertext only: the organisation's name is nowhere in its database.
     const db = new Database(running.dbPath);
-    closers.push(() => db.close());
+    closers.push(() => void db.close());
     const rows = db.prepare('SELECT record FROM audit_records ORDER BY audit_index').all() as { record: Buffer }[];
     expect(rows).toHaveLength(4);
     expect(rows.some((r) => r.record.includes(Buffer.from('Harbour')))).toBe(false);

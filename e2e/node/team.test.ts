@@ -127,3 +127,32 @@ describe('a team over a real relay', { timeout: 30_000 }, () => {
     expect(sam.messagesOf(first.conversationId).map((m) => m.text)).toEqual(['Hello, anyone?']);
   });
 });
+
+describe('a console with no conversation yet', { timeout: 30_000 }, () => {
+  it('hears of a colleague approved meanwhile, and shares its first chain with them', async () => {
+    const running = await relay();
+    const store = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+    await publishRoster(running.url, org, { WebSocket: WS });
+    const robin = await agent(running, org.rootPublic, org.agent);
+    const teamChanged = new Promise<number>((resolve) =>
+      robin.addEventListener('team', (event) => resolve((event as CustomEvent<number>).detail)),
+    );
+
+    // Sam is approved while Robin's console has nothing open: no subscription, no presence watch.
+    const { code } = await createInvite(store, org, { name: 'Sam' });
+    const sam = await acceptInvite(new MemoryClientStore(), code);
+    const { roster } = await approveJoinRequest(store, org, sam.request);
+    await publishRoster(running.url, { rootPublic: org.rootPublic, roster: roster.roster }, { WebSocket: WS });
+    expect(await teamChanged).toBe(roster.version);
+    expect(robin.team.map((d) => d.displayName)).toContain('Sam');
+
+    // A visitor writes; Robin's first reply is readable by Sam's console.
+    const samSession = await agent(running, org.rootPublic, sam.identity);
+    const ana = await visitor(running, org.orgKey);
+    await ana.send('Hello?');
+    const conversation = await until<ChatMessage>(robin, 'message', (m) => m.text === 'Hello?');
+    await robin.reply(conversation.conversationId, 'Robin here');
+    await until<ChatMessage>(samSession, 'message', (m) => m.text === 'Robin here');
+  });
+});

@@ -22,13 +22,14 @@ import {
   type RelayFrame,
   type ShareOpener,
   type VerifiedRoster,
+  WIRE_REVISION,
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
 import { Conversation, type Accepted, type ConversationOptions } from './conversation.js';
 import { Outbox, type OutboxItem, type SealedItem } from './outbox.js';
 import type { RequestFrame } from './relay-connection.js';
-import { toSealchatError } from './errors.js';
+import { RelayRequestError, toSealchatError } from './errors.js';
 
 /** Who handles a conversation, as the team's control envelopes say (last one wins). */
 export interface Assignment {
@@ -200,6 +201,16 @@ export class AgentSession extends ChatSession {
     return [...this.conversations.values()].filter((c) => c instanceof AgentConversation);
   }
 
+  /**
+   * A roster this session accepted (at start, or pushed by the relay when the team changed):
+   * `team` changes with it, so a `team` event tells the console to show the new list.
+   */
+  protected override async acceptRoster(bytes: Uint8Array<ArrayBuffer>): Promise<VerifiedRoster> {
+    const roster = await super.acceptRoster(bytes);
+    this.dispatchEvent(new CustomEvent('team', { detail: roster.version }));
+    return roster;
+  }
+
   /** The organisation's agent and supervisor devices on the current roster (to assign to). */
   get team(): readonly { deviceId: string; displayName: string; role: string }[] {
     return (this.roster?.devices ?? []).map((d) => ({
@@ -331,6 +342,13 @@ export class AgentSession extends ChatSession {
   }
 
   protected override async onConnected(challenge: Uint8Array<ArrayBuffer>): Promise<void> {
+    // The relay pushes unasked frames (a new roster, an erasure) only to sockets that said they speak
+    // revision 2 or later: an agent with no conversation open yet must still hear that the team
+    // changed, or its next chains would leave a new colleague out. A revision-1 relay refuses the
+    // frame; the session then works without pushes.
+    await this.connection.request({ kind: 'hello', revision: WIRE_REVISION }).catch((error: unknown) => {
+      if (!(error instanceof RelayRequestError)) throw error;
+    });
     const signature = await signRelayChallenge(
       this.identity.signing.privateKey,
       challenge,
