@@ -64,6 +64,7 @@ export {
   MAX_RETENTION_DAYS,
   MAX_AUDIT_RECORD_BYTES,
   MAX_AUDIT_PAGE,
+  MAX_ROSTER_HISTORY_PAGE,
   encodeClientFrame,
   decodeClientFrame,
   encodeRelayFrame,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from './errors.js';
-import { MAX_AUDIT_PAGE, MAX_AUDIT_RECORD_BYTES, MAX_RETENTION_DAYS } from './wire-agent.js';
+import { MAX_AUDIT_PAGE, MAX_AUDIT_RECORD_BYTES, MAX_RETENTION_DAYS, MAX_ROSTER_HISTORY_PAGE } from './wire-agent.js';
 import { WIRE_VERSION, decodeCoreRelayFrame, encodeCoreClientFrame, type CoreClientFrame } from './wire-core.js';
 import {
   agentWire,
@@ -51,6 +51,8 @@ const clientFrames: ClientFrame[] = [
   { kind: 'get-org-settings', requestId: 3 },
   { kind: 'append-audit', requestId: 4, index: 2 ** 40, record: new Uint8Array(MAX_AUDIT_RECORD_BYTES).fill(9) },
   { kind: 'get-audit', requestId: 5, fromIndex: 17, limit: 0 },
+  { kind: 'get-roster-history', requestId: 6, fromVersion: 1, limit: 0 },
+  { kind: 'get-roster-history', requestId: 7, fromVersion: 2 ** 53 - 1, limit: 0xffffffff },
 ];
 
 const relayFrames: RelayFrame[] = [
@@ -64,6 +66,8 @@ const relayFrames: RelayFrame[] = [
     ],
   },
   { kind: 'audit-page', requestId: 3, records: [] },
+  { kind: 'roster-history', requestId: 4, rosters: [new Uint8Array([1, 2]), new Uint8Array(60 * 1024).fill(5)] },
+  { kind: 'roster-history', requestId: 5, rosters: [] },
 ];
 
 describe('wire revision 3 frames', () => {
@@ -116,5 +120,49 @@ describe('wire revision 3 frames', () => {
     expect(() => encodeRelayFrame({ kind: 'audit-page', requestId: 1, records: tooMany })).toThrow(RangeError);
     const settings = encodeClientFrame({ kind: 'get-org-settings', requestId: 1 });
     expect(() => decodeClientFrame(Uint8Array.of(...settings, 0))).toThrow(DecodeError);
+  });
+});
+
+describe('roster history frames (revision 3)', () => {
+  it('has the documented layouts', () => {
+    expect(hex(encodeClientFrame({ kind: 'get-roster-history', requestId: 5, fromVersion: 2, limit: 3 }))).toBe(
+      '011200000005' + '0000000000000002' + '00000003',
+    );
+    expect(
+      hex(encodeRelayFrame({ kind: 'roster-history', requestId: 6, rosters: [Uint8Array.of(0xaa), Uint8Array.of()] })),
+    ).toBe('019200000006' + '00000002' + '00000001' + 'aa' + '00000000');
+  });
+
+  it('is an agent frame: the visitor’s core codec neither sends nor reads it', () => {
+    const request = {
+      kind: 'get-roster-history',
+      requestId: 1,
+      fromVersion: 1,
+      limit: 0,
+    } as unknown as CoreClientFrame;
+    expect(() => encodeCoreClientFrame(request)).toThrow(TypeError);
+    const page = encodeRelayFrame({ kind: 'roster-history', requestId: 1, rosters: [Uint8Array.of(1)] });
+    expect(() => decodeCoreRelayFrame(page)).toThrow(DecodeError);
+    expect(agentWire.decodeRelayFrame(page)).toEqual(decodeRelayFrame(page));
+  });
+
+  it('refuses a page over MAX_ROSTER_HISTORY_PAGE, a truncated roster, and trailing bytes', () => {
+    expect(MAX_ROSTER_HISTORY_PAGE).toBe(100);
+    const tooMany = Array.from({ length: MAX_ROSTER_HISTORY_PAGE + 1 }, () => new Uint8Array());
+    expect(() => encodeRelayFrame({ kind: 'roster-history', requestId: 1, rosters: tooMany })).toThrow(RangeError);
+    // count 101, no rosters: refused on the count, before reading any.
+    expect(() => decodeRelayFrame(Uint8Array.of(WIRE_VERSION, 0x92, 0, 0, 0, 1, 0, 0, 0, 101))).toThrow(
+      /over the limit/,
+    );
+    const full = Array.from({ length: MAX_ROSTER_HISTORY_PAGE }, (_, i) => Uint8Array.of(i));
+    expect(decodeRelayFrame(encodeRelayFrame({ kind: 'roster-history', requestId: 1, rosters: full }))).toMatchObject({
+      rosters: full,
+    });
+    const page = encodeRelayFrame({ kind: 'roster-history', requestId: 1, rosters: [Uint8Array.of(1, 2, 3)] });
+    expect(() => decodeRelayFrame(page.subarray(0, page.length - 1))).toThrow(DecodeError);
+    expect(() => decodeRelayFrame(Uint8Array.of(...page, 0))).toThrow(DecodeError);
+    const request = encodeClientFrame({ kind: 'get-roster-history', requestId: 1, fromVersion: 1, limit: 0 });
+    expect(() => decodeClientFrame(Uint8Array.of(...request, 0))).toThrow(DecodeError);
+    expect(() => decodeClientFrame(request.subarray(0, request.length - 1))).toThrow(DecodeError);
   });
 });

@@ -7,6 +7,7 @@ import { ORG_ID_LENGTH } from './org-key.js';
 import {
   CAPABILITY_LENGTH,
   MAX_ENVELOPE_BYTES,
+  MAX_ROSTER_BYTES,
   PRESENCE_CODES,
   frameStart,
   kindOf,
@@ -17,7 +18,7 @@ import {
 /**
  * Every frame beyond the visitor client's (wire-core.ts): those only an organisation's devices use —
  * agent login, the org's conversation list, presence, and (revision 3) the
- * supervisor's settings and audit log — and three any socket may use that the visitor's client does
+ * supervisor's settings and audit log and the org's roster history — and three any socket may use that the visitor's client does
  * not: the revision-1 attach, `hello`, and history pages. Kept apart so the visitor's bundle does not
  * carry them; an agent's `RelayConnection` takes them through `agentWire` (wire.ts).
  * docs/relay-protocol.md describes each frame.
@@ -32,6 +33,8 @@ export const MAX_RETENTION_DAYS = 36_500;
 export const MAX_AUDIT_RECORD_BYTES = 16 * 1024;
 /** Most records one `audit-page` may carry. */
 export const MAX_AUDIT_PAGE = 1000;
+/** Most rosters one `roster-history` page may carry (docs/relay-protocol.md §Roster history). */
+export const MAX_ROSTER_HISTORY_PAGE = 100;
 
 export interface ConversationSummary {
   readonly conversationId: Uint8Array<ArrayBuffer>;
@@ -89,7 +92,12 @@ export type AgentClientFrame =
   /** Revision 3, supervisors: appends `record` at `index`, which must be the log's length (compare-and-set). */
   | { kind: 'append-audit'; requestId: number; index: number; record: Uint8Array<ArrayBuffer> }
   /** Revision 3, supervisors: audit records from `fromIndex` on, at most `limit` (0: as many as a page holds). */
-  | { kind: 'get-audit'; requestId: number; fromIndex: number; limit: number };
+  | { kind: 'get-audit'; requestId: number; fromIndex: number; limit: number }
+  /**
+   * Revision 3, any authenticated device of the org: the rosters the relay accepted with a version of
+   * at least `fromVersion`, at most `limit` (0: as many as a page holds).
+   */
+  | { kind: 'get-roster-history'; requestId: number; fromVersion: number; limit: number };
 
 /** Relay frames beyond what the visitor's client receives. */
 export type AgentRelayFrame =
@@ -118,7 +126,12 @@ export type AgentRelayFrame =
       auditCount: number;
     }
   /** Revision 3: answer to `get-audit`, ascending by index. */
-  | { kind: 'audit-page'; requestId: number; records: readonly AuditEntry[] };
+  | { kind: 'audit-page'; requestId: number; records: readonly AuditEntry[] }
+  /**
+   * Revision 3: answer to `get-roster-history`, signed rosters as published, ascending by version.
+   * The relay cannot forge one; the client verifies each under the org's root key.
+   */
+  | { kind: 'roster-history'; requestId: number; rosters: readonly Uint8Array<ArrayBuffer>[] };
 
 const CLIENT_KINDS = {
   'attach-conversation': 2,
@@ -131,6 +144,7 @@ const CLIENT_KINDS = {
   'get-org-settings': 15,
   'append-audit': 16,
   'get-audit': 17,
+  'get-roster-history': 18,
 } as const satisfies Record<AgentClientFrame['kind'], number>;
 
 const RELAY_KINDS = {
@@ -141,6 +155,7 @@ const RELAY_KINDS = {
   history: 0x8d,
   'org-settings': 0x90,
   'audit-page': 0x91,
+  'roster-history': 0x92,
 } as const satisfies Record<AgentRelayFrame['kind'], number>;
 
 /** The agent client frame kind with this code, if it is one. */
@@ -202,6 +217,8 @@ export function encodeAgentClientFrame(frame: AgentClientFrame): Uint8Array<Arra
       return w.u64(frame.index).bytes(frame.record).finish();
     case 'get-audit':
       return w.u64(frame.fromIndex).u32(frame.limit).finish();
+    case 'get-roster-history':
+      return w.u64(frame.fromVersion).u32(frame.limit).finish();
   }
 }
 
@@ -247,6 +264,8 @@ export function readAgentClientFrame(kind: AgentClientFrame['kind'], r: ByteRead
       return { kind, requestId, index: r.u64(), record: r.bytes(MAX_AUDIT_RECORD_BYTES) };
     case 'get-audit':
       return { kind, requestId, fromIndex: r.u64(), limit: r.u32() };
+    case 'get-roster-history':
+      return { kind, requestId, fromVersion: r.u64(), limit: r.u32() };
   }
 }
 
@@ -286,6 +305,14 @@ export function encodeAgentRelayFrame(frame: AgentRelayFrame): Uint8Array<ArrayB
       if (frame.records.length > MAX_AUDIT_PAGE) throw new RangeError('Audit page over MAX_AUDIT_PAGE');
       w.u32(frame.requestId).u32(frame.records.length);
       for (const entry of frame.records) w.u64(entry.index).bytes(entry.record);
+      return w.finish();
+    }
+    case 'roster-history': {
+      if (frame.rosters.length > MAX_ROSTER_HISTORY_PAGE) {
+        throw new RangeError('Roster history page over MAX_ROSTER_HISTORY_PAGE');
+      }
+      w.u32(frame.requestId).u32(frame.rosters.length);
+      for (const roster of frame.rosters) w.bytes(roster);
       return w.finish();
     }
   }
@@ -333,6 +360,14 @@ export function readAgentRelayFrame(kind: AgentRelayFrame['kind'], r: ByteReader
       const records: AuditEntry[] = [];
       for (let i = 0; i < count; i++) records.push({ index: r.u64(), record: r.bytes(MAX_AUDIT_RECORD_BYTES) });
       return { kind, requestId, records };
+    }
+    case 'roster-history': {
+      const requestId = r.u32();
+      const count = r.u32();
+      if (count > MAX_ROSTER_HISTORY_PAGE) throw new DecodeError(`Roster history page of ${count} is over the limit`);
+      const rosters: Uint8Array<ArrayBuffer>[] = [];
+      for (let i = 0; i < count; i++) rosters.push(r.bytes(MAX_ROSTER_BYTES));
+      return { kind, requestId, rosters };
     }
   }
 }

@@ -20,11 +20,13 @@ export const CLIENT_MESSAGE_ID_LENGTH = 16;
 export const CAPABILITY_LENGTH = 32;
 /** Largest envelope a frame may carry; the relay's frame limit adds headroom for the frame fields. */
 export const MAX_ENVELOPE_BYTES = 60 * 1024;
-const MAX_ROSTER_BYTES = 1024 * 1024;
+/** Largest roster a frame may carry; the relay's frame limit bounds what it accepts far below this. */
+export const MAX_ROSTER_BYTES = 1024 * 1024;
 /**
  * Feature revision this codec speaks, announced in `hello`/`welcome` (docs/relay-protocol.md
  * §Versioning). Revision 1 is the original frame set; revision 2 adds resume with an epoch, history
- * pages, presence and deletion; revision 3 the organisation's settings and audit log (wire-agent.ts).
+ * pages, presence and deletion; revision 3 the organisation's settings, audit log and roster history
+ * (wire-agent.ts).
  * The relay pushes frames of a revision only to sockets that said `hello` with it, so a revision-1
  * client never sees a kind it cannot decode.
  */

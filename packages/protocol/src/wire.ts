@@ -38,7 +38,13 @@ export {
   MAX_ENVELOPE_BYTES,
 } from './wire-core.js';
 export type { PresenceStatus, DevicePresence, CoreClientFrame, CoreRelayFrame } from './wire-core.js';
-export { MAX_HISTORY_PAGE, MAX_RETENTION_DAYS, MAX_AUDIT_RECORD_BYTES, MAX_AUDIT_PAGE } from './wire-agent.js';
+export {
+  MAX_HISTORY_PAGE,
+  MAX_RETENTION_DAYS,
+  MAX_AUDIT_RECORD_BYTES,
+  MAX_AUDIT_PAGE,
+  MAX_ROSTER_HISTORY_PAGE,
+} from './wire-agent.js';
 export type {
   ConversationSummary,
   HistoryRecord,
