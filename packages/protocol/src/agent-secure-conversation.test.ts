@@ -13,6 +13,8 @@ import {
   encodeContent,
   encodeNote,
   EnvelopeType,
+  issueCertificate,
+  issueRoster,
   generateAgreementKeyPair,
   generateDeviceIdentity,
   NoChainError,
@@ -20,6 +22,7 @@ import {
   openKeyShare,
   OpenError,
   readKeyShareIntro,
+  RosterError,
   SecureConversation,
   sealKeyShare,
   sealPayload,
@@ -29,7 +32,9 @@ import {
   toHex,
   UntrustedSenderError,
   verifyArchiveKey,
+  verifyPastRoster,
   verifyRoster,
+  verifyRosterHistory,
   ZERO_LINK,
   type DeviceIdentity,
   type Sealed,
@@ -414,5 +419,182 @@ describe('the archive key', () => {
     await expect(verifyArchiveKey(w.org.archive.agreement, w.roster)).resolves.toMatchObject({
       deviceId: w.org.archive.deviceId,
     });
+  });
+});
+
+describe('former members: a device revoked since, read under the roster of its time', () => {
+  /**
+   * Sam (an agent on roster 1) answers and writes a note; roster 2 revokes Sam and lists `late`, a
+   * device enrolled afterwards that reads history through the archive key.
+   */
+  async function revoked() {
+    const w = await world({ agents: 1 });
+    const [sam] = w.agents as [DeviceIdentity];
+    const samSide = w.agentSide(sam);
+    const sealed = [...(await w.visitorSide().seal(EnvelopeType.message, text('Where is my order?')))];
+    await deliver(samSide, sealed);
+    sealed.push(...(await samSide.seal(EnvelopeType.message, text('Checking'))));
+    sealed.push(...(await samSide.sealNote(note('Courier lost it'))));
+    const late = await generateDeviceIdentity();
+    const current = await w.org.verifiedRoster(2, [late]);
+    const archive = await verifyArchiveKey(w.org.archive.agreement, current);
+    const past = [
+      await verifyPastRoster(w.roster.encoded, w.org.rootPublic),
+      await verifyPastRoster(current.encoded, w.org.rootPublic),
+    ];
+    const reader = (pastRosters?: VerifiedRoster[]) =>
+      new AgentSecureConversation({
+        me: late,
+        orgId: w.org.orgId,
+        conversationId: w.conversationId,
+        roster: current,
+        archive,
+        ...(pastRosters ? { pastRosters } : {}),
+      });
+    /** A chain of Sam's begun now, stating `rosterVersion`, with Sam's keys or `keys`. */
+    const forgedChain = async (rosterVersion: number, keys: DeviceIdentity = sam) => {
+      const chain = SendingChain.create();
+      const sender = { ...sam, agreement: keys.agreement, agreementPublic: keys.agreementPublic };
+      const share = await sealKeyShare({
+        sender,
+        binding: {
+          orgId: w.org.orgId,
+          conversationId: w.conversationId,
+          chainId: chain.chainId,
+          rosterVersion,
+          mode: 'archive',
+        },
+        seed: chain.chainSeed,
+        recipients: [late, current.archive!],
+        link: { senderSeq: 4, previous: new Uint8Array(32) },
+      });
+      const payload = await sealPayload({
+        type: EnvelopeType.message,
+        sender,
+        conversationId: w.conversationId,
+        chainId: chain.chainId,
+        messageKey: await chain.nextMessageKey(),
+        plaintext: text('Forged'),
+        link: { senderSeq: 5, previous: new Uint8Array(32) },
+      });
+      return [share, payload];
+    };
+    return { w, sam, sealed, late, current, past, reader, forgedChain };
+  }
+
+  it('without past rosters, everything Sam wrote is refused (the behaviour before roster history)', async () => {
+    const { sealed, reader } = await revoked();
+    const conversation = reader();
+    const refused: unknown[] = [];
+    for (const s of sealed) await conversation.receive(s.envelope).catch((error: unknown) => refused.push(error));
+    // Sam's key share, message, note key share and note.
+    expect(refused).toHaveLength(4);
+    expect(refused.every((e) => e instanceof UntrustedSenderError)).toBe(true);
+  });
+
+  it('with them, Sam’s message and note verify and are marked former; the visitor’s are not; no transcript event', async () => {
+    const { w, sam, sealed, reader, past } = await revoked();
+    const conversation = reader(past);
+    const results = await deliver(conversation, sealed);
+    expect(messageTexts(results)).toEqual(['Where is my order?', 'Checking']);
+    expect(noteTexts(results)).toEqual(['Courier lost it']);
+    expect(results.flatMap((r) => r.events)).toEqual([]);
+    const senders = results.map(({ received }) => ('sender' in received ? received.sender : undefined));
+    expect(senders.map((s) => [s?.role, s?.former === true])).toEqual([
+      ['visitor', false],
+      ['visitor', false],
+      ['agent', true],
+      ['agent', true],
+      ['agent', true],
+      ['agent', true],
+    ]);
+    expect(senders[3]).toMatchObject({ displayName: 'Agent', mine: false, former: true });
+    const reply = decodeEnvelope(sealed[3]!.envelope);
+    expect(conversation.formerSenderOf(sam.deviceId, reply.chainId)).toMatchObject({ role: 'agent', former: true });
+    expect(conversation.formerSenderOf(w.visitor.deviceId, decodeEnvelope(sealed[1]!.envelope).chainId)).toBe(
+      undefined,
+    );
+    // Set later (as a session does once it fetched the history), it works the same.
+    const later = reader();
+    later.setPastRosters(past);
+    expect(messageTexts(await deliver(later, sealed))).toEqual(['Where is my order?', 'Checking']);
+  });
+
+  it('a key share of Sam claiming a past version that did not list Sam is refused, and so is its chain', async () => {
+    const { sealed, reader, past, forgedChain } = await revoked();
+    const conversation = reader(past);
+    await deliver(conversation, sealed);
+    const [share, payload] = await forgedChain(2);
+    await expect(conversation.receive(share!)).rejects.toThrow(UntrustedSenderError);
+    await expect(conversation.receive(payload!)).rejects.toThrow(UntrustedSenderError);
+    // A version no past roster has is refused the same way.
+    const [unknown] = await forgedChain(9);
+    await expect(conversation.receive(unknown!)).rejects.toThrow(UntrustedSenderError);
+  });
+
+  it('a key share stating Sam’s past version but keys other than Sam’s certificate of the time is refused', async () => {
+    const { sealed, reader, past, forgedChain } = await revoked();
+    const conversation = reader(past);
+    // The visitor first (as the relay's order always has it): else the first unknown key share
+    // would introduce the visitor.
+    await deliver(conversation, sealed.slice(0, 2));
+    const [share, payload] = await forgedChain(1, await generateDeviceIdentity());
+    await expect(conversation.receive(share!)).rejects.toThrow(UntrustedSenderError);
+    await expect(conversation.receive(payload!)).rejects.toThrow(UntrustedSenderError);
+    // With Sam's own keys the same claim is accepted: it is the keys that were refused.
+    const [good] = await forgedChain(1);
+    await expect(conversation.receive(good!)).resolves.toMatchObject({ received: { sender: { former: true } } });
+  });
+
+  it('a "past roster" not signed by the organisation, or of another one, is refused by verifyPastRoster', async () => {
+    const { w, sam, past } = await revoked();
+    // A forger lists Sam again under version 1, certifying itself as a supervisor.
+    const forger = await generateDeviceIdentity();
+    const now = Date.now();
+    const selfCertified = await issueCertificate(
+      {
+        orgId: w.org.orgId,
+        deviceId: forger.deviceId,
+        displayName: 'Forger',
+        role: 'supervisor',
+        signingPublic: forger.signingPublic,
+        agreementPublic: forger.agreementPublic,
+        issuedAt: now - 1000,
+        expiresAt: now + 60_000,
+      },
+      { privateKey: forger.signing.privateKey, publicKey: forger.signingPublic },
+    );
+    const forged = await issueRoster(
+      {
+        orgId: w.org.orgId,
+        version: 1,
+        issuedAt: now,
+        expiresAt: now + 60_000,
+        archivePublic: undefined,
+        supervisors: [selfCertified],
+        agents: [],
+      },
+      { privateKey: forger.signing.privateKey, publicKey: forger.signingPublic },
+    );
+    await expect(verifyPastRoster(forged, w.org.rootPublic)).rejects.toThrow(RosterError);
+    const otherOrg = await createTestOrganisation();
+    const foreign = await otherOrg.roster(1, [sam]);
+    await expect(verifyPastRoster(foreign, w.org.rootPublic)).rejects.toThrow(RosterError);
+    await expect(verifyPastRoster(new Uint8Array([1, 2, 3]), w.org.rootPublic)).rejects.toThrow(RosterError);
+
+    // verifyRosterHistory keeps the good ones and reports the rest; a version served twice with
+    // different bytes is dropped altogether.
+    const twin = await w.org.roster(2, []);
+    const history = await verifyRosterHistory([w.roster.encoded, forged, foreign, twin], {
+      orgRootKey: w.org.rootPublic,
+      known: [past[1]!],
+    });
+    expect(history.rosters.map((r) => r.version)).toEqual([1]);
+    expect(history.refused).toHaveLength(3);
+    expect(history.refused.every((e) => e instanceof RosterError)).toBe(true);
+    // And a conversation refuses a roster of another organisation outright.
+    const conversation = w.agentSide(sam);
+    const otherVerified = await verifyPastRoster(foreign, otherOrg.rootPublic);
+    expect(() => conversation.setPastRosters([otherVerified])).toThrow(TypeError);
   });
 });

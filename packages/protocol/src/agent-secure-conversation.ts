@@ -1,5 +1,7 @@
 import { bytesEqual, toHex } from './bytes.js';
+import type { VerifiedCertificate } from './certificate.js';
 import {
+  decodeEnvelope,
   EnvelopeType,
   openKeyShare,
   openPayload,
@@ -26,6 +28,7 @@ import {
   type SecureConversationOptions,
   type SenderInfo,
   type SendingState,
+  type TranscriptEvent,
 } from './secure-conversation.js';
 import { ReceivingChain, SendingChain } from './sender-chain.js';
 
@@ -36,6 +39,13 @@ export interface AgentSecureConversationOptions extends Omit<SecureConversationO
    * it reads conversations from before its enrolment, notes included.
    */
   readonly archive?: ShareOpener;
+  /**
+   * Rosters of this organisation before the current one, each from `verifyPastRoster` (or
+   * `verifyRosterHistory`): a device revoked since is still accepted as the writer of the chains
+   * it began under one of them, marked `former` (docs/protocol.md §8 step 4). Also settable later
+   * with {@link AgentSecureConversation.setPastRosters}.
+   */
+  readonly pastRosters?: readonly VerifiedRoster[];
 }
 
 /**
@@ -49,16 +59,123 @@ export interface AgentSecureConversationOptions extends Omit<SecureConversationO
  *   types 1–5 never on one ({@link NoteChainError}; state unchanged, as for every refusal).
  * - **The archive key**: key shares open with the device key when the device is a recipient, else
  *   with the archive key when the archive is.
+ * - **Former members** (docs/protocol.md §8 step 4): a sender on neither the current roster nor the
+ *   visitor may still have written a key share (type 1 or 6) under a past roster that listed it
+ *   with the keys the share carries; that chain, and only it, is then accepted from it, its
+ *   `SenderInfo` marked `former`. Key shares this device sends still go to the current roster only.
  */
 export class AgentSecureConversation extends SecureConversation {
   private readonly archive: ShareOpener | undefined;
   /** Receiving chains of note key shares (type 6), by chain key: kept apart from the message chains. */
   private readonly noteChains = new Map<string, ReceivingChain>();
   private noteSending: SendingState | undefined;
+  /** Past rosters by version (see {@link setPastRosters}). */
+  private pastRosters = new Map<number, VerifiedRoster>();
+  /** Chains (by chain key) whose key share a former member wrote, with its certificate of that time. */
+  private readonly formerChains = new Map<string, VerifiedCertificate>();
+  /** The former member's certificate while {@link receive} handles its envelope; read by {@link certificateOf}. */
+  private formerSender: VerifiedCertificate | undefined;
 
+  /** @throws TypeError as {@link setPastRosters}. */
   constructor(options: AgentSecureConversationOptions) {
     super({ ...options, iAmVisitor: false });
     this.archive = options.archive;
+    if (options.pastRosters) this.setPastRosters(options.pastRosters);
+  }
+
+  /**
+   * Replaces the past rosters that decide whether an envelope from a device no longer on the
+   * roster was written by a member of its time. Chains already accepted from former members stay.
+   * @throws TypeError for a roster of another organisation, or two different rosters of one version.
+   */
+  setPastRosters(rosters: readonly VerifiedRoster[]): void {
+    const byVersion = new Map<number, VerifiedRoster>();
+    for (const roster of rosters) {
+      if (!bytesEqual(roster.orgId, this.orgId)) throw new TypeError('A past roster of another organisation');
+      const other = byVersion.get(roster.version);
+      if (other && !bytesEqual(other.digest, roster.digest))
+        throw new TypeError(`Two different past rosters of version ${roster.version}`);
+      byVersion.set(roster.version, roster);
+    }
+    this.pastRosters = byVersion;
+  }
+
+  /**
+   * The former member (a device no longer on the roster) whose key share began this chain, if it
+   * was accepted as one; undefined for every other chain.
+   */
+  formerSenderOf(senderDeviceId: Uint8Array, chainId: Uint8Array): SenderInfo | undefined {
+    const cert = this.formerChains.get(this.chainKey(senderDeviceId, chainId));
+    return (
+      cert && { deviceId: cert.deviceId, role: cert.role, displayName: cert.displayName, mine: false, former: true }
+    );
+  }
+
+  /**
+   * As {@link SecureConversation.receive}, and an envelope of a former member (see the class) is
+   * accepted under its certificate of the time, its sender marked `former: true`.
+   * @throws as {@link SecureConversation.receive}; the state is unchanged on every refusal.
+   */
+  override async receive(bytes: Uint8Array): Promise<{ received: Received; events: TranscriptEvent[] }> {
+    const former = this.formerCertificate(bytes);
+    this.formerSender = former;
+    let outcome: { received: Received; events: TranscriptEvent[] };
+    try {
+      outcome = await super.receive(bytes);
+    } finally {
+      this.formerSender = undefined;
+    }
+    const received = outcome.received;
+    if (!former || (received.kind !== 'key-share' && received.kind !== 'payload')) return outcome;
+    // Accepted: only now does the chain count as the former member's.
+    const envelope = decodeEnvelope(bytes);
+    if (received.kind === 'key-share')
+      this.formerChains.set(this.chainKey(envelope.senderDeviceId, envelope.chainId), former);
+    return { ...outcome, received: { ...received, sender: { ...received.sender, former: true } } };
+  }
+
+  /**
+   * The certificate under which a sender on neither the current roster nor the visitor wrote this
+   * envelope: for a key share, its entry on the past roster of the version the share states, with
+   * the keys the share carries; for anything else, the one its chain's key share was accepted
+   * under. Undefined leaves the envelope to the usual rules (which refuse an unknown sender).
+   */
+  private formerCertificate(bytes: Uint8Array): VerifiedCertificate | undefined {
+    if (this.pastRosters.size === 0 && this.formerChains.size === 0) return undefined;
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(bytes);
+    } catch {
+      return undefined; // SecureConversation.receive refuses it with the decoder's error.
+    }
+    const id = envelope.senderDeviceId;
+    const visitor = this.visitor;
+    if (
+      super.certificateOf(id) ||
+      bytesEqual(id, this.me.deviceId) ||
+      (visitor !== undefined && bytesEqual(id, visitor.deviceId))
+    )
+      return undefined;
+    if (envelope.type !== EnvelopeType.keyShare && envelope.type !== EnvelopeType.noteKeyShare)
+      return this.formerChains.get(this.chainKey(id, envelope.chainId));
+    let intro: ReturnType<typeof readKeyShareIntro>;
+    try {
+      intro = readKeyShareIntro(envelope, envelope.type);
+    } catch {
+      return undefined;
+    }
+    const cert = this.pastRosters.get(intro.rosterVersion)?.devices.find((d) => bytesEqual(d.deviceId, id));
+    return cert &&
+      bytesEqual(cert.signingPublic, intro.senderSigningPublic) &&
+      bytesEqual(cert.agreementPublic, intro.senderAgreementPublic)
+      ? cert
+      : undefined;
+  }
+
+  /** The current roster's certificate, or the former member's while its envelope is received. */
+  protected override certificateOf(deviceId: Uint8Array): VerifiedCertificate | undefined {
+    const former = this.formerSender;
+    return super.certificateOf(deviceId) ?? (former && bytesEqual(former.deviceId, deviceId) ? former : undefined);
   }
 
   /**

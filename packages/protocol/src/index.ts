@@ -152,6 +152,8 @@ export type {
 export { SecureConversation } from './secure-conversation.js';
 export { AgentSecureConversation, verifyArchiveKey } from './agent-secure-conversation.js';
 export type { AgentSecureConversationOptions } from './agent-secure-conversation.js';
+export { verifyPastRoster, verifyRosterHistory } from './past-rosters.js';
+export type { RosterHistory } from './past-rosters.js';
 export { safetyCode } from './safety-code.js';
 export { encodeControl, decodeControl } from './control-content.js';
 export type { ControlAction, ControlContent } from './control-content.js';

@@ -60,6 +60,11 @@ export interface SenderInfo {
   /** From the certificate; undefined for the visitor. */
   readonly displayName: string | undefined;
   readonly mine: boolean;
+  /**
+   * True for a device no longer on the roster, accepted (by `AgentSecureConversation`, from a past
+   * roster) as the writer of a chain it began while it was a member; absent otherwise.
+   */
+  readonly former?: boolean;
 }
 
 /** What a received envelope turned out to be. */
