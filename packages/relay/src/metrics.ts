@@ -21,6 +21,7 @@ const RELAY_FRAME_NAMES: Readonly<Record<number, string>> = {
   0x8f: 'presence',
   0x90: 'org-settings',
   0x91: 'audit-page',
+  0x92: 'roster-history',
 };
 
 class Histogram {

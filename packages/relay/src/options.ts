@@ -102,6 +102,13 @@ export interface RelayOptions {
    * at worst, far more than years of team changes.
    */
   readonly maxAuditRecords: number;
+  /**
+   * Rosters kept per organisation for `get-roster-history`; past it the oldest are deleted as new ones
+   * are accepted. An org's devices check a message's sender against the roster of its time, so a
+   * conversation older than every kept roster can no longer be checked against its own. Rosters are
+   * at most `maxFrameBytes`, and orgs publish one per team change: 10 000 is years of changes.
+   */
+  readonly maxRosterHistory: number;
   /** How often the retention sweeper runs. */
   readonly retentionSweepIntervalMs: number;
   /** How often freed pages are returned to the file system and the WAL truncated (incremental vacuum). */
@@ -154,6 +161,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   retentionDays: 0,
   maxRetentionDays: 36_500,
   maxAuditRecords: 100_000,
+  maxRosterHistory: 10_000,
   retentionSweepIntervalMs: 60 * 60 * 1000,
   vacuumIntervalMs: 60 * 60 * 1000,
   fanoutAuditIntervalMs: 10_000,
@@ -184,6 +192,7 @@ type IntegerOption =
   | 'retentionDays'
   | 'maxRetentionDays'
   | 'maxAuditRecords'
+  | 'maxRosterHistory'
   | 'retentionSweepIntervalMs'
   | 'vacuumIntervalMs'
   | 'fanoutAuditIntervalMs'
@@ -216,6 +225,8 @@ const INTEGER_RANGES: Record<IntegerOption, readonly [number, number]> = {
   // The wire's MAX_RETENTION_DAYS bounds what a set-retention frame can carry.
   maxRetentionDays: [1, 36_500],
   maxAuditRecords: [0, 100_000_000],
+  // At least the current roster is always kept.
+  maxRosterHistory: [1, 10_000_000],
   retentionSweepIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
   vacuumIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
   fanoutAuditIntervalMs: [10, 24 * 60 * 60 * 1000],

@@ -1,19 +1,29 @@
 import Database from 'better-sqlite3';
-import { WIRE_VERSION, generateDeviceIdentity, type DeviceIdentity } from '@sealchat/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
+  MAX_ROSTER_HISTORY_PAGE,
+  WIRE_VERSION,
+  bytesEqual,
+  generateDeviceIdentity,
+  verifyRoster,
+  type DeviceIdentity,
+} from '@sealchat/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startRelay } from './relay-server.js';
+import {
+  TestClient,
   expectKind,
+  makeOrg,
   random,
   startHarness,
   type Harness,
-  type TestClient,
   type TestOrg,
 } from './testing/relay-harness.js';
 import { openConversation, registerOrg, rowCount } from './testing/scenarios.js';
 
 /**
- * Revision 3: a supervisor's settings and audit log. Only an authenticated socket of a supervisor
- * on its org's current roster may use them; they act on that org alone.
+ * Revision 3: a supervisor's settings and audit log, and the org's roster history. Only an
+ * authenticated socket of a supervisor on its org's current roster may use the former, any device on
+ * it the latter; they act on that org alone.
  */
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -206,5 +216,158 @@ describe('authorisation of the supervisor frames', () => {
     expectKind(await otherSupervisor.request({ kind: 'set-retention', days: 9 }), 'ok');
     expect(await settings(supervisor)).toMatchObject({ retentionDays: 3, auditCount: 1 });
     expect(await settings(otherSupervisor)).toMatchObject({ retentionDays: 9, auditCount: 0 });
+  });
+});
+
+describe('roster history', () => {
+  interface History {
+    h: Harness;
+    org: TestOrg;
+    agentDevice: DeviceIdentity;
+    revoked: DeviceIdentity;
+    published: Uint8Array<ArrayBuffer>[];
+  }
+
+  async function publish(h: Harness, org: TestOrg, roster: Uint8Array<ArrayBuffer>): Promise<void> {
+    const admin = await h.connect();
+    expectKind(await admin.request({ kind: 'publish-roster', orgRootKey: org.rootPublic, roster }), 'ok');
+    admin.close();
+  }
+
+  /** Versions 1 and 2 list both devices; version 3 revokes one. */
+  async function threeVersions(options: Parameters<typeof startHarness>[0] = {}): Promise<History> {
+    const h = (harness = await startHarness({ demo: true, ...options }));
+    const org = await makeOrg();
+    const agentDevice = await generateDeviceIdentity();
+    const revoked = await generateDeviceIdentity();
+    const published = [
+      await org.roster(1, [agentDevice, revoked]),
+      await org.roster(2, [revoked, agentDevice]),
+      await org.roster(3, [agentDevice]),
+    ];
+    for (const roster of published) await publish(h, org, roster);
+    return { h, org, agentDevice, revoked, published };
+  }
+
+  const page = async (client: TestClient, fromVersion: number, limit = 0) =>
+    expectKind(await client.request({ kind: 'get-roster-history', fromVersion, limit }), 'roster-history').rosters;
+
+  async function agentOf(h: Harness, org: TestOrg, device: DeviceIdentity): Promise<TestClient> {
+    const client = await h.connect();
+    expectKind(await client.authAgent(org.orgId, device), 'ok');
+    return client;
+  }
+
+  it('an agent-role device reads every roster the relay accepted, ascending, from a version', async () => {
+    const { h, org, agentDevice, revoked, published } = await threeVersions();
+    const agent = await agentOf(h, org, agentDevice);
+    const all = await page(agent, 1);
+    expect(all).toEqual(published);
+    // The relay serves them as signed: each verifies, and the revoked device is on 1 and 2 only.
+    const verified = await Promise.all(
+      all.map((roster) => verifyRoster(roster, { orgRootKey: org.rootPublic, now: Date.now() })),
+    );
+    expect(verified.map((r) => r.version)).toEqual([1, 2, 3]);
+    const listsRevoked = verified.map((r) => r.devices.some((d) => bytesEqual(d.deviceId, revoked.deviceId)));
+    expect(listsRevoked).toEqual([true, true, false]);
+    expect(await page(agent, 2)).toEqual(published.slice(1));
+    expect(await page(agent, 0)).toEqual(published);
+    expect(await page(agent, 4)).toEqual([]);
+    // A supervisor may read them too.
+    const supervisor = await agentOf(h, org, org.supervisor);
+    expect(await page(supervisor, 3)).toEqual(published.slice(2));
+  });
+
+  it('pages with a small limit, and caps a page at MAX_ROSTER_HISTORY_PAGE and about 1 MiB', async () => {
+    const { h, org, agentDevice, published } = await threeVersions();
+    const agent = await agentOf(h, org, agentDevice);
+    expect(await page(agent, 1, 2)).toEqual(published.slice(0, 2));
+    expect(await page(agent, 3, 2)).toEqual(published.slice(2));
+    expect(await page(agent, 1, 1)).toEqual(published.slice(0, 1));
+    // Older rosters put in by hand, 100 KiB each (the relay serves what it stored; clients verify).
+    const side = new Database(h.dbPath);
+    const insert = side.prepare('INSERT INTO roster_history (org_id, version, roster) VALUES (?, ?, ?)');
+    const orgId = Buffer.from(org.orgId);
+    const big = Buffer.alloc(100 * 1024, 7);
+    side.transaction(() => {
+      for (let version = 100; version < 220; version++) insert.run(orgId, version, big);
+    })();
+    side.close();
+    const bytesCapped = await page(agent, 100);
+    expect(bytesCapped.length).toBe(10);
+    const small = new Database(h.dbPath);
+    small.prepare('UPDATE roster_history SET roster = ? WHERE version >= 100').run(Buffer.of(1));
+    small.close();
+    expect((await page(agent, 100)).length).toBe(MAX_ROSTER_HISTORY_PAGE);
+    expect((await page(agent, 100, 1000)).length).toBe(MAX_ROSTER_HISTORY_PAGE);
+    // Two rosters of 600 KiB (a roster is at most MAX_ROSTER_BYTES, 1 MiB): one page each.
+    const halves = new Database(h.dbPath);
+    halves.prepare('UPDATE roster_history SET roster = ? WHERE version IN (150, 151)').run(Buffer.alloc(600 * 1024, 1));
+    halves.close();
+    expect((await page(agent, 150)).map((r) => r.length)).toEqual([600 * 1024]);
+    expect((await page(agent, 151)).slice(0, 2).map((r) => r.length)).toEqual([600 * 1024, 1]);
+  });
+
+  it('refuses a visitor, an unauthenticated socket and a device off the roster; another org sees only its own', async () => {
+    const { h, org, agentDevice, revoked, published } = await threeVersions();
+    const visitor = await h.connect();
+    await openConversation(visitor, org);
+    const stranger = await h.connect();
+    expect(errorCode(await stranger.authAgent(org.orgId, revoked))).toBe('SEALCHAT_E_UNAUTHORIZED');
+    const messages = new Set<string>();
+    for (const client of [visitor, stranger]) {
+      const refused = expectKind(
+        await client.request({ kind: 'get-roster-history', fromVersion: 1, limit: 0 }),
+        'error',
+      );
+      expect(refused.code).toBe('SEALCHAT_E_UNAUTHORIZED');
+      messages.add(refused.message);
+    }
+    expect(messages.size).toBe(1);
+    // The frame names no org: another org's agent gets its own org's rosters, never this one's.
+    const otherOrg = await makeOrg();
+    const otherDevice = await generateDeviceIdentity();
+    const otherRoster = await otherOrg.roster(1, [otherDevice]);
+    await publish(h, otherOrg, otherRoster);
+    const otherAgent = await agentOf(h, otherOrg, otherDevice);
+    expect(await page(otherAgent, 1)).toEqual([otherRoster]);
+    expect(await page(await agentOf(h, org, agentDevice), 1)).toEqual(published);
+  });
+
+  it('a device revoked while connected loses its socket, so it reads nothing more', async () => {
+    const h = (harness = await startHarness({ demo: true }));
+    const org = await makeOrg();
+    const leaving = await generateDeviceIdentity();
+    await publish(h, org, await org.roster(1, [leaving]));
+    const socket = await agentOf(h, org, leaving);
+    expect((await page(socket, 1)).length).toBe(1);
+    await publish(h, org, await org.roster(2, []));
+    expect((await socket.closed).code).toBe(4003);
+  });
+
+  it('survives a relay restart on the same SQLite file', async () => {
+    const { h, org, agentDevice, published } = await threeVersions();
+    await h.relay.close();
+    const again = await startRelay({ port: 0, dbPath: h.dbPath }, { logger: { log: () => undefined } });
+    try {
+      const agent = await TestClient.connect(again.url);
+      expectKind(await agent.authAgent(org.orgId, agentDevice), 'ok');
+      expect(await page(agent, 1)).toEqual(published);
+      agent.close();
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('keeps at most maxRosterHistory rosters per org, dropping the oldest', async () => {
+    const { h, org, agentDevice, published } = await threeVersions({ maxRosterHistory: 2 });
+    const agent = await agentOf(h, org, agentDevice);
+    expect(await page(agent, 1)).toEqual(published.slice(1));
+    const fourth = await org.roster(4, [agentDevice]);
+    await publish(h, org, fourth);
+    expect(await page(agent, 1)).toEqual([published[2], fourth]);
+    // Re-publishing the current roster is an idempotent ok and keeps nothing twice.
+    await publish(h, org, fourth);
+    expect(await page(agent, 1)).toEqual([published[2], fourth]);
   });
 });

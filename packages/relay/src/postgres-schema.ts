@@ -91,6 +91,16 @@ export const PG_MIGRATIONS: readonly string[] = [
      stored_at bigint NOT NULL,
      PRIMARY KEY (org_id, audit_index)
    );`,
+  // v3 (wire revision 3): every roster the relay accepted, so an org's devices can check old messages
+  // against the roster of their time (get-roster-history). Starts with each org's current roster.
+  `CREATE TABLE roster_history (
+     org_id bytea NOT NULL REFERENCES orgs (org_id) ON DELETE CASCADE,
+     version bigint NOT NULL CHECK (version >= 0),
+     roster bytea NOT NULL,
+     PRIMARY KEY (org_id, version)
+   );
+   INSERT INTO roster_history (org_id, version, roster)
+     SELECT org_id, roster_version, roster FROM orgs WHERE roster IS NOT NULL;`,
 ];
 
 /** A schema name the relay accepts: a plain lower-case identifier, so it never needs escaping rules. */

@@ -50,7 +50,40 @@ describe('PostgresStore', () => {
         await store.close();
       }
       const versions = await queryTest<{ version: number }>(schema.name, 'SELECT version FROM schema_version');
-      expect(versions.map((v) => v.version)).toEqual([1, 2]);
+      expect(versions.map((v) => v.version)).toEqual(PG_MIGRATIONS.map((_, i) => i + 1));
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('migrates a schema from before the roster history (version 2): each org’s current roster starts it', async () => {
+    const schema = await freshSchema();
+    try {
+      const orgId = crypto.getRandomValues(new Uint8Array(16));
+      await createSchemaAtVersion1(schema.name, orgId);
+      await queryTest(schema.name, PG_MIGRATIONS[1] ?? '');
+      await queryTest(schema.name, 'INSERT INTO schema_version (version) VALUES (2)');
+      const roster = crypto.getRandomValues(new Uint8Array(90));
+      await queryTest(schema.name, 'UPDATE orgs SET roster = $1, roster_version = 7 WHERE org_id = $2', [
+        Buffer.from(roster),
+        Buffer.from(orgId),
+      ]);
+      const bare = crypto.getRandomValues(new Uint8Array(16));
+      await queryTest(schema.name, 'INSERT INTO orgs (org_id, root_key, registered_at) VALUES ($1, $2, 1)', [
+        Buffer.from(bare),
+        Buffer.alloc(32, 2),
+      ]);
+      const store = await PostgresStore.open(schema.url, { poolSize: 2 });
+      try {
+        expect(await store.rosterHistory(orgId, 0, 10)).toEqual([{ version: 7, roster }]);
+        expect(await store.rosterHistory(bare, 0, 10)).toEqual([]);
+        expect(await store.saveRoster(orgId, 8, new Uint8Array(95), 10)).toBe(true);
+        expect((await store.rosterHistory(orgId, 0, 10)).map((r) => r.version)).toEqual([7, 8]);
+      } finally {
+        await store.close();
+      }
+      const versions = await queryTest<{ version: number }>(schema.name, 'SELECT version FROM schema_version');
+      expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
     } finally {
       await schema.drop();
     }

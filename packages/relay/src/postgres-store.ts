@@ -12,6 +12,7 @@ import {
   type StoredAuditRecord,
   type StoredOrg,
   type StoredRecord,
+  type StoredRoster,
   type SweepResult,
 } from './store.js';
 import {
@@ -21,11 +22,13 @@ import {
   toOrg,
   toAuditRecord,
   toRecord,
+  toRoster,
   type AuditRow,
   type ConversationRow,
   type OrgRow,
   type QueuedAppend,
   type RecordRow,
+  type RosterRow,
 } from './store-rows.js';
 
 /** The largest group commit sent as one statement; the rest waits for the next round trip. */
@@ -155,12 +158,44 @@ export class PostgresStore implements RelayStore {
     );
   }
 
-  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): Promise<void> {
-    await this.pool.query('UPDATE orgs SET roster_version = $1, roster = $2 WHERE org_id = $3', [
-      version,
-      blob(roster),
-      blob(orgId),
-    ]);
+  /**
+   * One transaction. The org row moves forward only: of two relays publishing the same version, the
+   * second's UPDATE waits on the first's row lock, then finds the version taken and stores nothing.
+   * The row lock also keeps two publications of one org from pruning the history at once.
+   */
+  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array, maxHistory: number): Promise<boolean> {
+    const id = blob(orgId);
+    const bytes = blob(roster);
+    let saved = false;
+    await this.transaction(async (client) => {
+      const updated = await client.query(
+        'UPDATE orgs SET roster_version = $2, roster = $3 WHERE org_id = $1 AND (roster IS NULL OR roster_version < $2)',
+        [id, version, bytes],
+      );
+      if ((updated.rowCount ?? 0) === 0) return;
+      // A kept version can only be met again after an edit by hand; the history follows the org row.
+      await client.query(
+        `INSERT INTO roster_history (org_id, version, roster) VALUES ($1, $2, $3)
+         ON CONFLICT (org_id, version) DO UPDATE SET roster = excluded.roster`,
+        [id, version, bytes],
+      );
+      // Keeps the newest N: everything below the N-th newest version goes (nothing while fewer are kept).
+      await client.query(
+        `DELETE FROM roster_history WHERE org_id = $1 AND version <
+           (SELECT version FROM roster_history WHERE org_id = $1 ORDER BY version DESC LIMIT 1 OFFSET $2)`,
+        [id, Math.max(1, maxHistory) - 1],
+      );
+      saved = true;
+    });
+    return saved;
+  }
+
+  async rosterHistory(orgId: Uint8Array, fromVersion: number, limit: number): Promise<StoredRoster[]> {
+    const rows = await this.rows<RosterRow>(
+      'SELECT version, roster FROM roster_history WHERE org_id = $1 AND version >= $2 ORDER BY version LIMIT $3',
+      [blob(orgId), fromVersion, limit],
+    );
+    return rows.map(toRoster);
   }
 
   async createConversation(c: Omit<StoredConversation, 'lastSeq'>): Promise<void> {
@@ -347,7 +382,7 @@ export class PostgresStore implements RelayStore {
 
   async removeOrg(orgId: Uint8Array): Promise<boolean> {
     await this.flush();
-    // The cascades remove its origins, conversations, records and audit log in the same transaction.
+    // The cascades remove its origins, conversations, records, audit log and roster history in the same transaction.
     const result = await this.pool.query('DELETE FROM orgs WHERE org_id = $1', [blob(orgId)]);
     return (result.rowCount ?? 0) > 0;
   }

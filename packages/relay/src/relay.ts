@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import {
   CAPABILITY_LENGTH,
   MAX_AUDIT_PAGE,
+  MAX_ROSTER_HISTORY_PAGE,
   SealchatError,
   bytesEqual,
   decodeClientFrame,
@@ -41,6 +42,8 @@ export const RELAY_WIRE_REVISION = 3;
 const MAX_HISTORY_PAGE_BYTES = 1024 * 1024;
 /** An `audit-page` stops adding records past this many record bytes (it always carries at least one). */
 const MAX_AUDIT_PAGE_BYTES = 1024 * 1024;
+/** A `roster-history` page stops adding rosters past this many bytes (it always carries at least one). */
+const MAX_ROSTER_HISTORY_PAGE_BYTES = 1024 * 1024;
 /** Records removed per retention sweep step; the sweep yields to the event loop between steps. */
 const SWEEP_BATCH = 5000;
 /** A catch-up that cannot send for this long (the socket does not read) is closed as a slow consumer. */
@@ -409,24 +412,36 @@ export class Relay implements FanoutSink {
         return this.appendAudit(conn, frame);
       case 'get-audit':
         return this.auditPage(conn, frame);
+      case 'get-roster-history':
+        return this.rosterHistory(conn, frame);
     }
   }
 
   /**
-   * The org a supervisor frame acts on: the socket must be an authenticated agent socket whose device
-   * is a supervisor on its org's current roster, with a certificate valid now. One refusal whatever
-   * failed, as for `auth-agent`.
+   * The org an org-device frame acts on: the socket must be an authenticated agent socket whose
+   * device is on its org's current roster (as a supervisor, when `supervisorOnly`), with a
+   * certificate valid now. One refusal whatever failed, as for `auth-agent`.
    */
-  private async supervisorOrg(conn: Connection): Promise<Uint8Array<ArrayBuffer>> {
+  private async memberOrg(conn: Connection, what: string, supervisorOnly: boolean): Promise<Uint8Array<ArrayBuffer>> {
     const agent = conn.agent;
-    if (!agent) throw notAllowed('manage the organisation');
+    if (!agent) throw notAllowed(what);
     const orgId = new Uint8Array(Buffer.from(agent.orgKey, 'hex'));
     const device = (await this.currentRoster(orgId))?.devices.find((d) => bytesEqual(d.deviceId, agent.deviceId));
     const now = Date.now();
-    if (device?.role !== 'supervisor' || now < device.issuedAt || now >= device.expiresAt) {
-      throw notAllowed('manage the organisation');
+    if (
+      !device ||
+      (supervisorOnly && device.role !== 'supervisor') ||
+      now < device.issuedAt ||
+      now >= device.expiresAt
+    ) {
+      throw notAllowed(what);
     }
     return orgId;
+  }
+
+  /** The org a supervisor frame acts on; see {@link memberOrg}. */
+  private supervisorOrg(conn: Connection): Promise<Uint8Array<ArrayBuffer>> {
+    return this.memberOrg(conn, 'manage the organisation', true);
   }
 
   /** A supervisor sets how long the org's records are kept; 0 goes back to the relay's default. */
@@ -492,6 +507,25 @@ export class Relay implements FanoutSink {
       records.push({ index, record });
     }
     this.send(conn, { kind: 'audit-page', requestId: frame.requestId, records });
+  }
+
+  /**
+   * One page of the rosters the relay accepted for the socket's org, from `fromVersion` on,
+   * ascending, the earliest kept when the byte cap bites. Any device on the org's roster may read
+   * them (they are public and signed); visitors may not, since they have no use for them.
+   */
+  private async rosterHistory(conn: Connection, frame: Frame<'get-roster-history'>): Promise<void> {
+    const orgId = await this.memberOrg(conn, 'read the organisation’s rosters', false);
+    const limit = frame.limit === 0 ? MAX_ROSTER_HISTORY_PAGE : Math.min(frame.limit, MAX_ROSTER_HISTORY_PAGE);
+    const stored = await this.store.rosterHistory(orgId, frame.fromVersion, limit);
+    const rosters = [];
+    let bytes = 0;
+    for (const { roster } of stored) {
+      bytes += roster.length;
+      if (rosters.length > 0 && bytes > MAX_ROSTER_HISTORY_PAGE_BYTES) break;
+      rosters.push(roster);
+    }
+    this.send(conn, { kind: 'roster-history', requestId: frame.requestId, rosters });
   }
 
   /**
@@ -570,7 +604,16 @@ export class Relay implements FanoutSink {
       if (roster.version < org.rosterVersion) throw rejected;
     }
     if (!org) await this.store.registerOrg(orgId, frame.orgRootKey, Date.now());
-    await this.store.saveRoster(orgId, roster.version, frame.roster);
+    if (!(await this.store.saveRoster(orgId, roster.version, frame.roster, this.options.maxRosterHistory))) {
+      // Another relay on the same database stored this version or a newer one meanwhile: the same
+      // bytes are the idempotent retry, anything else lost the race.
+      const stored = await this.store.getOrg(orgId);
+      if (stored?.rosterVersion !== roster.version || !stored.roster || !bytesEqual(stored.roster, frame.roster)) {
+        throw rejected;
+      }
+      this.send(conn, { kind: 'ok', requestId: frame.requestId });
+      return;
+    }
     this.rosters.set(orgKey, roster);
     this.fanout.publish({ kind: 'roster', orgId, version: roster.version });
     this.logger.log('info', org ? 'roster-updated' : 'org-registered', {

@@ -50,6 +50,16 @@ export const MIGRATIONS: readonly string[] = [
      stored_at INTEGER NOT NULL,
      PRIMARY KEY (org_id, audit_index)
    );`,
+  // v4 (wire revision 3): every roster the relay accepted, so an org's devices can check old messages
+  // against the roster of their time (get-roster-history). Starts with each org's current roster.
+  `CREATE TABLE roster_history (
+     org_id BLOB NOT NULL REFERENCES orgs (org_id),
+     version INTEGER NOT NULL CHECK (version >= 0),
+     roster BLOB NOT NULL,
+     PRIMARY KEY (org_id, version)
+   );
+   INSERT INTO roster_history (org_id, version, roster)
+     SELECT org_id, roster_version, roster FROM orgs WHERE roster IS NOT NULL;`,
 ];
 
 /** Epochs are random in [1, 2^48 - 1]: unguessable enough that two restores never share one. */

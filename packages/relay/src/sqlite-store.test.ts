@@ -74,7 +74,40 @@ describe('SqliteStore (engine-specific)', () => {
       await migrated.close();
     }
     const check = new Database(old, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    check.close();
+  });
+
+  it('migrates a file from before the roster history (schema 3): each org’s current roster starts it', async () => {
+    const old = join(dir, 'v3.db');
+    const db = new Database(old);
+    for (const migration of MIGRATIONS.slice(0, 3)) db.exec(migration);
+    db.pragma('user_version = 3');
+    const roster = Buffer.from(random(90));
+    const insert = db.prepare(
+      'INSERT INTO orgs (org_id, root_key, roster, roster_version, registered_at) VALUES (?, ?, ?, ?, 1)',
+    );
+    insert.run(Buffer.from(orgId), Buffer.from(random(32)), roster, 7);
+    const bare = random(16);
+    insert.run(Buffer.from(bare), Buffer.from(random(32)), null, 0);
+    db.prepare('INSERT INTO audit_records (org_id, audit_index, record, stored_at) VALUES (?, 0, ?, 1)').run(
+      Buffer.from(orgId),
+      Buffer.from(random(10)),
+    );
+    db.close();
+    const migrated = new SqliteStore(old);
+    try {
+      expect(await migrated.rosterHistory(orgId, 0, 10)).toEqual([{ version: 7, roster: new Uint8Array(roster) }]);
+      expect(await migrated.rosterHistory(bare, 0, 10)).toEqual([]);
+      expect(await migrated.auditCount(orgId)).toBe(1);
+      const next = random(95);
+      expect(await migrated.saveRoster(orgId, 8, next, 10)).toBe(true);
+      expect((await migrated.rosterHistory(orgId, 0, 10)).map((r) => r.version)).toEqual([7, 8]);
+    } finally {
+      await migrated.close();
+    }
+    const check = new Database(old, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(4);
     check.close();
   });
 

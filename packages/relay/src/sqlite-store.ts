@@ -15,6 +15,7 @@ import {
   type StoredOrg,
   type StoredAuditRecord,
   type StoredRecord,
+  type StoredRoster,
 } from './store.js';
 import {
   blob,
@@ -23,11 +24,13 @@ import {
   toOrg,
   toAuditRecord,
   toRecord,
+  toRoster,
   type AuditRow,
   type ConversationRow,
   type OrgRow,
   type QueuedAppend,
   type RecordRow,
+  type RosterRow,
 } from './store-rows.js';
 
 /**
@@ -73,9 +76,24 @@ export class SqliteStore implements RelayStore {
       registerOrg: db.prepare<[Buffer, Buffer, number]>(
         'INSERT INTO orgs (org_id, root_key, registered_at) VALUES (?, ?, ?) ON CONFLICT (org_id) DO NOTHING',
       ),
-      saveRoster: db.prepare<[number, Buffer, Buffer]>(
-        'UPDATE orgs SET roster_version = ?, roster = ? WHERE org_id = ?',
+      // Only forward: another process on the same file may have stored this version or a newer one.
+      saveRoster: db.prepare<[number, Buffer, Buffer, number]>(
+        'UPDATE orgs SET roster_version = ?, roster = ? WHERE org_id = ? AND (roster IS NULL OR roster_version < ?)',
       ),
+      // A kept version can only be met again after an edit by hand; the history follows the org row.
+      keepRoster: db.prepare<[Buffer, number, Buffer]>(
+        `INSERT INTO roster_history (org_id, version, roster) VALUES (?, ?, ?)
+         ON CONFLICT (org_id, version) DO UPDATE SET roster = excluded.roster`,
+      ),
+      // Keeps the newest N: everything below the N-th newest version goes (nothing while fewer are kept).
+      pruneRosters: db.prepare<[Buffer, Buffer, number]>(
+        `DELETE FROM roster_history WHERE org_id = ? AND version <
+           (SELECT version FROM roster_history WHERE org_id = ? ORDER BY version DESC LIMIT 1 OFFSET ?)`,
+      ),
+      rosterHistory: db.prepare<[Buffer, number, number], RosterRow>(
+        'SELECT version, roster FROM roster_history WHERE org_id = ? AND version >= ? ORDER BY version LIMIT ?',
+      ),
+      orgRosters: db.prepare<[Buffer]>('DELETE FROM roster_history WHERE org_id = ?'),
       createConversation: db.prepare<[Buffer, Buffer, Buffer, number]>(
         'INSERT INTO conversations (conversation_id, org_id, capability_hash, created_at) VALUES (?, ?, ?, ?)',
       ),
@@ -175,8 +193,19 @@ export class SqliteStore implements RelayStore {
     this.stmts.registerOrg.run(blob(orgId), blob(rootKey), now);
   }
 
-  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): Promise<void> {
-    this.stmts.saveRoster.run(version, blob(roster), blob(orgId));
+  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array, maxHistory: number): Promise<boolean> {
+    const id = blob(orgId);
+    const bytes = blob(roster);
+    return this.db.transaction(() => {
+      if (this.stmts.saveRoster.run(version, bytes, id, version).changes === 0) return false;
+      this.stmts.keepRoster.run(id, version, bytes);
+      this.stmts.pruneRosters.run(id, id, Math.max(1, maxHistory) - 1);
+      return true;
+    })();
+  }
+
+  async rosterHistory(orgId: Uint8Array, fromVersion: number, limit: number): Promise<StoredRoster[]> {
+    return this.stmts.rosterHistory.all(blob(orgId), fromVersion, limit).map(toRoster);
   }
 
   async createConversation(c: Omit<StoredConversation, 'lastSeq'>): Promise<void> {
@@ -312,6 +341,7 @@ export class SqliteStore implements RelayStore {
       this.stmts.orgConversations.run(id);
       this.stmts.clearOrigins.run(id);
       this.stmts.orgAudit.run(id);
+      this.stmts.orgRosters.run(id);
       return this.stmts.deleteOrg.run(id).changes > 0;
     })();
   }

@@ -1,4 +1,11 @@
-import type { AppendResult, StoredAuditRecord, StoredConversation, StoredOrg, StoredRecord } from './store.js';
+import type {
+  AppendResult,
+  StoredAuditRecord,
+  StoredConversation,
+  StoredOrg,
+  StoredRecord,
+  StoredRoster,
+} from './store.js';
 
 /**
  * Rows as both storage engines return them, and their mapping to the store's types. SQLite gives
@@ -34,6 +41,11 @@ export interface AuditRow {
   audit_index: number | string;
   record: Buffer;
   stored_at: number | string;
+}
+
+export interface RosterRow {
+  version: number | string;
+  roster: Buffer;
 }
 
 /** A post waiting for its engine's next group commit. */
@@ -88,4 +100,8 @@ export function toRecord(row: RecordRow): StoredRecord {
 
 export function toAuditRecord(row: AuditRow): StoredAuditRecord {
   return { index: Number(row.audit_index), record: bytes(row.record), storedAt: Number(row.stored_at) };
+}
+
+export function toRoster(row: RosterRow): StoredRoster {
+  return { version: Number(row.version), roster: bytes(row.roster) };
 }

@@ -48,6 +48,12 @@ export interface StoredAuditRecord {
  */
 export type AuditAppendResult = 'appended' | 'conflict' | 'full';
 
+/** A roster the relay accepted for an organisation, as signed; public, and unforgeable by the relay. */
+export interface StoredRoster {
+  readonly version: number;
+  readonly roster: Uint8Array<ArrayBuffer>;
+}
+
 /** What one retention sweep step removed. */
 export interface SweepResult {
   readonly deletedRecords: number;
@@ -91,8 +97,19 @@ export interface RelayStore {
   latestOrg(): Promise<StoredOrg | undefined>;
   /** Registers an organisation; a no-op if it exists. */
   registerOrg(orgId: Uint8Array, rootKey: Uint8Array, now: number): Promise<void>;
-  /** Replaces the organisation's roster. The caller has verified it and checked its version rises. */
-  saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array): Promise<void>;
+  /**
+   * Replaces the organisation's roster and keeps it in the org's roster history, in one transaction;
+   * then drops the oldest kept rosters beyond the newest `maxHistory`. The caller has verified it and
+   * checked its version rises. Stores nothing and returns false when the org already holds a roster
+   * of this version or newer (another relay on the same database published first) or is not
+   * registered.
+   */
+  saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array, maxHistory: number): Promise<boolean>;
+  /**
+   * At most `limit` of the rosters the org's history keeps, with version ≥ `fromVersion`, in version
+   * order. Each was accepted by {@link saveRoster} (or was the org's roster when the history began).
+   */
+  rosterHistory(orgId: Uint8Array, fromVersion: number, limit: number): Promise<StoredRoster[]>;
 
   createConversation(conversation: Omit<StoredConversation, 'lastSeq'>): Promise<void>;
   getConversation(conversationId: Uint8Array): Promise<StoredConversation | undefined>;
@@ -156,7 +173,10 @@ export interface RelayStore {
   originListed(origin: string): Promise<boolean>;
   /** Registers the org if needed and replaces its policy. */
   setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): Promise<void>;
-  /** Removes an organisation with all its conversations, records and audit log; false if it was not registered. */
+  /**
+   * Removes an organisation with all its conversations, records, audit log and roster history; false
+   * if it was not registered.
+   */
   removeOrg(orgId: Uint8Array): Promise<boolean>;
   /**
    * Sets the org's own maximum record age (a supervisor's `set-retention`), or clears it with

@@ -142,7 +142,7 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       expect((await store.getOrg(orgId))?.rootKey).toEqual(rootKey);
       expect((await store.getOrg(orgId))?.roster).toBeUndefined();
       const roster = random(100);
-      await store.saveRoster(orgId, 3, roster);
+      expect(await store.saveRoster(orgId, 3, roster, 10)).toBe(true);
       expect(await store.getOrg(orgId)).toMatchObject({ roster, rosterVersion: 3, registeredAt: 1 });
       const fresh = random(16);
       await store.setOrgPolicy(
@@ -158,6 +158,56 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       await store.setOrgPolicy(fresh, random(32), { origins: [], retentionDays: undefined }, 4);
       expect(await store.orgOrigins(fresh)).toEqual([]);
       expect((await store.getOrg(fresh))?.retentionDays).toBeUndefined();
+    });
+
+    it('keeps every roster it saves, in version order, and pages them from a version', async () => {
+      const rosters = [random(50), random(60), random(70), random(80)];
+      for (const [i, roster] of rosters.entries()) expect(await store.saveRoster(orgId, i + 1, roster, 100)).toBe(true);
+      expect(await store.rosterHistory(orgId, 1, 100)).toEqual(
+        rosters.map((roster, i) => ({ version: i + 1, roster })),
+      );
+      expect((await store.rosterHistory(orgId, 2, 2)).map((r) => r.version)).toEqual([2, 3]);
+      expect((await store.rosterHistory(orgId, 0, 100)).length).toBe(4);
+      expect(await store.rosterHistory(orgId, 5, 100)).toEqual([]);
+      // Versions may skip; fromVersion between two kept ones starts at the next.
+      expect(await store.saveRoster(orgId, 9, random(10), 100)).toBe(true);
+      expect((await store.rosterHistory(orgId, 5, 100)).map((r) => r.version)).toEqual([9]);
+      // Another org has its own history; an unknown org has none.
+      const other = random(16);
+      await store.registerOrg(other, random(32), 1);
+      expect(await store.rosterHistory(other, 0, 100)).toEqual([]);
+      expect(await store.saveRoster(random(16), 1, random(10), 100)).toBe(false);
+    });
+
+    it('stores nothing for a roster version already held or older (another relay published first)', async () => {
+      const first = random(40);
+      expect(await store.saveRoster(orgId, 2, first, 100)).toBe(true);
+      expect(await store.saveRoster(orgId, 2, random(40), 100)).toBe(false);
+      expect(await store.saveRoster(orgId, 1, random(40), 100)).toBe(false);
+      expect(await store.getOrg(orgId)).toMatchObject({ roster: first, rosterVersion: 2 });
+      expect(await store.rosterHistory(orgId, 0, 100)).toEqual([{ version: 2, roster: first }]);
+      // Two stores on one database saving the same version at once: exactly one stores it.
+      const other = await open();
+      const results = await Promise.all([
+        store.saveRoster(orgId, 3, random(40), 100),
+        other.saveRoster(orgId, 3, random(40), 100),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const [kept] = await other.rosterHistory(orgId, 3, 10);
+      expect((await store.getOrg(orgId))?.roster).toEqual(kept?.roster);
+    });
+
+    it('keeps at most maxHistory rosters per org, dropping the oldest', async () => {
+      for (let version = 1; version <= 5; version++) await store.saveRoster(orgId, version, random(20), 3);
+      expect((await store.rosterHistory(orgId, 0, 100)).map((r) => r.version)).toEqual([3, 4, 5]);
+      const other = random(16);
+      await store.registerOrg(other, random(32), 1);
+      await store.saveRoster(other, 1, random(20), 3);
+      // A smaller bound applies at the next save; one is the current roster alone.
+      await store.saveRoster(orgId, 6, random(20), 1);
+      expect((await store.rosterHistory(orgId, 0, 100)).map((r) => r.version)).toEqual([6]);
+      expect((await store.rosterHistory(other, 0, 100)).map((r) => r.version)).toEqual([1]);
+      expect((await store.getOrg(orgId))?.rosterVersion).toBe(6);
     });
 
     it('erases a conversation with its records; appends queued before commit or fail, never resurrect it', async () => {
@@ -177,15 +227,22 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       await store.erase();
     });
 
-    it('removes an org with its conversations and records', async () => {
+    it('removes an org with its conversations, records and roster history', async () => {
       await store.setOrgPolicy(orgId, random(32), { origins: ['https://a.example'], retentionDays: undefined }, 1);
       await store.append(conversationId, random(16), random(8));
+      await store.saveRoster(orgId, 1, random(20), 10);
+      await store.saveRoster(orgId, 2, random(20), 10);
       expect(await store.removeOrg(orgId)).toBe(true);
       expect(await store.getOrg(orgId)).toBeUndefined();
       expect(await store.getConversation(conversationId)).toBeUndefined();
       expect(await store.recentRecords(10)).toEqual([]);
       expect(await store.originListed('https://a.example')).toBe(false);
+      expect(await store.rosterHistory(orgId, 0, 10)).toEqual([]);
       expect(await store.removeOrg(orgId)).toBe(false);
+      // Registered again (same id), it starts a fresh history.
+      await store.registerOrg(orgId, random(32), 2);
+      expect(await store.saveRoster(orgId, 1, random(20), 10)).toBe(true);
+      expect((await store.rosterHistory(orgId, 0, 10)).map((r) => r.version)).toEqual([1]);
     });
 
     it('sweeps records past their org’s retention in bounded steps, then empty old conversations', async () => {
