@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import {
   AgentSession,
   AuditLogTamperedError,
+  enrolAgentDevice,
+  fetchRosterHistory,
   getOrgSettings,
   loadOrCreateOrganisation,
   MemoryClientStore,
@@ -9,9 +11,10 @@ import {
   publishRoster,
   RelayRequestError,
   relayAuditTransport,
+  removeDevice,
   setRetention,
 } from '@sealchat/client';
-import type { DeviceIdentity } from '@sealchat/protocol';
+import { bytesEqual, generateDeviceIdentity, verifyRoster, type DeviceIdentity } from '@sealchat/protocol';
 import type { RunningRelay } from '@sealchat/relay';
 import { describe, expect, it } from 'vitest';
 import { startTestRelay, useClosers, WS } from './support.js';
@@ -140,5 +143,35 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
     }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(RelayRequestError);
     expect((refused as RelayRequestError).code).toBe('SEALCHAT_E_UNAUTHORIZED');
+  });
+});
+
+describe('the roster history: what a reader of old conversations checks senders against', { timeout: 30_000 }, () => {
+  it('an agent-role device reads every roster the org published, the revoked device on the old ones only', async () => {
+    const running = await startTestRelay(closers);
+    const store = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+    await publishRoster(running.url, org, { WebSocket: WS });
+    const bot = await generateDeviceIdentity();
+    const enrolled = await enrolAgentDevice(store, org, bot);
+    await publishRoster(running.url, { rootPublic: org.rootPublic, roster: enrolled.roster }, { WebSocket: WS });
+    const revoked = await removeDevice(store, org, bot.deviceId);
+    await publishRoster(running.url, { rootPublic: org.rootPublic, roster: revoked.roster }, { WebSocket: WS });
+
+    // The console's own device, an agent: no supervisor rights, but on the roster.
+    const agent = await session(running, org.rootPublic, org.agent);
+    const history = await fetchRosterHistory(agent);
+    expect(history).toEqual([org.roster, enrolled.roster, revoked.roster]);
+    const verified = await Promise.all(
+      history.map((roster) => verifyRoster(roster, { orgRootKey: org.rootPublic, now: Date.now() })),
+    );
+    expect(verified.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(verified.map((r) => r.devices.some((d) => bytesEqual(d.deviceId, bot.deviceId)))).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect(await fetchRosterHistory(agent, 2)).toEqual([enrolled.roster, revoked.roster]);
+    expect(await fetchRosterHistory(agent, 4)).toEqual([]);
   });
 });

@@ -116,6 +116,7 @@ export {
 } from './team-roster.js';
 export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';
 export { setRetention, getOrgSettings, relayAuditTransport } from './org-admin.js';
+export { fetchRosterHistory } from './org-admin.js';
 export type { OrgAdminChannel, OrgSettings } from './org-admin.js';
 export { OrgAdministration } from './org-administration.js';
 export type { OrgAdministrationOptions, OrgAdministrationEventMap } from './org-administration.js';
