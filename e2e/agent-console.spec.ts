@@ -43,7 +43,7 @@ test("a visitor's markup is inert in the console; search, shortcuts and export w
   await expect(agent.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem')).toHaveCount(1);
 
   const download = agent.waitForEvent('download');
-  await agent.getByRole('button', { name: 'Export JSON' }).click();
+  await agent.locator('sealchat-agent').getByRole('button', { name: 'Export JSON' }).click();
   const exported = JSON.parse(readFileSync(await (await download).path(), 'utf8')) as { messages: { text: string }[] };
   expect(exported.messages.map((m) => m.text)).toContain(payload);
 
