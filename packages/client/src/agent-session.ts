@@ -2,6 +2,7 @@ import {
   agentWire,
   AgentSecureConversation,
   decodeControl,
+  decodeEnvelope,
   decodeNote,
   encodeControl,
   encodeNote,
@@ -14,6 +15,7 @@ import {
   signRelayChallenge,
   toHex,
   verifyArchiveKey,
+  verifyRosterHistory,
   type ControlAction,
   type ConversationSummary,
   type DeviceIdentity,
@@ -27,9 +29,10 @@ import {
 import type { ChatMessage } from './chat-message.js';
 import { ChatSession, type ChatSessionOptions } from './chat-session.js';
 import { Conversation, type Accepted, type ConversationOptions } from './conversation.js';
+import { fetchRosterHistory } from './org-admin.js';
 import { Outbox, type OutboxItem, type SealedItem } from './outbox.js';
 import type { RequestFrame } from './relay-connection.js';
-import { RelayRequestError, toSealchatError } from './errors.js';
+import { ConnectionLostError, RelayRequestError, toSealchatError } from './errors.js';
 
 /** Who handles a conversation, as the team's control envelopes say (last one wins). */
 export interface Assignment {
@@ -54,13 +57,19 @@ export class AgentConversation extends Conversation {
   /**
    * @param options.archive The organisation's archive key (from `verifyArchiveKey`): key shares this
    *   device is not a recipient of open with it when the archive is (archive mode).
+   * @param options.pastRosters The org's earlier rosters (from `verifyRosterHistory`): chains of a
+   *   device revoked since are read under the roster of their time, their messages marked `former`.
+   * @throws TypeError for a past roster of another organisation, or two of one version.
    */
   constructor(
     conversationId: Uint8Array<ArrayBuffer>,
     me: DeviceIdentity,
     orgId: Uint8Array<ArrayBuffer>,
     roster: VerifiedRoster,
-    options: Omit<ConversationOptions, 'mode'> & { readonly archive?: ShareOpener } = {},
+    options: Omit<ConversationOptions, 'mode'> & {
+      readonly archive?: ShareOpener;
+      readonly pastRosters?: readonly VerifiedRoster[];
+    } = {},
   ) {
     super(
       conversationId,
@@ -78,6 +87,16 @@ export class AgentConversation extends Conversation {
     const own = this.ownControls.get(digest);
     const result = await super.accept(seq, bytes);
     const payload = result.payload;
+    // A former member's message: marked here, so the visitor's Conversation carries none of it.
+    const shown = result.messages.find((m) => m.id === `seq:${seq}`);
+    if (shown) {
+      const envelope = decodeEnvelope(bytes);
+      if (this.secure.formerSenderOf(envelope.senderDeviceId, envelope.chainId)) {
+        const marked: ChatMessage = { ...shown, former: true };
+        this.messages[this.messages.lastIndexOf(shown)] = marked;
+        result.messages[result.messages.indexOf(shown)] = marked;
+      }
+    }
     if (own) {
       this.ownControls.delete(digest);
       this.apply(own);
@@ -99,6 +118,7 @@ export class AgentConversation extends Conversation {
         sentAt: note.sentAt,
         state: 'sent',
         note: true,
+        ...(payload.sender.former ? { former: true } : {}),
       };
       this.messages.push(message);
       result.messages.push(message);
@@ -140,6 +160,12 @@ export class AgentConversation extends Conversation {
   }
 }
 
+/**
+ * Relay answers to `get-roster-history` that mean "no history here", not a failure: the frame
+ * refused (a relay that does not serve it), or served to supervisors only.
+ */
+const NO_ROSTER_HISTORY = new Set(['SEALCHAT_E_BAD_FRAME', 'SEALCHAT_E_UNAUTHORIZED', 'SEALCHAT_E_NOT_FOUND']);
+
 /** Agents attach by their authenticated socket, not by a visitor capability. */
 const EMPTY_CAPABILITY = new Uint8Array(0);
 
@@ -170,6 +196,11 @@ export class AgentSession extends ChatSession {
   private archiveKey: CryptoKeyPair | undefined;
   /** {@link archiveKey}, once checked against the roster. */
   private archive: ShareOpener | undefined;
+  /**
+   * The org's rosters this session verified, the current one's version included, ascending: chains
+   * of devices revoked since are read under them (docs/protocol.md §8 step 4).
+   */
+  private pastRosters: readonly VerifiedRoster[] = [];
   /**
    * Connects, authenticates and attaches to every conversation of the org.
    * @throws RelayRequestError when the relay refuses the device (not on the roster).
@@ -346,9 +377,12 @@ export class AgentSession extends ChatSession {
     // revision 2 or later: an agent with no conversation open yet must still hear that the team
     // changed, or its next chains would leave a new colleague out. A revision-1 relay refuses the
     // frame; the session then works without pushes.
-    await this.connection.request({ kind: 'hello', revision: WIRE_REVISION }).catch((error: unknown) => {
-      if (!(error instanceof RelayRequestError)) throw error;
-    });
+    const welcome = await this.connection
+      .request({ kind: 'hello', revision: WIRE_REVISION })
+      .catch((error: unknown) => {
+        if (!(error instanceof RelayRequestError)) throw error;
+      });
+    const revision = welcome?.kind === 'welcome' ? welcome.revision : 1;
     const signature = await signRelayChallenge(
       this.identity.signing.privateKey,
       challenge,
@@ -363,6 +397,8 @@ export class AgentSession extends ChatSession {
     });
     const roster = await this.refreshRoster();
     if (this.archiveKey && !this.archive) this.archive = await verifyArchiveKey(this.archiveKey, roster);
+    // Revision 3 serves the history; an older relay would not even answer the frame.
+    if (revision >= 3) await this.loadRosterHistory(roster);
     await this.connection.request({ kind: 'set-presence', status: this.status });
     const answer = await this.connection.request({ kind: 'watch-org' });
     if (answer.kind !== 'conversation-list') {
@@ -370,6 +406,38 @@ export class AgentSession extends ChatSession {
     }
     for (const summary of answer.conversations) await this.follow(summary);
     this.outbox.resume();
+  }
+
+  /**
+   * Fetches the rosters published since the last one this session holds, verifies each as of its
+   * own issue time, and gives the whole history to every conversation (before the backlog is read,
+   * so a revoked colleague's old replies verify). A relay that does not serve the history (an older
+   * revision, or it refuses this device) leaves the session without: those replies are refused, as
+   * before. A roster that does not verify, or a history that does not page, is reported as an
+   * `error` event and left out.
+   * @throws ConnectionLostError when the socket drops first (the next connection tries again).
+   */
+  private async loadRosterHistory(current: VerifiedRoster): Promise<void> {
+    const channel = { request: (frame: RequestFrame) => this.connection.request(frame) };
+    let encoded: Uint8Array<ArrayBuffer>[];
+    try {
+      encoded = await fetchRosterHistory(channel, (this.pastRosters.at(-1)?.version ?? 0) + 1);
+    } catch (error) {
+      if (error instanceof RelayRequestError && NO_ROSTER_HISTORY.has(error.code)) return;
+      // A relay that pages badly (out of order, too many) costs the history, not the session.
+      if (error instanceof SealchatError && !(error instanceof ConnectionLostError)) {
+        this.emit('error', error);
+        return;
+      }
+      throw error;
+    }
+    const history = await verifyRosterHistory(encoded, {
+      orgRootKey: this.orgRootKey,
+      known: [...this.pastRosters, current],
+    });
+    for (const error of history.refused) this.emit('error', toSealchatError(error));
+    this.pastRosters = history.rosters;
+    for (const conversation of this.conversationList) conversation.secure.setPastRosters(history.rosters);
   }
 
   protected override onFrame(frame: RelayFrame): void {
@@ -397,6 +465,7 @@ export class AgentSession extends ChatSession {
         ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
         ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
         ...(this.archive ? { archive: this.archive } : {}),
+        pastRosters: this.pastRosters,
       });
       agentConversation.onAssignment = (c) =>
         this.dispatchEvent(new CustomEvent('assignment', { detail: { conversationId: c.id, ...c.assignment } }));

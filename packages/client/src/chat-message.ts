@@ -30,4 +30,11 @@ export interface ChatMessage {
    * the visitor (`AgentSession.addNote`). Absent on everything else, and on everything a visitor has.
    */
   readonly note?: boolean;
+  /**
+   * True for a message or note of a device no longer on the roster, read under the roster of its
+   * time (`authorName` is the name it had then). Only agent sessions set it; a visitor never holds
+   * one. A relay colluding with the revoked device could add such messages (docs/protocol.md §13):
+   * show them marked, e.g. "Sam (former member)".
+   */
+  readonly former?: boolean;
 }

@@ -1,0 +1,80 @@
+import {
+  AgentSession,
+  enrolAgentDevice,
+  enrolDevice,
+  loadOrCreateOrganisation,
+  MemoryClientStore,
+  publishRoster,
+  revokeDevice,
+  VisitorSession,
+  type ChatMessage,
+} from '@sealchat/client';
+import { generateDeviceIdentity } from '@sealchat/protocol';
+import { describe, expect, it } from 'vitest';
+import { startTestRelay, until, useClosers, WS } from './support.js';
+
+/**
+ * A supervisor console set up after an agent was revoked reads the agent's old replies under the
+ * roster of their time (the relay's roster history), marked as a former member's. docs/protocol.md
+ * §8 step 4, §13.
+ */
+const closers = useClosers();
+
+describe('messages of a device revoked since', () => {
+  it('a new supervisor console with the archive key reads the visitor’s message and the revoked agent’s reply, marked former', async () => {
+    const running = await startTestRelay(closers);
+    const orgStore = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(orgStore, { agentName: 'Robin' });
+    const samIdentity = await generateDeviceIdentity();
+    await publishRoster(running.url, await enrolAgentDevice(orgStore, org, samIdentity, { displayName: 'Sam' }), {
+      WebSocket: WS,
+    });
+    const sam = await AgentSession.start({
+      relayUrl: running.url,
+      orgRootKey: org.rootPublic,
+      identity: samIdentity,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+    });
+    closers.push(() => sam.close());
+    const visitor = await VisitorSession.start({
+      relayUrl: running.url,
+      orgKey: org.orgKey,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+    });
+    closers.push(() => visitor.close());
+
+    await visitor.send('Is my order shipped?');
+    const first = await until<ChatMessage>(sam, 'message', (m) => m.text === 'Is my order shipped?');
+    const reply = await sam.reply(first.conversationId, 'Yes, this morning');
+    await until<ChatMessage>(sam, 'message', (m) => m.id === reply.id && m.state === 'sent');
+    await until<ChatMessage>(visitor, 'message', (m) => m.text === 'Yes, this morning');
+    sam.close();
+
+    // Sam leaves the team; then a supervisor console is enrolled, in a fresh browser.
+    await publishRoster(running.url, await revokeDevice(orgStore, org, samIdentity.deviceId), { WebSocket: WS });
+    const consoleIdentity = await generateDeviceIdentity();
+    await publishRoster(running.url, await enrolDevice(orgStore, org, consoleIdentity, 'supervisor', 'Console'), {
+      WebSocket: WS,
+    });
+    // start() resolves once every conversation's backlog is processed.
+    const supervisor = await AgentSession.start({
+      relayUrl: running.url,
+      orgRootKey: org.rootPublic,
+      identity: consoleIdentity,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+      archiveKey: org.archive,
+    });
+    closers.push(() => supervisor.close());
+
+    expect(supervisor.team.map((d) => d.displayName)).not.toContain('Sam');
+    expect(
+      supervisor.messagesOf(first.conversationId).map((m) => [m.author, m.authorName, m.text, m.former === true]),
+    ).toEqual([
+      ['visitor', undefined, 'Is my order shipped?', false],
+      ['agent', 'Sam', 'Yes, this morning', true],
+    ]);
+  });
+});
