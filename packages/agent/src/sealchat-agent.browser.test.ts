@@ -335,6 +335,16 @@ describe('<sealchat-agent> private notes and the team', () => {
     el.remove();
   });
 
+  it('names a device revoked since as a former member', async () => {
+    const sam: ChatMessage = { ...message('Refund sent'), author: 'agent', authorName: 'Sam', former: true };
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession([message('Refund please'), sam]);
+    document.body.append(el);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelectorAll('[role="log"] li')[1]!.textContent).toContain('Sam (former member)');
+    el.remove();
+  });
+
   it('follows a new roster: a colleague approved meanwhile can be assigned at once', async () => {
     const team = [{ deviceId: 'me', displayName: 'Robin', role: 'agent' }];
     const session = fakeSessionOf([withText('aaaa01', 'hello')], { team });

@@ -24,6 +24,16 @@ function renderTime(sentAt: number) {
 }
 
 /** Chat text as text nodes, with http(s) links as anchors that cannot reach back into this page. */
+/**
+ * Who wrote a message, in words. A device revoked since is named as its certificate named it then,
+ * marked as a former member (its messages verify against the roster of their time: docs/protocol.md §8).
+ */
+function authorOf(m: ChatMessage): string {
+  if (m.author === 'visitor') return 'Visitor';
+  const name = m.authorName ?? 'Agent';
+  return m.former ? `${name} (former member)` : name;
+}
+
 function renderText(text: string) {
   return linkify(text).map((segment) =>
     segment.kind === 'link'
@@ -352,10 +362,7 @@ export class SealchatAgent extends LitElement {
           ${c.messages.map(
             (m) =>
               html`<li class="${m.mine ? 'mine' : 'theirs'}${m.note ? ' note' : ''}" data-state=${m.state}>
-                <span class="meta"
-                  >${m.note ? 'Private note · ' : ''}${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')} ·
-                  ${renderTime(m.sentAt)}</span
-                >${
+                <span class="meta">${m.note ? 'Private note · ' : ''}${authorOf(m)} · ${renderTime(m.sentAt)}</span>${
                   m.fields
                     ? html`<dl class="text" aria-label="Pre-chat answers">
                         ${m.fields.map(
@@ -474,14 +481,15 @@ export class SealchatAgent extends LitElement {
       text: m.text,
       ...(m.fields ? { fields: m.fields } : {}),
       ...(m.note ? { note: true } : {}),
+      ...(m.former ? { formerMember: true } : {}),
     }));
     const body =
       format === 'json'
         ? JSON.stringify({ conversationId: c.id, exportedAt: new Date().toISOString(), messages }, null, 2)
-        : messages
+        : c.messages
             .map(
               (m) =>
-                `[${m.sentAt}] ${m.note ? '(private note) ' : ''}${m.author === 'visitor' ? 'Visitor' : (m.authorName ?? 'Agent')}: ${m.text}`,
+                `[${new Date(m.sentAt).toISOString()}] ${m.note ? '(private note) ' : ''}${authorOf(m)}: ${m.text}`,
             )
             .join('\n');
     const url = URL.createObjectURL(new Blob([body], { type: format === 'json' ? 'application/json' : 'text/plain' }));
