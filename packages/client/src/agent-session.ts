@@ -375,8 +375,8 @@ export class AgentSession extends ChatSession {
   protected override async onConnected(challenge: Uint8Array<ArrayBuffer>): Promise<void> {
     // The relay pushes unasked frames (a new roster, an erasure) only to sockets that said they speak
     // revision 2 or later: an agent with no conversation open yet must still hear that the team
-    // changed, or its next chains would leave a new colleague out. A revision-1 relay refuses the
-    // frame; the session then works without pushes.
+    // changed, or its next chains would leave a new colleague out. (Every relay since revision 2
+    // knows `hello`; a revision-1 relay could not decode it and this session would not start.)
     const welcome = await this.connection
       .request({ kind: 'hello', revision: WIRE_REVISION })
       .catch((error: unknown) => {
