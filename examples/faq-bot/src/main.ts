@@ -5,9 +5,17 @@
  * 2 for a bad flag, variable or file. `faq-bot --help` lists the commands; docs/bots.md explains them.
  */
 import { access } from 'node:fs/promises';
-import { loadOrCreateOrganisation, publishRoster, type ClientStore, type WebSocketConstructor } from '@sealchat/client';
+import {
+  currentRoster,
+  loadOrCreateOrganisation,
+  OrgAdministration,
+  publishRoster,
+  type ClientStore,
+  type Organisation,
+  type WebSocketConstructor,
+} from '@sealchat/client';
 import { FileClientStore } from '@sealchat/client/node';
-import { formatOrgKey, SealchatError } from '@sealchat/protocol';
+import { bytesEqual, formatOrgKey, SealchatError } from '@sealchat/protocol';
 import { WebSocket } from 'ws';
 import { ConfigError, parseCommandLine, USAGE, type BotCommand } from './config.js';
 import { createBotIdentity, formatDeviceId, formatDeviceRequest } from './device-request.js';
@@ -40,6 +48,21 @@ function loadOrg(store: ClientStore) {
   return loadOrCreateOrganisation(store, { renewBeforeMs: 0 });
 }
 
+/** Records a bot's enrolment or removal in the organisation's audit log, signed by its supervisor device. */
+async function audit(
+  relayUrl: string,
+  store: ClientStore,
+  organisation: Organisation,
+  event: Parameters<OrgAdministration['record']>[0],
+): Promise<void> {
+  const administration = await OrgAdministration.connect({ relayUrl, organisation, store, WebSocket: WS });
+  try {
+    await administration.record(event);
+  } finally {
+    administration.close();
+  }
+}
+
 async function run(command: Exclude<BotCommand, { command: 'help' }>): Promise<number> {
   switch (command.command) {
     case 'id': {
@@ -68,12 +91,23 @@ async function run(command: Exclude<BotCommand, { command: 'help' }>): Promise<n
     case 'remove': {
       const store = await openExisting(command.orgFile, command.orgPassphrase, 'The organisation file');
       const org = await loadOrg(store);
+      const deviceId = command.command === 'enrol' ? command.device.deviceId : command.deviceId;
+      const name =
+        command.command === 'enrol'
+          ? command.name
+          : ((await currentRoster(store, org)).devices.find((d) => bytesEqual(d.deviceId, deviceId))?.displayName ??
+            'bot');
       const issued =
         command.command === 'enrol'
           ? await enrolAgentDevice(store, org, command.device, { displayName: command.name })
           : await removeAgentDevice(store, org, command.deviceId);
       await publishRoster(command.relayUrl, issued, { WebSocket: WS });
-      const id = formatDeviceId(command.command === 'enrol' ? command.device.deviceId : command.deviceId);
+      await audit(command.relayUrl, store, org, {
+        action: command.command === 'enrol' ? 'bot-enrolled' : 'bot-removed',
+        deviceId,
+        name,
+      });
+      const id = formatDeviceId(deviceId);
       out(
         `${command.command === 'enrol' ? 'enrolled' : 'removed'} device ${id}: roster version ${issued.version} published`,
       );
