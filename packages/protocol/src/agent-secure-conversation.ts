@@ -1,4 +1,4 @@
-import { bytesEqual, toHex } from './bytes.js';
+import { bytesEqual } from './bytes.js';
 import type { VerifiedCertificate } from './certificate.js';
 import {
   decodeEnvelope,
@@ -6,9 +6,9 @@ import {
   openKeyShare,
   openPayload,
   readKeyShareIntro,
-  sealKeyShare,
-  sealPayload,
+  type ConversationMode,
   type Envelope,
+  type KeyShareType,
   type PayloadType,
   type ShareOpener,
 } from './envelope.js';
@@ -19,6 +19,7 @@ import {
   NoteChainError,
   UntrustedSenderError,
 } from './errors.js';
+import type { Recipient } from './identity.js';
 import { exportPublicKey } from './keys.js';
 import type { VerifiedRoster } from './roster.js';
 import {
@@ -27,10 +28,9 @@ import {
   type Sealed,
   type SecureConversationOptions,
   type SenderInfo,
-  type SendingState,
   type TranscriptEvent,
 } from './secure-conversation.js';
-import { ReceivingChain, SendingChain } from './sender-chain.js';
+import { ReceivingChain } from './sender-chain.js';
 
 export interface AgentSecureConversationOptions extends Omit<SecureConversationOptions, 'iAmVisitor' | 'mode'> {
   /**
@@ -68,7 +68,6 @@ export class AgentSecureConversation extends SecureConversation {
   private readonly archive: ShareOpener | undefined;
   /** Receiving chains of note key shares (type 6), by chain key: kept apart from the message chains. */
   private readonly noteChains = new Map<string, ReceivingChain>();
-  private noteSending: SendingState | undefined;
   /** Past rosters by version (see {@link setPastRosters}). */
   private pastRosters = new Map<number, VerifiedRoster>();
   /** Chains (by chain key) whose key share a former member wrote, with its certificate of that time. */
@@ -184,53 +183,15 @@ export class AgentSecureConversation extends SecureConversation {
    * message chain), then the note.
    * @throws UntrustedSenderError before the visitor introduced itself (there is no conversation yet).
    */
-  async sealNote(plaintext: Uint8Array<ArrayBuffer>): Promise<Sealed[]> {
-    const mode = this.mode;
-    const visitor = this.visitor;
-    if (!visitor || !mode) throw new UntrustedSenderError('The visitor has not written yet');
-    const recipients = this.recipients(mode).filter((r) => !bytesEqual(r.deviceId, visitor.deviceId));
-    const ids = new Set(recipients.map((r) => toHex(r.deviceId)));
-    const out: Sealed[] = [];
-    let sending = this.noteSending;
-    // The message chain's rotation rules (SecureConversation.seal), written out again so that none
-    // of this reaches the visitor's bundle.
-    if (
-      !sending ||
-      sending.rosterVersion !== this.roster.version ||
-      [...ids].some((id) => !sending!.recipients.has(id)) ||
-      sending.chain.used >= this.maxMessages ||
-      this.now() - sending.startedAt >= this.maxAgeMs
-    ) {
-      const chain = SendingChain.create();
-      const envelope = await sealKeyShare({
-        type: EnvelopeType.noteKeyShare,
-        sender: this.me,
-        binding: {
-          orgId: this.orgId,
-          conversationId: this.conversationId,
-          chainId: chain.chainId,
-          rosterVersion: this.roster.version,
-          mode,
-        },
-        seed: chain.chainSeed,
-        recipients,
-        link: this.nextOwnLink(),
-      });
-      sending = { chain, rosterVersion: this.roster.version, recipients: ids, startedAt: this.now() };
-      this.noteSending = sending;
-      out.push(await this.recordOwn(envelope, EnvelopeType.noteKeyShare));
-    }
-    const envelope = await sealPayload({
-      type: EnvelopeType.note,
-      sender: this.me,
-      conversationId: this.conversationId,
-      chainId: sending.chain.chainId,
-      messageKey: await sending.chain.nextMessageKey(),
-      plaintext,
-      link: this.nextOwnLink(),
-    });
-    out.push(await this.recordOwn(envelope, EnvelopeType.note));
-    return out;
+  sealNote(plaintext: Uint8Array<ArrayBuffer>): Promise<Sealed[]> {
+    return this.sealOn(EnvelopeType.note, plaintext, EnvelopeType.noteKeyShare);
+  }
+
+  /** As {@link SecureConversation.recipients}, without the visitor for a note chain. */
+  protected override recipients(mode: ConversationMode, shareType: KeyShareType): Recipient[] {
+    const all = super.recipients(mode, shareType);
+    const visitor = this.visitor!;
+    return shareType === EnvelopeType.noteKeyShare ? all.filter((r) => !bytesEqual(r.deviceId, visitor.deviceId)) : all;
   }
 
   /**

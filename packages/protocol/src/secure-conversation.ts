@@ -13,6 +13,7 @@ import {
   ZERO_LINK,
   type ConversationMode,
   type Envelope,
+  type KeyShareType,
   type MessageChainType,
   type PayloadType,
   type ShareOpener,
@@ -163,7 +164,8 @@ export class SecureConversation {
   private readonly transcripts = new Map<string, TranscriptState>();
   private readonly accepted = new Set<string>();
   private readonly sent = new Set<string>();
-  private sending: SendingState | undefined;
+  /** This device's sending chains, by the type of key share that begins them (messages 1, notes 6). */
+  private readonly sending = new Map<KeyShareType, SendingState>();
 
   constructor(options: SecureConversationOptions) {
     this.me = options.me;
@@ -290,12 +292,27 @@ export class SecureConversation {
    * @throws UntrustedSenderError when an agent writes before the visitor introduced itself.
    */
   async seal(type: MessageChainType, plaintext: Uint8Array<ArrayBuffer>): Promise<Sealed[]> {
+    return this.sealOn(type, plaintext);
+  }
+
+  /**
+   * Seals `plaintext` as `type` on this device's chain begun by key shares of `shareType`, first
+   * starting a new one, its key share to {@link recipients} returned before the payload, when
+   * there is none, the roster changed, a new reader appeared, or the rotation policy says so.
+   * Serves the message chain ({@link seal}) and the note chain (`AgentSecureConversation.sealNote`).
+   * @throws UntrustedSenderError before the visitor introduced itself.
+   */
+  protected async sealOn(
+    type: PayloadType,
+    plaintext: Uint8Array<ArrayBuffer>,
+    shareType: KeyShareType = EnvelopeType.keyShare,
+  ): Promise<Sealed[]> {
     const mode = this.mode;
     if (!this.visitorDevice || !mode) throw new UntrustedSenderError('The visitor has not written yet');
-    const recipients = this.recipients(mode);
+    const recipients = this.recipients(mode, shareType);
     const ids = new Set(recipients.map((r) => toHex(r.deviceId)));
     const out: Sealed[] = [];
-    const s = this.sending;
+    const s = this.sending.get(shareType);
     const rotate =
       !s ||
       s.rosterVersion !== this.roster.version ||
@@ -305,6 +322,7 @@ export class SecureConversation {
     if (rotate) {
       const chain = SendingChain.create();
       const envelope = await sealKeyShare({
+        type: shareType,
         sender: this.me,
         binding: {
           orgId: this.orgId,
@@ -317,12 +335,18 @@ export class SecureConversation {
         recipients,
         link: this.nextOwnLink(),
       });
-      this.sending = { chain, rosterVersion: this.roster.version, recipients: ids, startedAt: this.now() };
-      out.push(await this.recordOwn(envelope, EnvelopeType.keyShare));
-      // Our own key share pins the mode (and, for the visitor, starts the conversation).
+      this.sending.set(shareType, {
+        chain,
+        rosterVersion: this.roster.version,
+        recipients: ids,
+        startedAt: this.now(),
+      });
+      out.push(await this.recordOwn(envelope, shareType));
+      // Our own key share pins the mode (and, for the visitor, starts the conversation). An agent's
+      // was pinned by the visitor's share already (it cannot write before), so this changes nothing.
       this.pinnedMode ??= mode;
     }
-    const { chain } = this.sending!;
+    const { chain } = this.sending.get(shareType)!;
     const envelope = await sealPayload({
       type,
       sender: this.me,
@@ -352,8 +376,13 @@ export class SecureConversation {
     return { senderSeq: state.highest + 1, previous: previous ? fromHex(previous) : ZERO_LINK };
   }
 
-  /** Roster devices, the visitor, the archive key (archive mode), and this device itself (archive mode, to re-read its history). */
-  protected recipients(mode: ConversationMode): Recipient[] {
+  /**
+   * Who a chain's key share goes to: roster devices, the visitor, the archive key (archive mode),
+   * and this device itself (archive mode, to re-read its history). The same for either `shareType`
+   * here; `AgentSecureConversation` leaves the visitor out of note chains.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the override reads shareType
+  protected recipients(mode: ConversationMode, shareType: KeyShareType): Recipient[] {
     const all = new Map<string, Recipient>();
     for (const r of rosterReaders(this.roster, mode === 'archive')) all.set(toHex(r.deviceId), r);
     if (this.visitorDevice) all.set(toHex(this.visitorDevice.deviceId), this.visitorDevice);
