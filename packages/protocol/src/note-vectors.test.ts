@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import notesJson from '../test-vectors/v1-notes.json';
 import v1Json from '../test-vectors/v1.json';
 import { AgentSecureConversation } from './agent-secure-conversation.js';
-import { fromHex, toHex } from './bytes.js';
+import { toHex } from './bytes.js';
 import {
   decodeEnvelope,
   envelopeDigest,
@@ -22,32 +22,17 @@ import { decodeContent, decodeNote, textOf } from './message-content.js';
 import { verifyRoster } from './roster.js';
 import { SecureConversation } from './secure-conversation.js';
 import { ReceivingChain } from './sender-chain.js';
-
-type Bytes = Uint8Array<ArrayBuffer>;
-type Json = Readonly<Record<string, unknown>>;
-
-// The vector files are a boundary like any other: parsed from `unknown`, strictly.
-function object(value: unknown, where: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new TypeError(`${where}: not an object`);
-  return value as Json;
-}
-function str(o: Json, key: string): string {
-  const value = o[key];
-  if (typeof value !== 'string') throw new TypeError(`${key}: not a string`);
-  return value;
-}
-function int(o: Json, key: string): number {
-  const value = o[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`${key}: not an integer`);
-  return value;
-}
-const hex = (o: Json, key: string): Bytes => fromHex(str(o, key));
-function list(o: Json, key: string): readonly unknown[] {
-  const value = o[key];
-  if (!Array.isArray(value)) throw new TypeError(`${key}: not an array`);
-  return value;
-}
+import {
+  agreementPair,
+  bytes,
+  list,
+  number,
+  object,
+  signingPair,
+  string,
+  type Bytes,
+  type Json,
+} from './testing/vector-json.js';
 
 interface NoteEnvelopeVector {
   readonly kind: 'note-key-share' | 'note' | 'key-share' | 'message';
@@ -65,31 +50,31 @@ interface NoteEnvelopeVector {
 const KINDS = ['note-key-share', 'note', 'key-share', 'message'] as const;
 function envelopeVector(value: unknown, i: number): NoteEnvelopeVector {
   const o = object(value, `envelopes[${i}]`);
-  const kind = KINDS.find((k) => k === str(o, 'kind'));
+  const kind = KINDS.find((k) => k === string(o, 'kind'));
   if (!kind) throw new TypeError(`envelopes[${i}].kind: unknown`);
   const share = kind.endsWith('key-share') ? object(o['keyShare'], `envelopes[${i}].keyShare`) : undefined;
   const content = share ? undefined : object(o['content'], `envelopes[${i}].content`);
   return {
     kind,
-    bytes: hex(o, 'bytes'),
-    digest: hex(o, 'digest'),
+    bytes: bytes(o, 'bytes'),
+    digest: bytes(o, 'digest'),
     header: object(o['header'], `envelopes[${i}].header`),
-    recipients: share ? list(share, 'recipients').map((r) => str({ r }, 'r')) : [],
-    chainSeed: share ? hex(share, 'chainSeed') : undefined,
-    plaintext: content ? hex(o, 'plaintext') : undefined,
-    text: content ? str(content, 'text') : undefined,
-    sentAt: content ? int(content, 'sentAt') : undefined,
+    recipients: share ? list(share, 'recipients').map((r) => string({ r }, 'r')) : [],
+    chainSeed: share ? bytes(share, 'chainSeed') : undefined,
+    plaintext: content ? bytes(o, 'plaintext') : undefined,
+    text: content ? string(content, 'text') : undefined,
+    sentAt: content ? number(content, 'sentAt') : undefined,
   };
 }
 
 const N = object(notesJson, 'v1-notes.json');
 const V = object(v1Json, 'v1.json');
-const NOW = int(V, 'now');
-const conversationId = hex(object(N['conversation'], 'conversation'), 'id');
-const orgId = hex(object(V['org'], 'org'), 'orgId');
-const rootPublic = hex(object(V['org'], 'org'), 'rootPublic');
-const visitorKeyShare = hex(object(list(V, 'envelopes')[0], 'v1 envelopes[0]'), 'bytes');
-const visitorEnvelopes = list(V, 'envelopes').map((e, i) => hex(object(e, `v1 envelopes[${i}]`), 'bytes'));
+const NOW = number(V, 'now');
+const conversationId = bytes(object(N['conversation'], 'conversation'), 'id');
+const orgId = bytes(object(V['org'], 'org'), 'orgId');
+const rootPublic = bytes(object(V['org'], 'org'), 'rootPublic');
+const visitorKeyShare = bytes(object(list(V, 'envelopes')[0], 'v1 envelopes[0]'), 'bytes');
+const visitorEnvelopes = list(V, 'envelopes').map((e, i) => bytes(object(e, `v1 envelopes[${i}]`), 'bytes'));
 const envelopes = list(N, 'envelopes').map(envelopeVector);
 const [noteShare, theNote, messageShare, message] = envelopes as [
   NoteEnvelopeVector,
@@ -101,33 +86,21 @@ const [noteShare, theNote, messageShare, message] = envelopes as [
 async function device(name: 'supervisor' | 'agent' | 'visitor'): Promise<DeviceIdentity> {
   const d = object(V[name], name);
   return restoreDeviceIdentity(
-    {
-      privateKey: await crypto.subtle.importKey('pkcs8', hex(d, 'signingPrivatePkcs8'), 'Ed25519', false, ['sign']),
-      publicKey: await crypto.subtle.importKey('raw', hex(d, 'signingPublic'), 'Ed25519', true, ['verify']),
-    },
-    {
-      privateKey: await crypto.subtle.importKey('pkcs8', hex(d, 'agreementPrivatePkcs8'), 'X25519', false, [
-        'deriveBits',
-      ]),
-      publicKey: await crypto.subtle.importKey('raw', hex(d, 'agreementPublic'), 'X25519', true, []),
-    },
+    await signingPair(bytes(d, 'signingPrivatePkcs8'), bytes(d, 'signingPublic')),
+    await agreementPair(bytes(d, 'agreementPrivatePkcs8'), bytes(d, 'agreementPublic')),
   );
 }
 
 async function archive() {
   const a = object(V['archive'], 'archive');
   return {
-    deviceId: hex(a, 'deviceId'),
-    agreement: {
-      privateKey: await crypto.subtle.importKey('pkcs8', hex(a, 'agreementPrivatePkcs8'), 'X25519', false, [
-        'deriveBits',
-      ]),
-      publicKey: await crypto.subtle.importKey('raw', hex(a, 'agreementPublic'), 'X25519', true, []),
-    },
+    deviceId: bytes(a, 'deviceId'),
+    agreement: await agreementPair(bytes(a, 'agreementPrivatePkcs8'), bytes(a, 'agreementPublic')),
   };
 }
 
-const roster = () => verifyRoster(hex(object(V['roster'], 'roster'), 'encoded'), { orgRootKey: rootPublic, now: NOW });
+const roster = () =>
+  verifyRoster(bytes(object(V['roster'], 'roster'), 'encoded'), { orgRootKey: rootPublic, now: NOW });
 
 async function agentSide(me: DeviceIdentity, withArchive = false) {
   const side = new AgentSecureConversation({
@@ -166,7 +139,7 @@ describe('wire-format vectors v1: private notes', () => {
   });
 
   it('the note key share goes to the supervisor, the archive key and the agent itself, never the visitor; the message key share to the visitor too', () => {
-    const id = (name: string) => str(object(V[name], name), 'deviceId');
+    const id = (name: string) => string(object(V[name], name), 'deviceId');
     expect([...noteShare.recipients].sort()).toEqual([id('supervisor'), id('agent'), id('archive')].sort());
     expect(noteShare.recipients).not.toContain(id('visitor'));
     expect(messageShare.recipients).toContain(id('visitor'));

@@ -29,42 +29,22 @@ import { formatOrgKey, orgIdFromRootKey, parseOrgKey } from './org-key.js';
 import { archiveIdFromKey, issueRoster, verifyRoster, type VerifiedRoster } from './roster.js';
 import { SecureConversation } from './secure-conversation.js';
 import { ReceivingChain } from './sender-chain.js';
+import {
+  agreementPair,
+  bytes,
+  list,
+  number,
+  object,
+  oneOf,
+  signingPair,
+  string,
+  type Bytes,
+  type Json,
+} from './testing/vector-json.js';
 
 // ---------------------------------------------------------------------------------------------
-// The vector file, parsed from `unknown` into typed bytes (the JSON is a boundary like any other).
-
-type Bytes = Uint8Array<ArrayBuffer>;
-type Json = Readonly<Record<string, unknown>>;
-
-function object(value: unknown, where: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new TypeError(`${where}: not an object`);
-  return value as Json;
-}
-function string(o: Json, key: string): string {
-  const value = o[key];
-  if (typeof value !== 'string') throw new TypeError(`${key}: not a string`);
-  return value;
-}
-function number(o: Json, key: string): number {
-  const value = o[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`${key}: not an integer`);
-  return value;
-}
-function bytes(o: Json, key: string): Bytes {
-  return fromHex(string(o, key));
-}
-function list(o: Json, key: string): readonly unknown[] {
-  const value = o[key];
-  if (!Array.isArray(value)) throw new TypeError(`${key}: not an array`);
-  return value;
-}
-function oneOf<T extends string>(o: Json, key: string, allowed: readonly T[]): T {
-  const value = string(o, key);
-  const found = allowed.find((a) => a === value);
-  if (found === undefined) throw new TypeError(`${key}: ${value} is not one of ${allowed.join(', ')}`);
-  return found;
-}
+// The vector file, parsed from `unknown` into typed bytes (the JSON is a boundary like any other)
+// with the readers of testing/vector-json.ts.
 
 interface KeyVector {
   readonly deviceId: Bytes;
@@ -224,20 +204,8 @@ function messageVectors(): MessageVector[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys: imported NON-extractable, as the protocol holds its own.
+// Keys: imported NON-extractable (testing/vector-json.ts), as the protocol holds its own.
 
-async function signingPair(pkcs8: Bytes, publicKey: Bytes): Promise<CryptoKeyPair> {
-  return {
-    privateKey: await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, false, ['sign']),
-    publicKey: await crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, true, ['verify']),
-  };
-}
-async function agreementPair(pkcs8: Bytes, publicKey: Bytes): Promise<CryptoKeyPair> {
-  return {
-    privateKey: await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']),
-    publicKey: await crypto.subtle.importKey('raw', publicKey, { name: 'X25519' }, true, []),
-  };
-}
 async function identity(k: KeyVector): Promise<DeviceIdentity> {
   const restored = await restoreDeviceIdentity(
     await signingPair(k.signingPrivatePkcs8, k.signingPublic),
