@@ -8,19 +8,11 @@
 //   node packages/protocol/scripts/make-note-vectors.mjs
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runnerImport } from 'vite';
+import { describeEnvelope, describeKeyShare, loadProtocol } from './vector-tools.mjs';
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
 const v1 = JSON.parse(readFileSync(resolve(import.meta.dirname, '../test-vectors/v1.json'), 'utf8'));
 const out = resolve(import.meta.dirname, '../test-vectors/v1-notes.json');
-
-/** @type {{ module: typeof import('../src/index.ts') }} */
-const { module: p } = await runnerImport(resolve(repoRoot, 'packages/protocol/src/index.ts'), {
-  configFile: false,
-  logLevel: 'warn',
-  root: repoRoot,
-  resolve: { conditions: ['source'] },
-});
+const p = await loadProtocol();
 
 const hex = p.toHex;
 const bytes = p.fromHex;
@@ -40,19 +32,6 @@ async function identity(d) {
     publicKey: await crypto.subtle.importKey('raw', bytes(d.agreementPublic), { name: 'X25519' }, true, []),
   };
   return p.restoreDeviceIdentity(signing, agreement);
-}
-
-function describeHeader(envelope) {
-  return {
-    version: envelope.version,
-    type: envelope.type,
-    conversationId: hex(envelope.conversationId),
-    senderDeviceId: hex(envelope.senderDeviceId),
-    chainId: hex(envelope.chainId),
-    index: envelope.index,
-    senderSeq: envelope.senderSeq,
-    transcript: hex(envelope.transcript),
-  };
 }
 
 const agent = await identity(v1.agent);
@@ -87,22 +66,11 @@ if (sealed.map((s) => s.type).join() !== '6,7,1,2') {
 
 const envelopes = [];
 for (const [i, s] of sealed.entries()) {
-  const envelope = p.decodeEnvelope(s.envelope);
-  const entry = {
-    kind: kinds[i],
-    bytes: hex(s.envelope),
-    digest: hex(await p.envelopeDigest(s.envelope)),
-    header: describeHeader(envelope),
-  };
+  const { envelope, entry } = await describeEnvelope(p, kinds[i], s.envelope);
   if (i === 0 || i === 2) {
-    const intro = p.readKeyShareIntro(envelope, envelope.type);
     // Archive mode shares every chain with its sender too: the agent reads its own seed back.
-    entry.keyShare = {
-      rosterVersion: intro.rosterVersion,
-      mode: intro.mode,
-      recipients: intro.recipients.map(hex),
-      chainSeed: hex(await p.openKeyShare(envelope, agent, orgId)),
-    };
+    const intro = p.readKeyShareIntro(envelope, envelope.type);
+    entry.keyShare = describeKeyShare(p, intro, await p.openKeyShare(envelope, agent, orgId));
   } else {
     entry.plaintext = hex(i === 1 ? notePlaintext : replyPlaintext);
     entry.content = i === 1 ? note : reply;

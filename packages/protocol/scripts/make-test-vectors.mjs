@@ -9,18 +9,10 @@
 // The protocol is TypeScript source; vite's module runner loads it without a build.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runnerImport } from 'vite';
+import { describeEnvelope, describeKeyShare, loadProtocol } from './vector-tools.mjs';
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
 const out = resolve(import.meta.dirname, '../test-vectors/v1.json');
-
-/** @type {{ module: typeof import('../src/index.ts') }} */
-const { module: p } = await runnerImport(resolve(repoRoot, 'packages/protocol/src/index.ts'), {
-  configFile: false,
-  logLevel: 'warn',
-  root: repoRoot,
-  resolve: { conditions: ['source'] },
-});
+const p = await loadProtocol();
 
 /** The vectors' clock: 2026-01-01T00:00:00Z. Everything is valid at this instant and judged at it. */
 const NOW = Date.UTC(2026, 0, 1);
@@ -46,19 +38,6 @@ async function describeIdentity(identity) {
     signingPrivatePkcs8: await pkcs8(identity.signing.privateKey),
     agreementPublic: hex(identity.agreementPublic),
     agreementPrivatePkcs8: await pkcs8(identity.agreement.privateKey),
-  };
-}
-
-function describeHeader(envelope) {
-  return {
-    version: envelope.version,
-    type: envelope.type,
-    conversationId: hex(envelope.conversationId),
-    senderDeviceId: hex(envelope.senderDeviceId),
-    chainId: hex(envelope.chainId),
-    index: envelope.index,
-    senderSeq: envelope.senderSeq,
-    transcript: hex(envelope.transcript),
   };
 }
 
@@ -145,20 +124,9 @@ const intro = p.readKeyShareIntro(keyShare);
 
 const envelopes = [];
 for (const [i, s] of sealed.entries()) {
-  const envelope = p.decodeEnvelope(s.envelope);
-  const entry = {
-    kind: i === 0 ? 'key-share' : 'message',
-    bytes: hex(s.envelope),
-    digest: hex(await p.envelopeDigest(s.envelope)),
-    header: describeHeader(envelope),
-  };
+  const { entry } = await describeEnvelope(p, i === 0 ? 'key-share' : 'message', s.envelope);
   if (i === 0) {
-    entry.keyShare = {
-      rosterVersion: intro.rosterVersion,
-      mode: intro.mode,
-      recipients: intro.recipients.map(hex),
-      chainSeed: hex(chainSeed),
-    };
+    entry.keyShare = describeKeyShare(p, intro, chainSeed);
   } else {
     entry.plaintext = hex(plaintexts[i - 1]);
     entry.content = messages[i - 1];
