@@ -7,11 +7,12 @@ import {
   verifyRoster,
   type DeviceIdentity,
 } from '@sealchat/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startRelay } from './relay-server.js';
 import {
   TestClient,
   expectKind,
+  harnessPerTest,
   makeOrg,
   random,
   startHarness,
@@ -25,11 +26,7 @@ import { openConversation, registerOrg, rowCount } from './testing/scenarios.js'
  * authenticated socket of a supervisor on its org's current roster may use the former, any device on
  * it the latter; they act on that org alone.
  */
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.stop();
-  harness = undefined;
-});
+const newHarness = harnessPerTest();
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -41,7 +38,7 @@ interface Setup {
 }
 
 async function setup(options: Parameters<typeof startHarness>[0] = {}): Promise<Setup> {
-  const h = (harness = await startHarness({ demo: true, ...options }));
+  const h = await newHarness({ demo: true, ...options });
   const agentDevice = await generateDeviceIdentity();
   const org = await registerOrg(h, [agentDevice]);
   const supervisor = await h.connect();
@@ -236,7 +233,7 @@ describe('roster history', () => {
 
   /** Versions 1 and 2 list both devices; version 3 revokes one. */
   async function threeVersions(options: Parameters<typeof startHarness>[0] = {}): Promise<History> {
-    const h = (harness = await startHarness({ demo: true, ...options }));
+    const h = await newHarness({ demo: true, ...options });
     const org = await makeOrg();
     const agentDevice = await generateDeviceIdentity();
     const revoked = await generateDeviceIdentity();
@@ -335,7 +332,7 @@ describe('roster history', () => {
   });
 
   it('a device revoked while connected loses its socket, so it reads nothing more', async () => {
-    const h = (harness = await startHarness({ demo: true }));
+    const h = await newHarness({ demo: true });
     const org = await makeOrg();
     const leaving = await generateDeviceIdentity();
     await publish(h, org, await org.roster(1, [leaving]));

@@ -6,9 +6,10 @@ import fc from 'fast-check';
 import { encodeClientFrame, generateDeviceIdentity, MAX_ENVELOPE_BYTES, WIRE_VERSION } from '@sealchat/protocol';
 import WebSocket from 'ws';
 import { httpGet, httpUrl, rowCount } from './testing/scenarios.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   expectKind,
+  harnessPerTest,
   makeOrg,
   random,
   startHarness,
@@ -17,16 +18,8 @@ import {
   type TestOrg,
 } from './testing/relay-harness.js';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.stop();
-  harness = undefined;
-});
-
-async function demoRelay(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
-  harness = await startHarness({ demo: true, ...options });
-  return harness;
-}
+const newHarness = harnessPerTest();
+const demoRelay = (options: Parameters<typeof startHarness>[0] = {}) => newHarness({ demo: true, ...options });
 
 /** Registers an org (demo mode) with a roster of the given devices. */
 async function registerOrg(
@@ -410,8 +403,7 @@ describe('rosters', () => {
 
   it('refuses an unknown org outside demo mode, but serves one pre-registered with orgKeys', async () => {
     const known = await makeOrg();
-    harness = await startHarness({ orgKeys: [known.orgKeyText] });
-    const h = harness;
+    const h = await newHarness({ orgKeys: [known.orgKeyText] });
     const unknown = await makeOrg();
     const c = await h.connect();
     const publish = expectKind(
@@ -509,8 +501,7 @@ describe('hostile input', () => {
   });
 
   it('refuses a browser origin that is not allowed with 403, and allows a listed one', async () => {
-    harness = await startHarness({ allowedOrigins: ['https://shop.example'] });
-    const h = harness;
+    const h = await newHarness({ allowedOrigins: ['https://shop.example'] });
     const refused = new WebSocket(h.relay.url, { headers: { origin: 'https://evil.example' } });
     const status = await new Promise<number>((resolve) => {
       refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
@@ -548,10 +539,10 @@ describe('hostile input', () => {
 
 describe('HTTP', () => {
   it('serves /healthz and hides /demo/* outside demo mode', async () => {
-    harness = await startHarness();
-    expect(await httpGet(httpUrl(harness, '/healthz'))).toMatchObject({ status: 200, body: 'ok' });
-    expect((await httpGet(httpUrl(harness, '/demo/org'))).status).toBe(404);
-    expect((await httpGet(httpUrl(harness, '/demo/rows'))).status).toBe(404);
+    const h = await newHarness();
+    expect(await httpGet(httpUrl(h, '/healthz'))).toMatchObject({ status: 200, body: 'ok' });
+    expect((await httpGet(httpUrl(h, '/demo/org'))).status).toBe(404);
+    expect((await httpGet(httpUrl(h, '/demo/rows'))).status).toBe(404);
   });
 
   it('in demo mode serves the latest org key and streams stored rows with CORS for localhost', async () => {

@@ -15,6 +15,7 @@ import {
   type RelayFrame,
 } from '@sealchat/protocol';
 import { createTestOrganisation } from '@sealchat/protocol/testing';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import type { RelayLogger } from '../logger.js';
 import type { RelayOptions } from '../options.js';
@@ -165,6 +166,19 @@ export async function startHarness(options: Partial<RelayOptions> = {}): Promise
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a test file's top level: a {@link startHarness} whose harness is stopped after each test, so
+ * a failing test leaves no relay or SQLite file behind. One harness per test.
+ */
+export function harnessPerTest(): typeof startHarness {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.stop();
+    harness = undefined;
+  });
+  return async (options) => (harness = await startHarness(options));
 }
 
 export function random(length: number): Uint8Array<ArrayBuffer> {
