@@ -6,6 +6,7 @@ import { build } from 'vite';
 import { openVisitor, say, startChat } from './support/chat-pages.js';
 import { startPlainSite, type PlainSite } from './support/plain-site.js';
 import { E2E_PLAIN_ORIGIN, E2E_PLAIN_PORT, E2E_RELAY_WS } from './support/ports.js';
+import { cspViolations, recordCspViolations, STRICT_CSP } from './support/strict-csp.js';
 
 /**
  * Issue 6, quality: the agent console runs under the same strict Content-Security-Policy and
@@ -14,13 +15,6 @@ import { E2E_PLAIN_ORIGIN, E2E_PLAIN_PORT, E2E_RELAY_WS } from './support/ports.
  * every page, and worked: it makes its organisation, reads a visitor, replies, writes a note and
  * pushes a retention setting, with zero violations.
  */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  `connect-src 'self' ${E2E_RELAY_WS}`,
-  "require-trusted-types-for 'script'",
-].join('; ');
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',
@@ -50,7 +44,7 @@ test.beforeAll(async () => {
       {
         type: TYPES[extname(path)] ?? 'application/octet-stream',
         body: readFileSync(path),
-        headers: { 'Content-Security-Policy': CSP },
+        headers: { 'Content-Security-Policy': STRICT_CSP },
       },
     ]),
   );
@@ -66,13 +60,9 @@ test('the built console works under a strict CSP with Trusted Types required, wi
   browser,
 }) => {
   const agent = await (await browser.newContext()).newPage();
-  await agent.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { __violations: string[] }).__violations = seen;
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  await recordCspViolations(agent);
   const response = await agent.goto(`${E2E_PLAIN_ORIGIN}/agent.html?relay=${encodeURIComponent(E2E_RELAY_WS)}`);
-  expect(response?.headers()['content-security-policy']).toBe(CSP);
+  expect(response?.headers()['content-security-policy']).toBe(STRICT_CSP);
   // Nothing inline: every script the page runs is a file of the build.
   expect(await agent.locator('script:not([src])').count()).toBe(0);
   await expect(agent.locator('#status')).toHaveText('');
@@ -98,5 +88,5 @@ test('the built console works under a strict CSP with Trusted Types required, wi
   await admin.getByRole('button', { name: 'Save retention' }).click();
   await expect(admin.locator('#retention-now')).toHaveText('90 days');
 
-  expect(await agent.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+  expect(await cspViolations(agent)).toEqual([]);
 });

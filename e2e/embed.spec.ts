@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { startPlainSite, type PlainSite } from './support/plain-site.js';
 import { E2E_PLAIN_ORIGIN, E2E_PLAIN_PORT, E2E_RELAY_WS } from './support/ports.js';
+import { cspViolations, recordCspViolations, STRICT_CSP } from './support/strict-csp.js';
 
 /**
  * The site owner's path: a plain HTML page with one <script type="module" integrity=...> and one
@@ -12,13 +13,6 @@ import { E2E_PLAIN_ORIGIN, E2E_PLAIN_PORT, E2E_RELAY_WS } from './support/ports.
 const cdnDir = resolve('packages/widget/dist/cdn');
 const bundlePath = resolve('packages/widget/dist/cdn/sealchat-widget.js');
 const panelPath = resolve('packages/widget/dist/cdn/sealchat-panel.js');
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  `connect-src 'self' ${E2E_RELAY_WS}`,
-  "require-trusted-types-for 'script'",
-].join('; ');
 
 let site: PlainSite | undefined;
 test.afterEach(async () => {
@@ -39,7 +33,7 @@ async function servePlainSite(
     {
       '/': {
         type: 'text/html',
-        headers: { 'Content-Security-Policy': CSP },
+        headers: { 'Content-Security-Policy': STRICT_CSP },
         body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plain shop</title>
 <script type="module" src="/sealchat-widget.js" integrity="${integrity}" crossorigin="anonymous"></script>
 </head><body><h1>A plain page</h1>
@@ -74,11 +68,7 @@ test('the script-tag bundle works on a plain page under a strict CSP with Truste
 
   const visitorContext = await browser.newContext();
   const visitor = await visitorContext.newPage();
-  await visitor.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { __violations: string[] }).__violations = seen;
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  await recordCspViolations(visitor);
   const integrity = readFileSync(`${bundlePath}.sri`, 'utf8').trim();
   const requests: string[] = [];
   await servePlainSite(orgKey, integrity, undefined, requests);
@@ -105,7 +95,7 @@ test('the script-tag bundle works on a plain page under a strict CSP with Truste
     '/sealchat-locale-en.js',
   ]);
 
-  expect(await visitor.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+  expect(await cspViolations(visitor)).toEqual([]);
   await agentContext.close();
   await visitorContext.close();
 });
@@ -143,11 +133,7 @@ test('the script-tag build in Arabic, dark, with a pre-chat form, masking and th
   const agent = await agentContext.newPage();
   const orgKey = await demoOrgKey(agent);
   const visitor = await (await browser.newContext()).newPage();
-  await visitor.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { __violations: string[] }).__violations = seen;
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  await recordCspViolations(visitor);
   const requests: string[] = [];
   const integrity = readFileSync(`${bundlePath}.sri`, 'utf8').trim();
   await servePlainSite(orgKey, integrity, undefined, requests, ' locale="ar" theme="dark" prechat="name" sound');
@@ -172,7 +158,7 @@ test('the script-tag build in Arabic, dark, with a pre-chat form, masking and th
   const panel = visitor.locator('sealchat-widget').locator('section[part="panel"]');
   await expect(panel).toHaveAttribute('dir', 'rtl');
   expect(await panel.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(28, 28, 30)');
-  expect(await visitor.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+  expect(await cspViolations(visitor)).toEqual([]);
   await agentContext.close();
 });
 
