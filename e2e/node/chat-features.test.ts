@@ -1,17 +1,15 @@
 import {
-  AgentSession,
   enrolAgentDevice,
   loadOrCreateOrganisation,
   MemoryClientStore,
   publishRoster,
-  VisitorSession,
   type ChatMessage,
   type TypingSignal,
 } from '@sealchat/client';
 import { generateDeviceIdentity } from '@sealchat/protocol';
 import type { RunningRelay } from '@sealchat/relay';
 import { describe, expect, it } from 'vitest';
-import { startTestRelay, until, useClosers, WS } from './support.js';
+import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } from './support.js';
 
 /**
  * What the widget and the console build on, headless against a real relay: delivery states from
@@ -24,22 +22,8 @@ async function setup(running: RunningRelay, presence: 'online' | 'away' = 'onlin
   const agentStore = new MemoryClientStore();
   const org = await loadOrCreateOrganisation(agentStore, { agentName: 'Robin' });
   await publishRoster(running.url, org, { WebSocket: WS });
-  const agent = await AgentSession.start({
-    relayUrl: running.url,
-    orgRootKey: org.rootPublic,
-    identity: org.agent,
-    store: agentStore,
-    WebSocket: WS,
-    presence,
-  });
-  closers.push(() => agent.close());
-  const visitor = await VisitorSession.start({
-    relayUrl: running.url,
-    orgKey: org.orgKey,
-    store: new MemoryClientStore(),
-    WebSocket: WS,
-  });
-  closers.push(() => visitor.close());
+  const agent = await agentSession(running, org.rootPublic, org.agent, closers, { store: agentStore, presence });
+  const visitor = await visitorSession(running, org.orgKey, closers);
   return { org, agent, visitor, agentStore };
 }
 
@@ -181,14 +165,7 @@ describe('team coordination in control envelopes', () => {
 
     // The same device reloads its console: the state comes back from the conversation itself.
     agent.close();
-    const again = await AgentSession.start({
-      relayUrl: running.url,
-      orgRootKey: org.rootPublic,
-      identity: org.agent,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
-    });
-    closers.push(() => again.close());
+    const again = await agentSession(running, org.rootPublic, org.agent, closers);
     expect(again.conversationList.find((c) => c.id === id)?.assignment).toEqual({
       assignee: agent.deviceId,
       closed: false,
@@ -216,14 +193,7 @@ describe('a new roster reaches open sessions', () => {
     );
     await publishRoster(running.url, issued, { WebSocket: WS });
     await rosterSeen; // pushed by the relay, no reconnect
-    const sam = await AgentSession.start({
-      relayUrl: running.url,
-      orgRootKey: org.rootPublic,
-      identity: colleague,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
-    });
-    closers.push(() => sam.close());
+    const sam = await agentSession(running, org.rootPublic, colleague, closers);
     const atSam = until<ChatMessage>(sam, 'message', (m) => m.text === 'second, after the roster changed');
     await visitor.send('second, after the roster changed');
     // The visitor's chain rotated to the new roster: Sam's device got a key share for it.

@@ -2,11 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  AgentSession,
   loadOrCreateOrganisation,
   MemoryClientStore,
   publishRoster,
-  VisitorSession,
   type ChatMessage,
   type ChatSession,
   type Organisation,
@@ -27,6 +25,7 @@ import {
 import { enrolAgentDevice, removeAgentDevice } from '../../examples/faq-bot/src/enrolment.js';
 import { classify, DEFAULT_FAQS } from '../../examples/faq-bot/src/faq.js';
 import { startFaqBot, type BotLogEntry } from '../../examples/faq-bot/src/faq-bot.js';
+import { agentSession, visitorSession } from './support.js';
 
 /**
  * examples/faq-bot against a real relay: the bot is an enrolled agent device with its identity in a
@@ -99,29 +98,6 @@ async function bot(running: RunningRelay, org: Organisation, store: FileClientSt
   return started;
 }
 
-async function human(running: RunningRelay, org: Organisation): Promise<AgentSession> {
-  const session = await AgentSession.start({
-    relayUrl: running.url,
-    orgRootKey: org.rootPublic,
-    identity: org.agent,
-    store: new MemoryClientStore(),
-    WebSocket: WS,
-  });
-  closers.push(() => session.close());
-  return session;
-}
-
-async function visitor(running: RunningRelay, org: Organisation): Promise<VisitorSession> {
-  const session = await VisitorSession.start({
-    relayUrl: running.url,
-    orgKey: org.orgKey,
-    store: new MemoryClientStore(),
-    WebSocket: WS,
-  });
-  closers.push(() => session.close());
-  return session;
-}
-
 /** Resolves at the first log entry of `event` for the conversation (ids are logged as 8 hex digits). */
 function logged(log: BotLogEntry[], event: BotLogEntry['event'], conversationId: string) {
   return vi.waitFor(
@@ -138,8 +114,8 @@ describe('the FAQ bot over a real relay', { timeout: 30_000 }, () => {
     const botStore = await enrolledBotStore(running, orgStore, org);
     const log: BotLogEntry[] = [];
     const faqBot = await bot(running, org, botStore, log);
-    const robin = await human(running, org);
-    const ana = await visitor(running, org);
+    const robin = await agentSession(running, org.rootPublic, org.agent, closers);
+    const ana = await visitorSession(running, org.orgKey, closers);
 
     // An answer: "typing" first, then the answer, introduced as a bot; the question is marked read.
     const typing = until<TypingSignal>(ana, 'typing', (t) => t.authorName === 'FAQ bot');
@@ -199,9 +175,9 @@ describe('the FAQ bot over a real relay', { timeout: 30_000 }, () => {
   it('reads only conversations whose key shares name its device', async () => {
     const running = await relay();
     const { store: orgStore, org } = await organisation(running);
-    const robin = await human(running, org);
+    const robin = await agentSession(running, org.rootPublic, org.agent, closers);
     // Ana starts before the bot is enrolled: her key shares go to the roster she verified (Robin's).
-    const ana = await visitor(running, org);
+    const ana = await visitorSession(running, org.orgKey, closers);
     const atRobin = until<ChatMessage>(robin, 'message', (m) => m.text === 'What are your opening hours?');
     const before = await ana.send('What are your opening hours?');
     await atRobin;
@@ -217,7 +193,7 @@ describe('the FAQ bot over a real relay', { timeout: 30_000 }, () => {
     expect(seen?.messages).toEqual([]);
 
     // Ben starts after the enrolment, so his shares include the bot, which answers him.
-    const ben = await visitor(running, org);
+    const ben = await visitorSession(running, org.orgKey, closers);
     const answered = until<ChatMessage>(ben, 'message', fromBot);
     await ben.send('What are your opening hours?');
     expect((await answered).text).toContain(HOURS);
@@ -245,7 +221,7 @@ describe('the FAQ bot over a real relay', { timeout: 30_000 }, () => {
     expect(await faqBot.stopped).toBe('refused');
     expect(log.map((e) => e.event)).toContain('refused');
     // Robin stays on the roster that replaced the bot's.
-    const robin = await human(running, org);
+    const robin = await agentSession(running, org.rootPublic, org.agent, closers);
     expect(robin.state).toBe('open');
   });
 });

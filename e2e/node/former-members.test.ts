@@ -1,17 +1,15 @@
 import {
-  AgentSession,
   enrolAgentDevice,
   enrolDevice,
   loadOrCreateOrganisation,
   MemoryClientStore,
   publishRoster,
   revokeDevice,
-  VisitorSession,
   type ChatMessage,
 } from '@sealchat/client';
 import { generateDeviceIdentity } from '@sealchat/protocol';
 import { describe, expect, it } from 'vitest';
-import { startTestRelay, until, useClosers, WS } from './support.js';
+import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } from './support.js';
 
 /**
  * A supervisor console set up after an agent was revoked reads the agent's old replies under the
@@ -29,21 +27,8 @@ describe('messages of a device revoked since', () => {
     await publishRoster(running.url, await enrolAgentDevice(orgStore, org, samIdentity, { displayName: 'Sam' }), {
       WebSocket: WS,
     });
-    const sam = await AgentSession.start({
-      relayUrl: running.url,
-      orgRootKey: org.rootPublic,
-      identity: samIdentity,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
-    });
-    closers.push(() => sam.close());
-    const visitor = await VisitorSession.start({
-      relayUrl: running.url,
-      orgKey: org.orgKey,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
-    });
-    closers.push(() => visitor.close());
+    const sam = await agentSession(running, org.rootPublic, samIdentity, closers);
+    const visitor = await visitorSession(running, org.orgKey, closers);
 
     await visitor.send('Is my order shipped?');
     const first = await until<ChatMessage>(sam, 'message', (m) => m.text === 'Is my order shipped?');
@@ -59,15 +44,9 @@ describe('messages of a device revoked since', () => {
       WebSocket: WS,
     });
     // start() resolves once every conversation's backlog is processed.
-    const supervisor = await AgentSession.start({
-      relayUrl: running.url,
-      orgRootKey: org.rootPublic,
-      identity: consoleIdentity,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
+    const supervisor = await agentSession(running, org.rootPublic, consoleIdentity, closers, {
       archiveKey: org.archive,
     });
-    closers.push(() => supervisor.close());
 
     expect(supervisor.team.map((d) => d.displayName)).not.toContain('Sam');
     expect(

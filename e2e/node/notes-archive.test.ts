@@ -13,7 +13,7 @@ import {
 import { ArchiveKeyError, generateAgreementKeyPair, generateDeviceIdentity } from '@sealchat/protocol';
 import type { RunningRelay } from '@sealchat/relay';
 import { describe, expect, it } from 'vitest';
-import { startTestRelay, until, useClosers, WS } from './support.js';
+import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } from './support.js';
 
 /**
  * Private notes (AgentSession.addNote) and supervisors reading history through the archive key
@@ -28,26 +28,9 @@ async function setup(running: RunningRelay, mode: 'archive' | 'ephemeral' = 'arc
   const colleagueIdentity = await generateDeviceIdentity();
   const issued = await enrolAgentDevice(orgStore, org, colleagueIdentity, { displayName: 'Sam' });
   await publishRoster(running.url, issued, { WebSocket: WS });
-  const agentSession = (identity = org.agent) =>
-    AgentSession.start({
-      relayUrl: running.url,
-      orgRootKey: org.rootPublic,
-      identity,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
-    });
-  const agent = await agentSession();
-  closers.push(() => agent.close());
-  const colleague = await agentSession(colleagueIdentity);
-  closers.push(() => colleague.close());
-  const visitor = await VisitorSession.start({
-    relayUrl: running.url,
-    orgKey: org.orgKey,
-    store: new MemoryClientStore(),
-    WebSocket: WS,
-    mode,
-  });
-  closers.push(() => visitor.close());
+  const agent = await agentSession(running, org.rootPublic, org.agent, closers);
+  const colleague = await agentSession(running, org.rootPublic, colleagueIdentity, closers);
+  const visitor = await visitorSession(running, org.orgKey, closers, { mode });
   return { org, orgStore, issued, agent, colleague, visitor };
 }
 
@@ -126,15 +109,9 @@ describe('supervisors read history through the archive key', () => {
     const console = await generateDeviceIdentity();
     const issued = await enrolDevice(s.orgStore, s.org, console, 'supervisor', 'Console');
     await publishRoster(running.url, issued, { WebSocket: WS });
+    /** The console's session, closed after the test. */
     const start = (archiveKey?: CryptoKeyPair) =>
-      AgentSession.start({
-        relayUrl: running.url,
-        orgRootKey: s.org.rootPublic,
-        identity: console,
-        store: new MemoryClientStore(),
-        WebSocket: WS,
-        ...(archiveKey ? { archiveKey } : {}),
-      });
+      agentSession(running, s.org.rootPublic, console, closers, archiveKey ? { archiveKey } : {});
     return { ...s, conversationId: first.conversationId, start };
   }
 
@@ -144,12 +121,10 @@ describe('supervisors read history through the archive key', () => {
 
     // start() resolves once the backlog of every conversation of the org is processed.
     const without = await start();
-    closers.push(() => without.close());
     expect(without.conversationList.map((c) => c.id)).toEqual([conversationId]);
     expect(without.messagesOf(conversationId)).toEqual([]);
 
     const withKey = await start(org.archive);
-    closers.push(() => withKey.close());
     expect(withKey.messagesOf(conversationId).map((m) => [m.text, m.note === true])).toEqual([
       ['Where is my order?', false],
       ['Checking', false],
@@ -161,7 +136,6 @@ describe('supervisors read history through the archive key', () => {
     const running = await startTestRelay(closers);
     const { org, conversationId, start } = await history(running, 'ephemeral');
     const withKey = await start(org.archive);
-    closers.push(() => withKey.close());
     expect(withKey.conversationList.map((c) => c.id)).toEqual([conversationId]);
     expect(withKey.messagesOf(conversationId)).toEqual([]);
   });

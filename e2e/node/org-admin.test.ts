@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import {
-  AgentSession,
   AuditLogTamperedError,
   enrolAgentDevice,
   fetchRosterHistory,
@@ -14,10 +13,9 @@ import {
   removeDevice,
   setRetention,
 } from '@sealchat/client';
-import { bytesEqual, generateDeviceIdentity, verifyRoster, type DeviceIdentity } from '@sealchat/protocol';
-import type { RunningRelay } from '@sealchat/relay';
+import { bytesEqual, generateDeviceIdentity, verifyRoster } from '@sealchat/protocol';
 import { describe, expect, it } from 'vitest';
-import { startTestRelay, useClosers, WS } from './support.js';
+import { agentSession, startTestRelay, useClosers, WS } from './support.js';
 
 /**
  * Issue 6, retention and the audit log's storage: a supervisor's session sets the org's retention on
@@ -25,24 +23,12 @@ import { startTestRelay, useClosers, WS } from './support.js';
  */
 const closers = useClosers();
 
-async function session(running: RunningRelay, orgRootKey: Uint8Array<ArrayBuffer>, identity: DeviceIdentity) {
-  const started = await AgentSession.start({
-    relayUrl: running.url,
-    orgRootKey,
-    identity,
-    store: new MemoryClientStore(),
-    WebSocket: WS,
-  });
-  closers.push(() => started.close());
-  return started;
-}
-
 describe('a supervisor’s org settings over a real relay', { timeout: 30_000 }, () => {
   it('sets retention and reads it back, appends and lists audit records; an agent is refused', async () => {
     const running = await startTestRelay(closers);
     const org = await loadOrCreateOrganisation(new MemoryClientStore(), { agentName: 'Robin' });
     await publishRoster(running.url, org, { WebSocket: WS });
-    const supervisor = await session(running, org.rootPublic, org.supervisor);
+    const supervisor = await agentSession(running, org.rootPublic, org.supervisor, closers);
 
     expect(await getOrgSettings(supervisor)).toEqual({
       retentionDays: undefined,
@@ -64,7 +50,7 @@ describe('a supervisor’s org settings over a real relay', { timeout: 30_000 },
     expect((await getOrgSettings(supervisor)).auditCount).toBe(2);
 
     // The org's agent device is on the roster but is no supervisor.
-    const agent = await session(running, org.rootPublic, org.agent);
+    const agent = await agentSession(running, org.rootPublic, org.agent, closers);
     for (const attempt of [
       () => getOrgSettings(agent),
       () => setRetention(agent, 1),
@@ -159,7 +145,7 @@ describe('the roster history: what a reader of old conversations checks senders 
     await publishRoster(running.url, { rootPublic: org.rootPublic, roster: revoked.roster }, { WebSocket: WS });
 
     // The console's own device, an agent: no supervisor rights, but on the roster.
-    const agent = await session(running, org.rootPublic, org.agent);
+    const agent = await agentSession(running, org.rootPublic, org.agent, closers);
     const history = await fetchRosterHistory(agent);
     expect(history).toEqual([org.roster, enrolled.roster, revoked.roster]);
     const verified = await Promise.all(

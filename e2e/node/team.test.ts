@@ -1,6 +1,5 @@
 import {
   acceptInvite,
-  AgentSession,
   approveJoinRequest,
   createInvite,
   loadOrCreateOrganisation,
@@ -8,21 +7,13 @@ import {
   publishRoster,
   RelayRequestError,
   revokeDevice,
-  VisitorSession,
   waitForApproval,
   type ChatMessage,
 } from '@sealchat/client';
-import {
-  decodeEnvelope,
-  EnvelopeType,
-  fromHex,
-  readKeyShareIntro,
-  toHex,
-  type DeviceIdentity,
-} from '@sealchat/protocol';
+import { decodeEnvelope, EnvelopeType, fromHex, readKeyShareIntro, toHex } from '@sealchat/protocol';
 import type { RunningRelay } from '@sealchat/relay';
 import { describe, expect, it } from 'vitest';
-import { startTestRelay, until, useClosers, WS } from './support.js';
+import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } from './support.js';
 
 /**
  * Issue 6, team: a supervisor invites a person, approves the device request their browser made,
@@ -32,29 +23,6 @@ import { startTestRelay, until, useClosers, WS } from './support.js';
  */
 const closers = useClosers();
 const relay = () => startTestRelay(closers);
-
-async function agent(running: RunningRelay, orgRootKey: Uint8Array<ArrayBuffer>, identity: DeviceIdentity) {
-  const session = await AgentSession.start({
-    relayUrl: running.url,
-    orgRootKey,
-    identity,
-    store: new MemoryClientStore(),
-    WebSocket: WS,
-  });
-  closers.push(() => session.close());
-  return session;
-}
-
-async function visitor(running: RunningRelay, orgKey: string): Promise<VisitorSession> {
-  const session = await VisitorSession.start({
-    relayUrl: running.url,
-    orgKey,
-    store: new MemoryClientStore(),
-    WebSocket: WS,
-  });
-  closers.push(() => session.close());
-  return session;
-}
 
 /** The recipients of every key share the relay stored in a conversation, read from the demo relay's row feed. */
 async function keyShareRecipients(running: RunningRelay, conversationId: string): Promise<string[][]> {
@@ -86,7 +54,7 @@ describe('a team over a real relay', { timeout: 30_000 }, () => {
     const orgStore = new MemoryClientStore();
     const org = await loadOrCreateOrganisation(orgStore, { agentName: 'Robin' });
     await publishRoster(running.url, org, { WebSocket: WS });
-    const robin = await agent(running, org.rootPublic, org.agent);
+    const robin = await agentSession(running, org.rootPublic, org.agent, closers);
 
     // Sam's browser accepts the invite and waits; the supervisor approves and publishes.
     const { code } = await createInvite(orgStore, org, { name: 'Sam' });
@@ -96,11 +64,11 @@ describe('a team over a real relay', { timeout: 30_000 }, () => {
     const { roster } = await approveJoinRequest(orgStore, org, membership.request);
     await publishRoster(running.url, roster, { WebSocket: WS });
     expect((await approved).joined).toBe(true);
-    const sam = await agent(running, membership.orgRootKey, membership.identity);
+    const sam = await agentSession(running, membership.orgRootKey, membership.identity, closers);
     const samId = toHex(membership.identity.deviceId);
 
     // Before: a visitor's message reaches Sam, decrypted.
-    const ana = await visitor(running, org.orgKey);
+    const ana = await visitorSession(running, org.orgKey, closers);
     const atSam = until<ChatMessage>(sam, 'message', (m) => m.text === 'Hello, anyone?');
     const first = await ana.send('Hello, anyone?');
     expect((await atSam).authorName).toBeUndefined();
@@ -111,11 +79,13 @@ describe('a team over a real relay', { timeout: 30_000 }, () => {
     const revoked = await revokeDevice(orgStore, org, membership.identity.deviceId);
     await publishRoster(running.url, revoked, { WebSocket: WS });
     await refused;
-    await expect(agent(running, membership.orgRootKey, membership.identity)).rejects.toBeInstanceOf(RelayRequestError);
+    await expect(agentSession(running, membership.orgRootKey, membership.identity, closers)).rejects.toBeInstanceOf(
+      RelayRequestError,
+    );
 
     // After: a new conversation. Robin reads it; Sam's session shows nothing of it, and no key share
     // in it names Sam's device, so there is nothing he could decrypt even with the ciphertext.
-    const ben = await visitor(running, org.orgKey);
+    const ben = await visitorSession(running, org.orgKey, closers);
     const atRobin = until<ChatMessage>(robin, 'message', (m) => m.text === 'Sent after the revocation');
     const later = await ben.send('Sent after the revocation');
     await atRobin;
@@ -134,7 +104,7 @@ describe('a console with no conversation yet', { timeout: 30_000 }, () => {
     const store = new MemoryClientStore();
     const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
     await publishRoster(running.url, org, { WebSocket: WS });
-    const robin = await agent(running, org.rootPublic, org.agent);
+    const robin = await agentSession(running, org.rootPublic, org.agent, closers);
     const teamChanged = new Promise<number>((resolve) =>
       robin.addEventListener('team', (event) => resolve((event as CustomEvent<number>).detail)),
     );
@@ -148,8 +118,8 @@ describe('a console with no conversation yet', { timeout: 30_000 }, () => {
     expect(robin.team.map((d) => d.displayName)).toContain('Sam');
 
     // A visitor writes; Robin's first reply is readable by Sam's console.
-    const samSession = await agent(running, org.rootPublic, sam.identity);
-    const ana = await visitor(running, org.orgKey);
+    const samSession = await agentSession(running, org.rootPublic, sam.identity, closers);
+    const ana = await visitorSession(running, org.orgKey, closers);
     await ana.send('Hello?');
     const conversation = await until<ChatMessage>(robin, 'message', (m) => m.text === 'Hello?');
     await robin.reply(conversation.conversationId, 'Robin here');
