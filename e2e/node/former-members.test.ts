@@ -32,9 +32,11 @@ describe('messages of a device revoked since', () => {
 
     await visitor.send('Is my order shipped?');
     const first = await until<ChatMessage>(sam, 'message', (m) => m.text === 'Is my order shipped?');
+    // Listening before replying: the visitor may receive it before Sam's ack comes back.
+    const atVisitor = until<ChatMessage>(visitor, 'message', (m) => m.text === 'Yes, this morning');
     const reply = await sam.reply(first.conversationId, 'Yes, this morning');
     await until<ChatMessage>(sam, 'message', (m) => m.id === reply.id && m.state === 'sent');
-    await until<ChatMessage>(visitor, 'message', (m) => m.text === 'Yes, this morning');
+    await atVisitor;
     sam.close();
 
     // Sam leaves the team; then a supervisor console is enrolled, in a fresh browser.

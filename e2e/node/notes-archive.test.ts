@@ -48,9 +48,12 @@ describe('private notes', () => {
     const { agent, colleague, visitor } = await setup(running);
     const atVisitor = watch(visitor);
     const atColleague = watch(colleague);
+    // Listening before sending: each session may receive it before the other's wait begins.
+    const atAgent = until<ChatMessage>(agent, 'message', (m) => m.text === 'My parcel never came');
+    const atColleagueFirst = until<ChatMessage>(colleague, 'message', (m) => m.text === 'My parcel never came');
     await visitor.send('My parcel never came');
-    const first = await until<ChatMessage>(agent, 'message', (m) => m.text === 'My parcel never came');
-    await until<ChatMessage>(colleague, 'message', (m) => m.text === 'My parcel never came');
+    const first = await atAgent;
+    await atColleagueFirst;
 
     await agent.reply(first.conversationId, 'Let me check');
     const note = await agent.addNote(first.conversationId, 'Courier confirmed it was lost; refund approved');
@@ -58,6 +61,7 @@ describe('private notes', () => {
     const noteSent = until<ChatMessage>(agent, 'message', (m) => m.id === note.id && m.state === 'sent');
     const noteAtColleague = until<ChatMessage>(colleague, 'message', (m) => m.note === true);
     const last = until<ChatMessage>(visitor, 'message', (m) => m.text === 'Your refund is on its way');
+    const lastAtColleague = until<ChatMessage>(colleague, 'message', (m) => m.text === 'Your refund is on its way');
     await agent.reply(first.conversationId, 'Your refund is on its way');
 
     await noteSent;
@@ -69,7 +73,7 @@ describe('private notes', () => {
       mine: false,
     });
     await last;
-    await until<ChatMessage>(colleague, 'message', (m) => m.text === 'Your refund is on its way');
+    await lastAtColleague;
     expect(visitor.messages.map((m) => m.text)).toEqual([
       'My parcel never came',
       'Let me check',
