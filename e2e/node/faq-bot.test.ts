@@ -6,16 +6,13 @@ import {
   MemoryClientStore,
   publishRoster,
   type ChatMessage,
-  type ChatSession,
   type Organisation,
   type TypingSignal,
-  type WebSocketConstructor,
 } from '@sealchat/client';
 import { FileClientStore } from '@sealchat/client/node';
 import { toHex } from '@sealchat/protocol';
-import { startRelay, silentLogger, type RunningRelay } from '@sealchat/relay';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
+import type { RunningRelay } from '@sealchat/relay';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigError, parseCommandLine } from '../../examples/faq-bot/src/config.js';
 import {
   createBotIdentity,
@@ -25,45 +22,20 @@ import {
 import { enrolAgentDevice, removeAgentDevice } from '../../examples/faq-bot/src/enrolment.js';
 import { classify, DEFAULT_FAQS } from '../../examples/faq-bot/src/faq.js';
 import { startFaqBot, type BotLogEntry } from '../../examples/faq-bot/src/faq-bot.js';
-import { agentSession, visitorSession } from './support.js';
+import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } from './support.js';
 
 /**
  * examples/faq-bot against a real relay: the bot is an enrolled agent device with its identity in a
  * key file; it answers FAQs, says it is a bot, hands off, and reads only what was shared with it.
  */
-const WS = WebSocket as unknown as WebSocketConstructor;
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = useClosers();
+const relay = (): Promise<RunningRelay> => startTestRelay(closers);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const HOURS = DEFAULT_FAQS.find((f) => f.id === 'opening-hours')!.answer;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'sealchat-faq-bot-'));
-}
-
-async function relay(): Promise<RunningRelay> {
-  const running = await startRelay(
-    { port: 0, dbPath: join(tempDir(), 'relay.db'), demo: true },
-    { logger: silentLogger },
-  );
-  closers.push(() => running.close());
-  return running;
-}
-
-function until<T>(session: ChatSession, type: 'message' | 'typing', predicate: (d: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (event: Event) => {
-      const detail = (event as CustomEvent<T>).detail;
-      if (predicate(detail)) {
-        session.removeEventListener(type, listener);
-        resolve(detail);
-      }
-    };
-    session.addEventListener(type, listener);
-  });
 }
 
 const fromBot = (m: ChatMessage) => m.author === 'agent' && m.authorName === 'FAQ bot';

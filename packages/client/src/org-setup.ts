@@ -20,11 +20,12 @@ import {
 import { holdsOrganisation, loadOrgKeys, loadStoredBackup, storeOrgKeys } from './org-vault.js';
 import {
   loadOrCreateOrganisation,
+  openOneOff,
   publishRoster,
   type Organisation,
   type OrganisationOptions,
 } from './organisation-bootstrap.js';
-import { RelayConnection, type RelayConnectionOptions } from './relay-connection.js';
+import type { RelayConnectionOptions } from './relay-connection.js';
 import { adoptRoster } from './team-roster.js';
 
 /**
@@ -226,20 +227,9 @@ export async function fetchRelayRoster(
   organisation: Pick<Organisation, 'orgId' | 'rootPublic'>,
   options: RelayConnectionOptions = {},
 ): Promise<VerifiedRoster | undefined> {
-  const connection = new RelayConnection(relayUrl, options);
+  const connection = await openOneOff(relayUrl, options);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new SealchatError('SEALCHAT_E_CONNECTION_LOST', 'Relay unreachable')),
-        10_000,
-      );
-      connection.addEventListener('connected', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      connection.open();
-    });
     const answer = await connection.request({ kind: 'get-roster', orgId: organisation.orgId });
     if (answer.kind !== 'roster') {
       throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected a roster, got ${answer.kind}`);

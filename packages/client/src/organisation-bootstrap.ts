@@ -215,6 +215,20 @@ export async function publishRoster(
   org: Pick<Organisation, 'rootPublic' | 'roster'>,
   options: RelayConnectionOptions = {},
 ): Promise<void> {
+  const connection = await openOneOff(relayUrl, options);
+  try {
+    await connection.request({ kind: 'publish-roster', orgRootKey: org.rootPublic, roster: org.roster });
+  } finally {
+    connection.close();
+  }
+}
+
+/**
+ * A connection for one or two requests (publishing or fetching a roster), open once the relay sent
+ * its challenge. Close it when done.
+ * @throws SealchatError `SEALCHAT_E_CONNECTION_LOST` when the relay does not answer within 10 s.
+ */
+export async function openOneOff(relayUrl: string, options: RelayConnectionOptions = {}): Promise<RelayConnection> {
   const connection = new RelayConnection(relayUrl, options);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -228,8 +242,9 @@ export async function publishRoster(
       });
       connection.open();
     });
-    await connection.request({ kind: 'publish-roster', orgRootKey: org.rootPublic, roster: org.roster });
-  } finally {
+  } catch (error) {
     connection.close();
+    throw error;
   }
+  return connection;
 }
