@@ -271,8 +271,12 @@ export abstract class ChatSession extends EventTarget {
   }
 
   /** Shows `content` as a message being sent, and queues it; it is sealed when its turn comes. */
-  protected sendContent(conversation: Conversation, content: MessageContent | FormContent): ChatMessage {
-    const item = { id: Outbox.newClientMessageId(), conversationId: conversation.id, content };
+  protected sendContent(
+    conversation: Conversation,
+    content: MessageContent | FormContent,
+    id = Outbox.newClientMessageId(),
+  ): ChatMessage {
+    const item = { id, conversationId: conversation.id, content };
     const message = conversation.draft(content, item.id);
     this.emit('message', message);
     this.outbox.enqueue(item);

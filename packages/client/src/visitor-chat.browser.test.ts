@@ -12,6 +12,7 @@ import { Conversation } from './conversation.js';
 import { IdbClientStore } from './idb-client-store.js';
 import type { WebSocketConstructor, WebSocketLike } from './relay-connection.js';
 import { openVisitorChat, type VisitorChat } from './visitor-chat.js';
+import { VisitorSession } from './visitor-session.js';
 
 type Listener = (event: { data?: unknown }) => void;
 
@@ -24,6 +25,7 @@ function fakeRelay(org: TestOrganisation) {
   const conversationId = randomBytes(16);
   const capability = randomBytes(32);
   const records: { clientMessageId: string; envelope: Uint8Array<ArrayBuffer> }[] = [];
+  const posts: string[] = [];
   const sockets = new Set<FakeSocket>();
   const attached = new Set<FakeSocket>();
   const state = { up: true, opened: 0 };
@@ -94,6 +96,7 @@ function fakeRelay(org: TestOrganisation) {
         }
         case 'post': {
           const id = toHex(frame.clientMessageId);
+          posts.push(id);
           let seq = records.findIndex((r) => r.clientMessageId === id) + 1;
           if (seq === 0) {
             seq = records.push({ clientMessageId: id, envelope: frame.envelope });
@@ -117,6 +120,8 @@ function fakeRelay(org: TestOrganisation) {
     },
     /** How many stored records carry this client message id (the payload of a message). */
     stored: (clientMessageId: string) => records.filter((r) => r.clientMessageId === clientMessageId).length,
+    /** How many times a client posted this client message id (the relay drops repeats, but each cost a chain key). */
+    posted: (clientMessageId: string) => posts.filter((id) => id === clientMessageId).length,
     /** What the organisation's supervisor reads: every record decrypted in order, and what the transcript showed. */
     async agentView() {
       const roster = await org.verifiedRoster(1, []);
@@ -132,18 +137,59 @@ afterEach(() => {
   for (const chat of chats.splice(0)) chat.close();
 });
 
-/** A tab: its own store connection to the shared database, and its own chat. */
+/** What a tab opens its chat with: its own store connection to the shared database. */
+const tabOptions = async (org: TestOrganisation, relay: ReturnType<typeof fakeRelay>, db: string) => ({
+  relayUrl: 'ws://relay.invalid',
+  orgKey: org.orgKey,
+  store: await IdbClientStore.open(db),
+  WebSocket: relay.WebSocket,
+  reconnectDelayMs: 20,
+  maxReconnectDelayMs: 50,
+});
+
+/** A tab and its chat. */
 async function tab(org: TestOrganisation, relay: ReturnType<typeof fakeRelay>, db: string): Promise<VisitorChat> {
-  const chat = await openVisitorChat({
-    relayUrl: 'ws://relay.invalid',
-    orgKey: org.orgKey,
-    store: await IdbClientStore.open(db),
-    WebSocket: relay.WebSocket,
-    reconnectDelayMs: 20,
-    maxReconnectDelayMs: 50,
-  });
+  const chat = await openVisitorChat(await tabOptions(org, relay, db));
   chats.push(chat);
   return chat;
+}
+
+/**
+ * A leading tab whose page goes away without a word (closed, crashed): it holds the lock and hears
+ * the channel, and `vanish()` lets the lock go. It never answers a forwarded call; `ran` says
+ * whether it ran the call first (what a tab killed just after queueing the message leaves behind).
+ */
+async function vanishingLeader(org: TestOrganisation, relay: ReturnType<typeof fakeRelay>, db: string, ran: boolean) {
+  const name = `sealchat-visitor ${org.orgKey}`;
+  let vanish!: () => void;
+  await new Promise<void>((held) => {
+    void navigator.locks.request(name, () => {
+      held();
+      return new Promise<void>((resolve) => (vanish = resolve));
+    });
+  });
+  const channel = new BroadcastChannel(name);
+  const called = new Promise<string>((resolve) => {
+    channel.onmessage = async ({ data }: MessageEvent<{ call?: string; action?: string; args?: [string, string] }>) => {
+      if (data.action !== 'send') return;
+      const [text, id] = data.args!;
+      if (ran) {
+        const session = await VisitorSession.open(await tabOptions(org, relay, db));
+        const sent = await session.send(text, id);
+        await expect.poll(() => session.messages.find((m) => m.id === sent.id)?.state, { timeout: 5000 }).toBe('sent');
+        session.close();
+        await session.flush();
+      }
+      resolve(id);
+    };
+  });
+  return {
+    called,
+    vanish(): void {
+      channel.close();
+      vanish();
+    },
+  };
 }
 
 const view = (chat: VisitorChat) => chat.messages.map((m) => [m.id, m.text, m.state]);
@@ -201,4 +247,34 @@ describe('openVisitorChat in several tabs (Web Locks + BroadcastChannel, real Ch
     expect(relay.stored(typed.id)).toBe(1);
     expect(await relay.agentView()).toEqual({ texts: ['typed while offline', 'and after the handover'], notices: [] });
   });
+
+  for (const ran of [false, true])
+    it(`a send forwarded to a leader that vanishes unanswered is run by the tab that takes over, once (the leader ${ran ? 'had' : 'had not'} run it)`, async () => {
+      const org = await createTestOrganisation();
+      const relay = fakeRelay(org);
+      const db = `sealchat-test-${crypto.randomUUID()}`;
+      const leader = await vanishingLeader(org, relay, db, ran);
+      const follower = await tab(org, relay, db);
+      expect(follower.leader).toBe(false);
+
+      const sending = follower.send('typed as the other tab closed');
+      const id = await leader.called;
+      leader.vanish();
+      const sent = await sending;
+      expect(sent).toMatchObject({ id, text: 'typed as the other tab closed', mine: true });
+      expect(follower.leader).toBe(true);
+      await expect
+        .poll(() => view(follower), { timeout: 5000 })
+        .toEqual([[id, 'typed as the other tab closed', 'sent']]);
+      // The outbox sends in order: once the next message is delivered, nothing else is on its way.
+      const next = await follower.send('and the next one');
+      await expect.poll(() => follower.messages.find((m) => m.id === next.id)?.state, { timeout: 5000 }).toBe('sent');
+      expect(relay.stored(id)).toBe(1);
+      expect(relay.posted(id)).toBe(1);
+      expect(relay.state.opened).toBe(1);
+      expect(await relay.agentView()).toEqual({
+        texts: ['typed as the other tab closed', 'and the next one'],
+        notices: [],
+      });
+    });
 });

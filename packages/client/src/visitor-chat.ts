@@ -2,6 +2,7 @@ import { SealchatError, type ConversationMode } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
 import type { TranscriptNotice } from './conversation.js';
 import { ConnectionLostError, toSealchatError } from './errors.js';
+import { Outbox } from './outbox.js';
 import type { ConnectionState } from './relay-connection.js';
 import { VisitorSession, type VisitorSessionOptions } from './visitor-session.js';
 
@@ -79,8 +80,9 @@ interface Post {
   /** Leader → followers: the state now, and the events since the last post. */
   snap?: Snapshot;
   events?: [string, unknown][];
-  /** Follower → leader: run `action(...args)` and answer under this id. */
+  /** Follower → leader: run `action(...args)` and answer under this id, unless past `until` (ms epoch). */
   call?: string;
+  until?: number;
   action?: Action;
   args?: unknown[];
   /** Leader → follower: the answer to call `reply`. */
@@ -93,7 +95,9 @@ const wire = (error: unknown): WireError => {
   const { code, message } = toSealchatError(error);
   return { code, message };
 };
-const lost = (message: string): Post => ({ error: { code: 'SEALCHAT_E_CONNECTION_LOST', message } });
+const lost = (message = 'The tab that runs the chat did not answer; try again'): Post => ({
+  error: { code: 'SEALCHAT_E_CONNECTION_LOST', message },
+});
 
 /** Calls a session method by name (for an action another tab forwarded). */
 function invoke(session: VisitorSession, action: Action, args: unknown[]): unknown {
@@ -117,8 +121,8 @@ class TabChat extends EventTarget implements VisitorChat {
     conversationId: undefined,
   };
   private readonly channel: BroadcastChannel;
-  /** Forwarded actions waiting for the leader's answer. */
-  private readonly calls = new Map<string, (answer: Post) => void>();
+  /** Forwarded actions waiting for the leader's answer, with what to run if this tab leads first. */
+  private readonly calls = new Map<string, [settle: (answer: Post) => void, action: Action, args: unknown[]]>();
   private readonly stop = new AbortController();
   private readonly held: Promise<void>;
   private release!: () => void;
@@ -182,11 +186,12 @@ class TabChat extends EventTarget implements VisitorChat {
     });
   }
 
+  // Sends carry their message id, so the tab that takes over can run them again without sending twice.
   send(text: string): Promise<ChatMessage> {
-    return this.run('send', text) as Promise<ChatMessage>;
+    return this.run('send', text, Outbox.newClientMessageId()) as Promise<ChatMessage>;
   }
   sendForm(fields: readonly { name: string; value: string }[]): Promise<ChatMessage> {
-    return this.run('sendForm', fields) as Promise<ChatMessage>;
+    return this.run('sendForm', fields, Outbox.newClientMessageId()) as Promise<ChatMessage>;
   }
   retry(): void {
     this.fire('retry');
@@ -210,7 +215,7 @@ class TabChat extends EventTarget implements VisitorChat {
     this.stop.abort();
     clearTimeout(this.timer);
     this.channel.close();
-    this.settleCalls('The chat was closed');
+    this.settleCalls();
     const session = this.session;
     // The next leader starts from the store: let the last write land before it may.
     if (session) {
@@ -229,13 +234,20 @@ class TabChat extends EventTarget implements VisitorChat {
     this.session = session;
     for (const type of EVENTS)
       session.addEventListener(type, (event) => this.relay(type, (event as CustomEvent<unknown>).detail));
-    // Calls sent to the old leader may or may not have run: say so rather than run them twice.
-    this.settleCalls('The tab that ran the chat closed; try again');
+    this.settleCalls(session);
     this.relay('state', session.state);
   }
 
-  private settleCalls(message: string): void {
-    for (const settle of this.calls.values()) settle(lost(message));
+  /**
+   * Settles the calls sent to a leader that is gone: they may or may not have run there. A new
+   * leader runs them again: a send that did run is in the store its session opened, under its id,
+   * and is not sent twice. Only a deletion is not repeated (it would delete what was written since):
+   * it fails with "try again". Closing fails them all.
+   */
+  private settleCalls(session?: VisitorSession): void {
+    for (const [settle, action, args] of this.calls.values())
+      if (session && action !== 'deleteConversation') void this.answer(session, action, args).then(settle);
+      else settle(lost(session ? undefined : 'The chat was closed'));
     this.calls.clear();
   }
 
@@ -266,7 +278,10 @@ class TabChat extends EventTarget implements VisitorChat {
     const session = this.session;
     if (session) {
       if (post.hello) this.post({ snap: this.snapshot(), events: [] });
-      if (post.call) void this.answer(session, post.call, post.action!, post.args ?? []);
+      const id = post.call;
+      // A tab that was frozen wakes to calls the follower has already reported as failed: not run.
+      if (id && post.until! > Date.now())
+        void this.answer(session, post.action!, post.args ?? []).then((answer) => this.post({ ...answer, reply: id }));
     } else if (post.snap) {
       this.mirror = post.snap;
       this.synced?.();
@@ -276,16 +291,17 @@ class TabChat extends EventTarget implements VisitorChat {
         this.dispatch(type, type === 'error' ? new SealchatError(e.code, e.message) : detail);
       }
     } else if (post.reply) {
-      this.calls.get(post.reply)?.(post);
+      this.calls.get(post.reply)?.[0](post);
       this.calls.delete(post.reply);
     }
   }
 
-  private async answer(session: VisitorSession, id: string, action: Action, args: unknown[]): Promise<void> {
+  /** Runs an action on the session, as an answer that can travel to another tab. */
+  private async answer(session: VisitorSession, action: Action, args: unknown[]): Promise<Post> {
     try {
-      this.post({ reply: id, value: await invoke(session, action, args) });
+      return { value: await invoke(session, action, args) };
     } catch (error) {
-      this.post({ reply: id, error: wire(error) });
+      return { error: wire(error) };
     }
   }
 
@@ -296,12 +312,14 @@ class TabChat extends EventTarget implements VisitorChat {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ConnectionLostError('The chat was closed'));
       const id = crypto.randomUUID();
-      this.calls.set(id, ({ error, value }) =>
-        error ? reject(new SealchatError(error.code, error.message)) : resolve(value),
-      );
-      this.post({ call: id, action, args });
+      this.calls.set(id, [
+        ({ error, value }) => (error ? reject(new SealchatError(error.code, error.message)) : resolve(value)),
+        action,
+        args,
+      ]);
+      this.post({ call: id, action, args, until: Date.now() + CALL_TIMEOUT_MS });
       setTimeout(() => {
-        this.calls.get(id)?.(lost('The tab that runs the chat did not answer'));
+        this.calls.get(id)?.[0](lost());
         this.calls.delete(id);
       }, CALL_TIMEOUT_MS);
     });

@@ -142,16 +142,17 @@ export class VisitorSession extends ChatSession {
    * Queues a message and shows it as `sending`; it is encrypted when its turn comes, and delivered or
    * shown as failed (with {@link retry}). Online, the first message opens the conversation before it
    * resolves; offline, it resolves at once and the conversation is opened when the relay is back
-   * (the message's `conversationId` is `''` until then).
+   * (the message's `conversationId` is `''` until then). Given an `id` this session already
+   * holds (another tab's send being run again), it returns that message instead of sending twice.
    */
-  send(text: string): Promise<ChatMessage> {
-    return this.queue({ kind: 'text', text, sentAt: Date.now() });
+  send(text: string, id?: string): Promise<ChatMessage> {
+    return this.queue({ kind: 'text', text, sentAt: Date.now() }, id);
   }
 
   /** Sends form answers (the pre-chat form), encrypted like a message. Empty answers are left out. */
-  sendForm(fields: readonly { name: string; value: string }[]): Promise<ChatMessage> {
+  sendForm(fields: readonly { name: string; value: string }[], id?: string): Promise<ChatMessage> {
     const answered = fields.filter((f) => f.value.trim() !== '');
-    return this.queue({ kind: 'form', fields: answered, sentAt: Date.now() });
+    return this.queue({ kind: 'form', fields: answered, sentAt: Date.now() }, id);
   }
 
   /** Marks the agents' messages so far as read (call it while the chat is visible). */
@@ -263,12 +264,14 @@ export class VisitorSession extends ChatSession {
     return super.sealItem({ ...item, conversationId: item.conversationId ?? conversation?.id });
   }
 
-  private async queue(content: MessageContent | FormContent): Promise<ChatMessage> {
+  private async queue(content: MessageContent | FormContent, id = Outbox.newClientMessageId()): Promise<ChatMessage> {
+    const known = this.list.find((m) => m.id === id);
+    if (known) return known;
     // A failure here leaves the message to open the conversation in its turn (and fail visibly there).
     if (!this.conversation && this.outbox.sending) await this.ensureConversation().catch(() => undefined);
     const conversation = this.conversation;
-    if (conversation) return this.sendContent(conversation, content);
-    const item = { id: Outbox.newClientMessageId(), conversationId: this.conversationId, content };
+    if (conversation) return this.sendContent(conversation, content, id);
+    const item = { id, conversationId: this.conversationId, content };
     this.emit('message', draftOf(item.id, item.conversationId ?? '', content));
     this.outbox.enqueue(item);
     return this.list.find((m) => m.id === item.id)!;

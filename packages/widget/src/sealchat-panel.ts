@@ -323,7 +323,12 @@ export class SealchatPanel extends HTMLElement {
       oninput: () => this.chat?.typingNow(),
     }) as HTMLTextAreaElement;
     const sendButton = h('button', { type: 'submit' }, t.send) as HTMLButtonElement;
-    const composer = h('form', { part: 'composer', onsubmit: this.onSubmit as EventListener }, textarea, sendButton);
+    const composer = h(
+      'form',
+      { part: 'composer', onsubmit: this.onSubmit as unknown as EventListener },
+      textarea,
+      sendButton,
+    );
     const formError = h('p', { class: 'error', role: 'alert' });
     const prechat = h(
       'form',
@@ -520,23 +525,30 @@ export class SealchatPanel extends HTMLElement {
       (form.elements.namedItem(empty?.name ?? 'email') as HTMLInputElement | null)?.focus();
       return;
     }
-    await this.chat?.sendForm(fields);
+    // A form that was not queued stays filled in, with the reason shown.
+    await this.chat?.sendForm(fields).catch((error: unknown) => (this.formError = (error as Error).message));
     this.requestUpdate();
     await this.updateComplete;
     this.focusComposer();
   };
 
-  private readonly onSubmit = (event: SubmitEvent): void => {
+  private readonly onSubmit = async (event: SubmitEvent): Promise<void> => {
     event.preventDefault();
     const textarea = this.renderRoot.querySelector('textarea');
     if (!textarea || textarea.value.trim() === '') return;
     const text = textarea.value;
     textarea.value = '';
     this.jump = true;
-    void this.send(text).then(() => {
-      this.jump = true;
-      this.requestUpdate();
-    });
+    try {
+      await this.send(text);
+      this.error = undefined;
+    } catch (error) {
+      // Not queued anywhere (the tab running the chat did not answer): give the text back, say why.
+      textarea.value ||= text;
+      this.error = (error as Error).message;
+    }
+    this.jump = true;
+    this.requestUpdate();
   };
 
   private readonly onKey = (event: KeyboardEvent): void => {
