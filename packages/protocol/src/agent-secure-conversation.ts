@@ -19,6 +19,7 @@ import {
   NoteChainError,
   UntrustedSenderError,
 } from './errors.js';
+import type { GrantedSeed } from './history-grant.js';
 import type { Recipient } from './identity.js';
 import { exportPublicKey } from './keys.js';
 import type { VerifiedRoster } from './roster.js';
@@ -46,6 +47,11 @@ export interface AgentSecureConversationOptions extends Omit<SecureConversationO
    * with {@link AgentSecureConversation.setPastRosters}.
    */
   readonly pastRosters?: readonly VerifiedRoster[];
+  /**
+   * Keep the seed of every chain this conversation opens, for {@link grantableSeeds}: set by a
+   * supervisor console that shares history with agents (docs/protocol.md §14).
+   */
+  readonly keepSeeds?: boolean;
 }
 
 /**
@@ -74,12 +80,31 @@ export class AgentSecureConversation extends SecureConversation {
   private readonly formerChains = new Map<string, VerifiedCertificate>();
   /** The former member's certificate while {@link receive} handles its envelope; read by {@link certificateOf}. */
   private formerSender: VerifiedCertificate | undefined;
+  /** Seeds a history grant gave, by key share type and chain key (see {@link grant}). */
+  private readonly granted = new Map<string, Uint8Array<ArrayBuffer>>();
+  /** The seeds of the chains opened here, when `keepSeeds` (see {@link grantableSeeds}). */
+  private readonly kept: Map<string, GrantedSeed> | undefined;
 
   /** @throws TypeError as {@link setPastRosters}. */
   constructor(options: AgentSecureConversationOptions) {
     super({ ...options, iAmVisitor: false });
     this.archive = options.archive;
     if (options.pastRosters) this.setPastRosters(options.pastRosters);
+    if (options.keepSeeds) this.kept = new Map();
+  }
+
+  /**
+   * Seeds from a history grant (`openHistoryGrant`, docs/protocol.md §14): a key share this device
+   * is not a recipient of opens its chain with the granted seed of its sender, chain and type.
+   * Give them before the conversation's envelopes; a seed that does not belong opens nothing.
+   */
+  grant(seeds: readonly GrantedSeed[]): void {
+    for (const s of seeds) this.granted.set(`${s.type}:${this.chainKey(s.senderDeviceId, s.chainId)}`, s.seed);
+  }
+
+  /** The chain seeds this conversation opened, to grant to another device (only with `keepSeeds`). */
+  grantableSeeds(): GrantedSeed[] {
+    return [...(this.kept?.values() ?? [])];
   }
 
   /**
@@ -125,12 +150,37 @@ export class AgentSecureConversation extends SecureConversation {
       this.formerSender = undefined;
     }
     const received = outcome.received;
+    if (received.kind === 'key-share') await this.afterKeyShare(decodeEnvelope(bytes));
     if (!former || (received.kind !== 'key-share' && received.kind !== 'payload')) return outcome;
     // Accepted: only now does the chain count as the former member's.
     const envelope = decodeEnvelope(bytes);
     if (received.kind === 'key-share')
       this.formerChains.set(this.chainKey(envelope.senderDeviceId, envelope.chainId), former);
     return { ...outcome, received: { ...received, sender: { ...received.sender, former: true } } };
+  }
+
+  /**
+   * After a key share was accepted: a chain no share here opened takes a granted seed, and with
+   * `keepSeeds` an opened chain's seed is kept (opened again: a chain keeps no seed).
+   */
+  private async afterKeyShare(envelope: Envelope): Promise<void> {
+    const type = envelope.type as KeyShareType;
+    const chains = type === EnvelopeType.noteKeyShare ? this.noteChains : this.chains;
+    const key = this.chainKey(envelope.senderDeviceId, envelope.chainId);
+    if (!chains.has(key)) {
+      const seed = this.granted.get(`${type}:${key}`);
+      if (seed) chains.set(key, new ReceivingChain(envelope.chainId, seed, { maxSkip: this.maxSkip }));
+    } else if (this.kept) {
+      const opener = this.opener(readKeyShareIntro(envelope, type).recipients);
+      const seed = opener ? await openKeyShare(envelope, opener, this.orgId) : this.granted.get(`${type}:${key}`);
+      if (seed)
+        this.kept.set(`${type}:${key}`, {
+          type,
+          senderDeviceId: envelope.senderDeviceId,
+          chainId: envelope.chainId,
+          seed,
+        });
+    }
   }
 
   /**

@@ -29,4 +29,6 @@ export const Context = {
   archiveId: 'sealchat/v1 archive-id',
   rosterDigest: 'sealchat/v1 roster-digest',
   safetyCode: 'sealchat/v1 safety-code',
+  /** HPKE `info` prefix of a history grant: a conversation's chain seeds re-sealed to one agent device (§14). */
+  historyGrant: 'sealchat/v1 history-grant',
 } as const;

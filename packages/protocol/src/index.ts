@@ -152,6 +152,7 @@ export type {
 export { SecureConversation } from './secure-conversation.js';
 export { AgentSecureConversation, verifyArchiveKey } from './agent-secure-conversation.js';
 export type { AgentSecureConversationOptions } from './agent-secure-conversation.js';
+export { MAX_GRANTED_SEEDS, openHistoryGrant, sealHistoryGrant, type GrantedSeed } from './history-grant.js';
 export { verifyPastRoster, verifyRosterHistory } from './past-rosters.js';
 export type { RosterHistory } from './past-rosters.js';
 export { safetyCode } from './safety-code.js';
