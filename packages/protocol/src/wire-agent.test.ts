@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from './errors.js';
-import { MAX_AUDIT_PAGE, MAX_AUDIT_RECORD_BYTES, MAX_RETENTION_DAYS, MAX_ROSTER_HISTORY_PAGE } from './wire-agent.js';
+import {
+  MAX_AUDIT_PAGE,
+  MAX_AUDIT_RECORD_BYTES,
+  MAX_HISTORY_GRANTS_PAGE,
+  MAX_HISTORY_GRANT_BYTES,
+  MAX_RETENTION_DAYS,
+  MAX_ROSTER_HISTORY_PAGE,
+} from './wire-agent.js';
 import { WIRE_VERSION, decodeCoreRelayFrame, encodeCoreClientFrame, type CoreClientFrame } from './wire-core.js';
 import {
   agentWire,
@@ -164,5 +171,148 @@ describe('roster history frames (revision 3)', () => {
     const request = encodeClientFrame({ kind: 'get-roster-history', requestId: 1, fromVersion: 1, limit: 0 });
     expect(() => decodeClientFrame(Uint8Array.of(...request, 0))).toThrow(DecodeError);
     expect(() => decodeClientFrame(request.subarray(0, request.length - 1))).toThrow(DecodeError);
+  });
+});
+
+describe('history grant frames (revision 4)', () => {
+  const grantFrames: [ClientFrame | RelayFrame, 'client' | 'relay'][] = [
+    [
+      { kind: 'put-history-grant', requestId: 1, deviceId: id16(1), conversationId: id16(2), grant: Uint8Array.of(7) },
+      'client',
+    ],
+    [
+      {
+        kind: 'put-history-grant',
+        requestId: 0xffffffff,
+        deviceId: id16(3),
+        conversationId: id16(4),
+        grant: new Uint8Array(MAX_HISTORY_GRANT_BYTES).fill(5),
+      },
+      'client',
+    ],
+    [{ kind: 'get-history-grants', requestId: 2, after: id16(0), limit: 1 }, 'client'],
+    [{ kind: 'get-history-grants', requestId: 3, after: id16(0xff), limit: MAX_HISTORY_GRANTS_PAGE }, 'client'],
+    [{ kind: 'history-grants', requestId: 4, grants: [] }, 'relay'],
+    [
+      {
+        kind: 'history-grants',
+        requestId: 5,
+        grants: [
+          { conversationId: id16(1), grant: Uint8Array.of(1, 2) },
+          { conversationId: id16(2), grant: new Uint8Array(MAX_HISTORY_GRANT_BYTES).fill(3) },
+        ],
+      },
+      'relay',
+    ],
+    [{ kind: 'history-granted', conversationId: id16(6), grant: Uint8Array.of(9, 9, 9) }, 'relay'],
+  ];
+
+  it.each(grantFrames.map(([f, side]) => [f.kind, f, side] as const))('round-trips %s', (_kind, frame, side) => {
+    if (side === 'client') expect(decodeClientFrame(encodeClientFrame(frame as ClientFrame))).toEqual(frame);
+    else expect(decodeRelayFrame(encodeRelayFrame(frame as RelayFrame))).toEqual(frame);
+  });
+
+  it('has the documented layouts', () => {
+    const put = { kind: 'put-history-grant', requestId: 1, deviceId: id16(0xaa), conversationId: id16(0xbb) } as const;
+    expect(hex(encodeClientFrame({ ...put, grant: Uint8Array.of(0xcc, 0xdd) }))).toBe(
+      '011300000001' + 'aa'.repeat(16) + 'bb'.repeat(16) + '00000002' + 'ccdd',
+    );
+    expect(hex(encodeClientFrame({ kind: 'get-history-grants', requestId: 2, after: id16(0), limit: 256 }))).toBe(
+      '011400000002' + '00'.repeat(16) + '00000100',
+    );
+    const entry = { conversationId: id16(0x11), grant: Uint8Array.of(0x22) };
+    expect(hex(encodeRelayFrame({ kind: 'history-grants', requestId: 3, grants: [entry] }))).toBe(
+      '019300000003' + '00000001' + '11'.repeat(16) + '00000001' + '22',
+    );
+    expect(hex(encodeRelayFrame({ kind: 'history-granted', ...entry }))).toBe(
+      '0194' + '11'.repeat(16) + '00000001' + '22',
+    );
+  });
+
+  it('is an agent frame: the visitor’s core codec neither sends nor reads it', () => {
+    const request = {
+      kind: 'get-history-grants',
+      requestId: 1,
+      after: id16(0),
+      limit: 1,
+    } as unknown as CoreClientFrame;
+    expect(() => encodeCoreClientFrame(request)).toThrow(TypeError);
+    for (const frame of [
+      encodeRelayFrame({ kind: 'history-grants', requestId: 1, grants: [] }),
+      encodeRelayFrame({ kind: 'history-granted', conversationId: id16(1), grant: Uint8Array.of(1) }),
+    ]) {
+      expect(() => decodeCoreRelayFrame(frame)).toThrow(DecodeError);
+      expect(agentWire.decodeRelayFrame(frame)).toEqual(decodeRelayFrame(frame));
+    }
+  });
+
+  it('refuses a limit out of range, an empty or oversized grant, and a page over the limit', () => {
+    const get = (limit: number) =>
+      encodeClientFrame({ kind: 'get-history-grants', requestId: 1, after: id16(0), limit });
+    expect(() => decodeClientFrame(get(0))).toThrow(/1 to 256, got 0/);
+    expect(() => decodeClientFrame(get(MAX_HISTORY_GRANTS_PAGE + 1))).toThrow(/got 257/);
+    expect(() => decodeClientFrame(get(0xffffffff))).toThrow(DecodeError);
+    const put = (grant: Uint8Array<ArrayBuffer>) =>
+      encodeClientFrame({ kind: 'put-history-grant', requestId: 1, deviceId: id16(1), conversationId: id16(2), grant });
+    expect(() => decodeClientFrame(put(new Uint8Array()))).toThrow(/never empty/);
+    expect(() => decodeClientFrame(put(new Uint8Array(MAX_HISTORY_GRANT_BYTES + 1)))).toThrow(/exceeds the limit/);
+    const pushed = (grant: Uint8Array<ArrayBuffer>) =>
+      encodeRelayFrame({ kind: 'history-granted', conversationId: id16(1), grant });
+    expect(() => decodeRelayFrame(pushed(new Uint8Array()))).toThrow(/never empty/);
+    expect(() => decodeRelayFrame(pushed(new Uint8Array(MAX_HISTORY_GRANT_BYTES + 1)))).toThrow(DecodeError);
+    const page = (grant: Uint8Array<ArrayBuffer>) =>
+      encodeRelayFrame({ kind: 'history-grants', requestId: 1, grants: [{ conversationId: id16(1), grant }] });
+    expect(() => decodeRelayFrame(page(new Uint8Array()))).toThrow(/never empty/);
+    expect(() => decodeRelayFrame(page(new Uint8Array(MAX_HISTORY_GRANT_BYTES + 1)))).toThrow(DecodeError);
+    // count 257, no grants: refused on the count, before reading any.
+    expect(() => decodeRelayFrame(Uint8Array.of(WIRE_VERSION, 0x93, 0, 0, 0, 1, 0, 0, 1, 1))).toThrow(/over the limit/);
+    const tooMany = Array.from({ length: MAX_HISTORY_GRANTS_PAGE + 1 }, () => ({
+      conversationId: id16(1),
+      grant: Uint8Array.of(1),
+    }));
+    expect(() => encodeRelayFrame({ kind: 'history-grants', requestId: 1, grants: tooMany })).toThrow(RangeError);
+  });
+
+  it('refuses ids of the wrong length, truncated frames and trailing bytes', () => {
+    const base = { kind: 'put-history-grant', requestId: 1, grant: Uint8Array.of(1) } as const;
+    expect(() => encodeClientFrame({ ...base, deviceId: new Uint8Array(15), conversationId: id16(2) })).toThrow(
+      RangeError,
+    );
+    expect(() => encodeClientFrame({ ...base, deviceId: id16(1), conversationId: new Uint8Array(17) })).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      encodeClientFrame({ kind: 'get-history-grants', requestId: 1, after: new Uint8Array(8), limit: 1 }),
+    ).toThrow(RangeError);
+    expect(() =>
+      encodeRelayFrame({ kind: 'history-granted', conversationId: new Uint8Array(4), grant: Uint8Array.of(1) }),
+    ).toThrow(RangeError);
+    // A device id one byte short: the grant's length prefix is read from the wrong place.
+    const short = Uint8Array.of(WIRE_VERSION, 19, 0, 0, 0, 1, ...new Uint8Array(15), ...id16(2), 0, 0, 0, 1, 7);
+    expect(() => decodeClientFrame(short)).toThrow(DecodeError);
+    const frames = [
+      encodeClientFrame({ ...base, deviceId: id16(1), conversationId: id16(2) }),
+      encodeClientFrame({ kind: 'get-history-grants', requestId: 1, after: id16(0), limit: 5 }),
+    ];
+    for (const bytes of frames) {
+      for (const cut of [bytes.length - 1, 6 + 8, 6]) {
+        expect(() => decodeClientFrame(bytes.subarray(0, cut))).toThrow(DecodeError);
+      }
+      expect(() => decodeClientFrame(Uint8Array.of(...bytes, 0))).toThrow(DecodeError);
+    }
+    const relayFrames = [
+      encodeRelayFrame({
+        kind: 'history-grants',
+        requestId: 1,
+        grants: [{ conversationId: id16(1), grant: Uint8Array.of(1, 2) }],
+      }),
+      encodeRelayFrame({ kind: 'history-granted', conversationId: id16(1), grant: Uint8Array.of(1, 2) }),
+    ];
+    for (const bytes of relayFrames) {
+      for (const cut of [bytes.length - 1, 2 + 10]) {
+        expect(() => decodeRelayFrame(bytes.subarray(0, cut))).toThrow(DecodeError);
+      }
+      expect(() => decodeRelayFrame(Uint8Array.of(...bytes, 0))).toThrow(DecodeError);
+    }
   });
 });

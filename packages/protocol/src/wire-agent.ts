@@ -17,9 +17,9 @@ import {
 
 /**
  * Every frame beyond the visitor client's (wire-core.ts): those only an organisation's devices use —
- * agent login, the org's conversation list, presence, and (revision 3) the
- * supervisor's settings and audit log and the org's roster history — and three any socket may use that the visitor's client does
- * not: the revision-1 attach, `hello`, and history pages. Kept apart so the visitor's bundle does not
+ * agent login, the org's conversation list, presence, (revision 3) the supervisor's settings and
+ * audit log and the org's roster history, and (revision 4) history grants — and three any socket may
+ * use that the visitor's client does not: the revision-1 attach, `hello`, and history pages. Kept apart so the visitor's bundle does not
  * carry them; an agent's `RelayConnection` takes them through `agentWire` (wire.ts).
  * docs/relay-protocol.md describes each frame.
  */
@@ -35,6 +35,14 @@ export const MAX_AUDIT_RECORD_BYTES = 16 * 1024;
 export const MAX_AUDIT_PAGE = 1000;
 /** Most rosters one `roster-history` page may carry (docs/relay-protocol.md §Roster history). */
 export const MAX_ROSTER_HISTORY_PAGE = 100;
+/**
+ * Largest history grant (`put-history-grant`, docs/relay-protocol.md §History grants): opaque
+ * ciphertext to the relay. A grant is never empty. The relay's frame limit (`maxFrameBytes`, 64 KiB
+ * by default) bounds what it accepts slightly below this.
+ */
+export const MAX_HISTORY_GRANT_BYTES = 64 * 1024;
+/** Most grants one `history-grants` page may carry, and the largest `limit` a request may ask for. */
+export const MAX_HISTORY_GRANTS_PAGE = 256;
 
 export interface ConversationSummary {
   readonly conversationId: Uint8Array<ArrayBuffer>;
@@ -52,6 +60,13 @@ export interface HistoryRecord {
 export interface AuditEntry {
   readonly index: number;
   readonly record: Uint8Array<ArrayBuffer>;
+}
+
+/** One history grant addressed to the reading device: a conversation's chain seeds, sealed to it. */
+export interface HistoryGrantEntry {
+  readonly conversationId: Uint8Array<ArrayBuffer>;
+  /** 1 to {@link MAX_HISTORY_GRANT_BYTES} bytes, opaque to the relay. */
+  readonly grant: Uint8Array<ArrayBuffer>;
 }
 
 /** Client frames beyond the visitor client's: mostly an organisation's devices'. */
@@ -97,7 +112,24 @@ export type AgentClientFrame =
    * Revision 3, any authenticated device of the org: the rosters the relay accepted with a version of
    * at least `fromVersion`, at most `limit` (0: as many as a page holds).
    */
-  | { kind: 'get-roster-history'; requestId: number; fromVersion: number; limit: number };
+  | { kind: 'get-roster-history'; requestId: number; fromVersion: number; limit: number }
+  /**
+   * Revision 4, supervisors: stores `grant` for the device `deviceId` of the org's current roster and
+   * the org's conversation `conversationId`, replacing an earlier one for the same pair. Answered by `ok`.
+   */
+  | {
+      kind: 'put-history-grant';
+      requestId: number;
+      deviceId: Uint8Array<ArrayBuffer>;
+      conversationId: Uint8Array<ArrayBuffer>;
+      grant: Uint8Array<ArrayBuffer>;
+    }
+  /**
+   * Revision 4, any authenticated device of the org: the grants addressed to this device, ascending
+   * by conversation id, strictly after `after` (all zeros: from the start), at most `limit`
+   * (1 to {@link MAX_HISTORY_GRANTS_PAGE}).
+   */
+  | { kind: 'get-history-grants'; requestId: number; after: Uint8Array<ArrayBuffer>; limit: number };
 
 /** Relay frames beyond what the visitor's client receives. */
 export type AgentRelayFrame =
@@ -131,7 +163,17 @@ export type AgentRelayFrame =
    * Revision 3: answer to `get-roster-history`, signed rosters as published, ascending by version.
    * The relay cannot forge one; the client verifies each under the org's root key.
    */
-  | { kind: 'roster-history'; requestId: number; rosters: readonly Uint8Array<ArrayBuffer>[] };
+  | { kind: 'roster-history'; requestId: number; rosters: readonly Uint8Array<ArrayBuffer>[] }
+  /**
+   * Revision 4: answer to `get-history-grants`, ascending by conversation id. Fewer than the `limit`
+   * asked for means there are no more.
+   */
+  | { kind: 'history-grants'; requestId: number; grants: readonly HistoryGrantEntry[] }
+  /**
+   * Revision 4: pushed (no request) to the addressed device's sockets that said `hello` with revision
+   * 4 or later, when a grant for it is stored.
+   */
+  | { kind: 'history-granted'; conversationId: Uint8Array<ArrayBuffer>; grant: Uint8Array<ArrayBuffer> };
 
 const CLIENT_KINDS = {
   'attach-conversation': 2,
@@ -145,6 +187,8 @@ const CLIENT_KINDS = {
   'append-audit': 16,
   'get-audit': 17,
   'get-roster-history': 18,
+  'put-history-grant': 19,
+  'get-history-grants': 20,
 } as const satisfies Record<AgentClientFrame['kind'], number>;
 
 const RELAY_KINDS = {
@@ -156,6 +200,8 @@ const RELAY_KINDS = {
   'org-settings': 0x90,
   'audit-page': 0x91,
   'roster-history': 0x92,
+  'history-grants': 0x93,
+  'history-granted': 0x94,
 } as const satisfies Record<AgentRelayFrame['kind'], number>;
 
 /** The agent client frame kind with this code, if it is one. */
@@ -178,6 +224,21 @@ export function isAgentRelayFrame(frame: { kind: string }): frame is AgentRelayF
 
 function readSummary(r: ByteReader): ConversationSummary {
   return { conversationId: r.fixed(CONVERSATION_ID_LENGTH), lastSeq: r.u64(), createdAt: r.u64() };
+}
+
+/** A grant: 1 to {@link MAX_HISTORY_GRANT_BYTES} bytes. */
+function readGrant(r: ByteReader): Uint8Array<ArrayBuffer> {
+  const grant = r.bytes(MAX_HISTORY_GRANT_BYTES);
+  if (grant.length === 0) throw new DecodeError('A history grant is never empty');
+  return grant;
+}
+
+function grantsLimit(r: ByteReader): number {
+  const limit = r.u32();
+  if (limit < 1 || limit > MAX_HISTORY_GRANTS_PAGE) {
+    throw new DecodeError(`A history grants page limit must be 1 to ${MAX_HISTORY_GRANTS_PAGE}, got ${limit}`);
+  }
+  return limit;
 }
 
 function retentionDays(r: ByteReader): number {
@@ -219,6 +280,14 @@ export function encodeAgentClientFrame(frame: AgentClientFrame): Uint8Array<Arra
       return w.u64(frame.fromIndex).u32(frame.limit).finish();
     case 'get-roster-history':
       return w.u64(frame.fromVersion).u32(frame.limit).finish();
+    case 'put-history-grant':
+      return w
+        .fixed(frame.deviceId, DEVICE_ID_LENGTH)
+        .fixed(frame.conversationId, CONVERSATION_ID_LENGTH)
+        .bytes(frame.grant)
+        .finish();
+    case 'get-history-grants':
+      return w.fixed(frame.after, CONVERSATION_ID_LENGTH).u32(frame.limit).finish();
   }
 }
 
@@ -266,6 +335,16 @@ export function readAgentClientFrame(kind: AgentClientFrame['kind'], r: ByteRead
       return { kind, requestId, fromIndex: r.u64(), limit: r.u32() };
     case 'get-roster-history':
       return { kind, requestId, fromVersion: r.u64(), limit: r.u32() };
+    case 'put-history-grant':
+      return {
+        kind,
+        requestId,
+        deviceId: r.fixed(DEVICE_ID_LENGTH),
+        conversationId: r.fixed(CONVERSATION_ID_LENGTH),
+        grant: readGrant(r),
+      };
+    case 'get-history-grants':
+      return { kind, requestId, after: r.fixed(CONVERSATION_ID_LENGTH), limit: grantsLimit(r) };
   }
 }
 
@@ -315,6 +394,16 @@ export function encodeAgentRelayFrame(frame: AgentRelayFrame): Uint8Array<ArrayB
       for (const roster of frame.rosters) w.bytes(roster);
       return w.finish();
     }
+    case 'history-grants': {
+      if (frame.grants.length > MAX_HISTORY_GRANTS_PAGE) {
+        throw new RangeError('History grants page over MAX_HISTORY_GRANTS_PAGE');
+      }
+      w.u32(frame.requestId).u32(frame.grants.length);
+      for (const entry of frame.grants) w.fixed(entry.conversationId, CONVERSATION_ID_LENGTH).bytes(entry.grant);
+      return w.finish();
+    }
+    case 'history-granted':
+      return w.fixed(frame.conversationId, CONVERSATION_ID_LENGTH).bytes(frame.grant).finish();
   }
 }
 
@@ -369,5 +458,16 @@ export function readAgentRelayFrame(kind: AgentRelayFrame['kind'], r: ByteReader
       for (let i = 0; i < count; i++) rosters.push(r.bytes(MAX_ROSTER_BYTES));
       return { kind, requestId, rosters };
     }
+    case 'history-grants': {
+      const requestId = r.u32();
+      const count = r.u32();
+      if (count > MAX_HISTORY_GRANTS_PAGE) throw new DecodeError(`History grants page of ${count} is over the limit`);
+      const grants: HistoryGrantEntry[] = [];
+      for (let i = 0; i < count; i++)
+        grants.push({ conversationId: r.fixed(CONVERSATION_ID_LENGTH), grant: readGrant(r) });
+      return { kind, requestId, grants };
+    }
+    case 'history-granted':
+      return { kind, conversationId: r.fixed(CONVERSATION_ID_LENGTH), grant: readGrant(r) };
   }
 }
