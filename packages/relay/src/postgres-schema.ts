@@ -101,6 +101,17 @@ export const PG_MIGRATIONS: readonly string[] = [
    );
    INSERT INTO roster_history (org_id, version, roster)
      SELECT org_id, roster_version, roster FROM orgs WHERE roster IS NOT NULL;`,
+  // v4 (wire revision 4): history grants, opaque ciphertext per (org, device, conversation). The
+  // cascades delete a grant with its conversation (deletion, sweep) and its org; saveRoster deletes
+  // those of devices a new roster drops.
+  `CREATE TABLE history_grants (
+     org_id bytea NOT NULL REFERENCES orgs (org_id) ON DELETE CASCADE,
+     device_id bytea NOT NULL CHECK (length(device_id) = 16),
+     conversation_id bytea NOT NULL REFERENCES conversations (conversation_id) ON DELETE CASCADE,
+     sealed bytea NOT NULL CHECK (length(sealed) > 0),
+     PRIMARY KEY (org_id, device_id, conversation_id)
+   );
+   CREATE INDEX history_grants_by_conversation ON history_grants (conversation_id);`,
 ];
 
 /** A schema name the relay accepts: a plain lower-case identifier, so it never needs escaping rules. */

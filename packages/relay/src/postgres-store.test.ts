@@ -77,13 +77,52 @@ describe('PostgresStore', () => {
       try {
         expect(await store.rosterHistory(orgId, 0, 10)).toEqual([{ version: 7, roster }]);
         expect(await store.rosterHistory(bare, 0, 10)).toEqual([]);
-        expect(await store.saveRoster(orgId, 8, new Uint8Array(95), 10)).toBe(true);
+        expect(await store.saveRoster(orgId, 8, new Uint8Array(95), 10, [])).toBe(true);
         expect((await store.rosterHistory(orgId, 0, 10)).map((r) => r.version)).toEqual([7, 8]);
       } finally {
         await store.close();
       }
       const versions = await queryTest<{ version: number }>(schema.name, 'SELECT version FROM schema_version');
-      expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+      expect(versions.map((v) => v.version)).toEqual(PG_MIGRATIONS.map((_, i) => i + 1));
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('migrates a schema from before history grants (version 3), and grants then go with their conversation', async () => {
+    const schema = await freshSchema();
+    try {
+      const orgId = crypto.getRandomValues(new Uint8Array(16));
+      const conversationId = crypto.getRandomValues(new Uint8Array(16));
+      await createSchemaAtVersion1(schema.name, orgId);
+      for (const version of [2, 3]) {
+        await queryTest(schema.name, PG_MIGRATIONS[version - 1] ?? '');
+        await queryTest(schema.name, 'INSERT INTO schema_version (version) VALUES ($1)', [version]);
+      }
+      await queryTest(schema.name, 'UPDATE orgs SET roster = $1, roster_version = 3 WHERE org_id = $2', [
+        Buffer.alloc(40, 4),
+        Buffer.from(orgId),
+      ]);
+      await queryTest(
+        schema.name,
+        'INSERT INTO conversations (conversation_id, org_id, capability_hash, created_at) VALUES ($1, $2, $3, 2)',
+        [Buffer.from(conversationId), Buffer.from(orgId), Buffer.alloc(32, 5)],
+      );
+      const store = await PostgresStore.open(schema.url, { poolSize: 2 });
+      const deviceId = crypto.getRandomValues(new Uint8Array(16));
+      try {
+        const grant = crypto.getRandomValues(new Uint8Array(60));
+        const write = { orgId, deviceId, conversationId, grant, rosterVersion: 3, maxPerDevice: 10 };
+        expect(await store.putHistoryGrant(write)).toBe('stored');
+        expect(await store.historyGrants(orgId, deviceId, new Uint8Array(16), 10)).toEqual([{ conversationId, grant }]);
+        expect(await store.deleteConversation(conversationId)).toBe(true);
+        expect(await store.historyGrant(orgId, deviceId, conversationId)).toBeUndefined();
+        await store.vacuum();
+      } finally {
+        await store.close();
+      }
+      const versions = await queryTest<{ version: number }>(schema.name, 'SELECT version FROM schema_version');
+      expect(versions.map((v) => v.version)).toEqual(PG_MIGRATIONS.map((_, i) => i + 1));
     } finally {
       await schema.drop();
     }

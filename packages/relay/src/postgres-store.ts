@@ -6,10 +6,13 @@ import {
   UnknownConversationError,
   type AppendResult,
   type AuditAppendResult,
+  type HistoryGrantPutResult,
+  type HistoryGrantWrite,
   type OrgPolicy,
   type RelayStore,
   type StoredConversation,
   type StoredAuditRecord,
+  type StoredHistoryGrant,
   type StoredOrg,
   type StoredRecord,
   type StoredRoster,
@@ -21,10 +24,12 @@ import {
   toConversation,
   toOrg,
   toAuditRecord,
+  toHistoryGrant,
   toRecord,
   toRoster,
   type AuditRow,
   type ConversationRow,
+  type GrantRow,
   type OrgRow,
   type QueuedAppend,
   type RecordRow,
@@ -161,9 +166,16 @@ export class PostgresStore implements RelayStore {
   /**
    * One transaction. The org row moves forward only: of two relays publishing the same version, the
    * second's UPDATE waits on the first's row lock, then finds the version taken and stores nothing.
-   * The row lock also keeps two publications of one org from pruning the history at once.
+   * The row lock also keeps two publications of one org from pruning the history at once, and orders
+   * the publication against {@link putHistoryGrant}, which holds the same row.
    */
-  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array, maxHistory: number): Promise<boolean> {
+  async saveRoster(
+    orgId: Uint8Array,
+    version: number,
+    roster: Uint8Array,
+    maxHistory: number,
+    deviceIds: readonly Uint8Array[],
+  ): Promise<boolean> {
     const id = blob(orgId);
     const bytes = blob(roster);
     let saved = false;
@@ -185,6 +197,10 @@ export class PostgresStore implements RelayStore {
            (SELECT version FROM roster_history WHERE org_id = $1 ORDER BY version DESC LIMIT 1 OFFSET $2)`,
         [id, Math.max(1, maxHistory) - 1],
       );
+      await client.query('DELETE FROM history_grants WHERE org_id = $1 AND device_id <> ALL($2::bytea[])', [
+        id,
+        deviceIds.map(blob),
+      ]);
       saved = true;
     });
     return saved;
@@ -329,10 +345,10 @@ export class PostgresStore implements RelayStore {
     return Promise.resolve();
   }
 
-  /** Plain VACUUM of the two tables that hold ciphertext: frees dead tuples for reuse, takes no exclusive lock. */
+  /** Plain VACUUM of the tables that hold ciphertext: frees dead tuples for reuse, takes no exclusive lock. */
   async vacuum(): Promise<void> {
     if (this.closed) return;
-    await this.pool.query('VACUUM records, conversations');
+    await this.pool.query('VACUUM records, conversations, history_grants');
   }
 
   async ping(): Promise<boolean> {
@@ -382,7 +398,8 @@ export class PostgresStore implements RelayStore {
 
   async removeOrg(orgId: Uint8Array): Promise<boolean> {
     await this.flush();
-    // The cascades remove its origins, conversations, records, audit log and roster history in the same transaction.
+    // The cascades remove its origins, conversations, records, audit log, roster history and history
+    // grants in the same transaction.
     const result = await this.pool.query('DELETE FROM orgs WHERE org_id = $1', [blob(orgId)]);
     return (result.rowCount ?? 0) > 0;
   }
@@ -438,6 +455,79 @@ export class PostgresStore implements RelayStore {
       [blob(orgId), fromIndex, limit],
     );
     return rows.map(toAuditRecord);
+  }
+
+  /**
+   * One transaction. The org row is held `FOR NO KEY UPDATE` from the version check to the commit: a
+   * roster publication (whose UPDATE wants the same lock) waits, then deletes what this stored if it
+   * drops the device; one that committed first has changed the version, so nothing is stored. The
+   * conversation is held `FOR KEY SHARE`, so it cannot be deleted under the write. Grants of one org
+   * are written one at a time, which also keeps the device's bound exact across relays.
+   */
+  async putHistoryGrant(write: HistoryGrantWrite): Promise<HistoryGrantPutResult> {
+    const org = blob(write.orgId);
+    const device = blob(write.deviceId);
+    const conversation = blob(write.conversationId);
+    let result: HistoryGrantPutResult = 'stored';
+    await this.transaction(async (client) => {
+      const { rows: orgs } = await client.query<{ roster_version: number; listed: boolean }>(
+        'SELECT roster_version, roster IS NOT NULL AS listed FROM orgs WHERE org_id = $1 FOR NO KEY UPDATE',
+        [org],
+      );
+      if (!orgs[0]?.listed || orgs[0].roster_version !== write.rosterVersion) {
+        result = 'stale-roster';
+        return;
+      }
+      const { rows } = await client.query<{ known: boolean; replacing: boolean; held: string }>(
+        `SELECT EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $3 AND org_id = $1 FOR KEY SHARE) AS known,
+                EXISTS (SELECT 1 FROM history_grants WHERE org_id = $1 AND device_id = $2 AND conversation_id = $3)
+                  AS replacing,
+                (SELECT count(*) FROM (SELECT 1 FROM history_grants WHERE org_id = $1 AND device_id = $2 LIMIT $4) g)
+                  AS held`,
+        [org, device, conversation, write.maxPerDevice],
+      );
+      const found = rows[0];
+      if (!found?.known) {
+        result = 'unknown-conversation';
+        return;
+      }
+      if (!found.replacing && Number(found.held) >= write.maxPerDevice) {
+        result = 'full';
+        return;
+      }
+      await client.query(
+        `INSERT INTO history_grants (org_id, device_id, conversation_id, sealed) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (org_id, device_id, conversation_id) DO UPDATE SET sealed = excluded.sealed`,
+        [org, device, conversation, blob(write.grant)],
+      );
+    });
+    return result;
+  }
+
+  async historyGrants(
+    orgId: Uint8Array,
+    deviceId: Uint8Array,
+    after: Uint8Array,
+    limit: number,
+  ): Promise<StoredHistoryGrant[]> {
+    const rows = await this.rows<GrantRow>(
+      `SELECT conversation_id, sealed FROM history_grants
+       WHERE org_id = $1 AND device_id = $2 AND conversation_id > $3 ORDER BY conversation_id LIMIT $4`,
+      [blob(orgId), blob(deviceId), blob(after), limit],
+    );
+    return rows.map(toHistoryGrant);
+  }
+
+  async historyGrant(
+    orgId: Uint8Array,
+    deviceId: Uint8Array,
+    conversationId: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    const [row] = await this.rows<{ sealed: Buffer }>(
+      'SELECT sealed FROM history_grants WHERE org_id = $1 AND device_id = $2 AND conversation_id = $3',
+      [blob(orgId), blob(deviceId), blob(conversationId)],
+    );
+    return row && bytes(row.sealed);
   }
 
   append(

@@ -604,7 +604,8 @@ export class Relay implements FanoutSink {
       if (roster.version < org.rosterVersion) throw rejected;
     }
     if (!org) await this.store.registerOrg(orgId, frame.orgRootKey, Date.now());
-    if (!(await this.store.saveRoster(orgId, roster.version, frame.roster, this.options.maxRosterHistory))) {
+    const listed = roster.devices.map((device) => device.deviceId);
+    if (!(await this.store.saveRoster(orgId, roster.version, frame.roster, this.options.maxRosterHistory, listed))) {
       // Another relay on the same database stored this version or a newer one meanwhile: the same
       // bytes are the idempotent retry, anything else lost the race.
       const stored = await this.store.getOrg(orgId);

@@ -60,6 +60,17 @@ export const MIGRATIONS: readonly string[] = [
    );
    INSERT INTO roster_history (org_id, version, roster)
      SELECT org_id, roster_version, roster FROM orgs WHERE roster IS NOT NULL;`,
+  // v5 (wire revision 4): history grants, opaque ciphertext per (org, device, conversation). The
+  // cascades delete a grant with its conversation however that goes (deletion, sweep, org removal);
+  // saveRoster deletes those of devices a new roster drops. A rowid table: a grant may be 64 KiB.
+  `CREATE TABLE history_grants (
+     org_id BLOB NOT NULL REFERENCES orgs (org_id) ON DELETE CASCADE,
+     device_id BLOB NOT NULL CHECK (length(device_id) = 16),
+     conversation_id BLOB NOT NULL REFERENCES conversations (conversation_id) ON DELETE CASCADE,
+     sealed BLOB NOT NULL CHECK (length(sealed) > 0),
+     UNIQUE (org_id, device_id, conversation_id)
+   );
+   CREATE INDEX history_grants_by_conversation ON history_grants (conversation_id);`,
 ];
 
 /** Epochs are random in [1, 2^48 - 1]: unguessable enough that two restores never share one. */

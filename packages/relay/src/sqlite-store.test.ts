@@ -101,13 +101,47 @@ describe('SqliteStore (engine-specific)', () => {
       expect(await migrated.rosterHistory(bare, 0, 10)).toEqual([]);
       expect(await migrated.auditCount(orgId)).toBe(1);
       const next = random(95);
-      expect(await migrated.saveRoster(orgId, 8, next, 10)).toBe(true);
+      expect(await migrated.saveRoster(orgId, 8, next, 10, [])).toBe(true);
       expect((await migrated.rosterHistory(orgId, 0, 10)).map((r) => r.version)).toEqual([7, 8]);
     } finally {
       await migrated.close();
     }
     const check = new Database(old, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    check.close();
+  });
+
+  it('migrates a file from before history grants (schema 4), and grants then go with their conversation', async () => {
+    const old = join(dir, 'v4.db');
+    const db = new Database(old);
+    db.pragma('foreign_keys = ON');
+    for (const migration of MIGRATIONS.slice(0, 4)) db.exec(migration);
+    db.pragma('user_version = 4');
+    db.prepare('INSERT INTO orgs (org_id, root_key, roster, roster_version, registered_at) VALUES (?, ?, ?, 3, 1)').run(
+      Buffer.from(orgId),
+      Buffer.from(random(32)),
+      Buffer.from(random(40)),
+    );
+    db.prepare(
+      'INSERT INTO conversations (conversation_id, org_id, capability_hash, created_at) VALUES (?, ?, ?, 2)',
+    ).run(Buffer.from(conversationId), Buffer.from(orgId), Buffer.from(random(32)));
+    db.close();
+    const migrated = new SqliteStore(old);
+    const deviceId = random(16);
+    try {
+      const sealed = random(60);
+      const write = { orgId, deviceId, conversationId, grant: sealed, rosterVersion: 3, maxPerDevice: 10 };
+      expect(await migrated.putHistoryGrant(write)).toBe('stored');
+      expect(await migrated.historyGrants(orgId, deviceId, new Uint8Array(16), 10)).toEqual([
+        { conversationId, grant: sealed },
+      ]);
+      expect(await migrated.deleteConversation(conversationId)).toBe(true);
+      expect(await migrated.historyGrant(orgId, deviceId, conversationId)).toBeUndefined();
+    } finally {
+      await migrated.close();
+    }
+    const check = new Database(old, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     check.close();
   });
 

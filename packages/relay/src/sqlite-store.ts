@@ -8,12 +8,15 @@ import {
   UnknownConversationError,
   type AppendResult,
   type AuditAppendResult,
+  type HistoryGrantPutResult,
+  type HistoryGrantWrite,
   type OrgPolicy,
   type RelayStore,
   type SweepResult,
   type StoredConversation,
   type StoredOrg,
   type StoredAuditRecord,
+  type StoredHistoryGrant,
   type StoredRecord,
   type StoredRoster,
 } from './store.js';
@@ -23,10 +26,12 @@ import {
   toConversation,
   toOrg,
   toAuditRecord,
+  toHistoryGrant,
   toRecord,
   toRoster,
   type AuditRow,
   type ConversationRow,
+  type GrantRow,
   type OrgRow,
   type QueuedAppend,
   type RecordRow,
@@ -94,6 +99,28 @@ export class SqliteStore implements RelayStore {
         'SELECT version, roster FROM roster_history WHERE org_id = ? AND version >= ? ORDER BY version LIMIT ?',
       ),
       orgRosters: db.prepare<[Buffer]>('DELETE FROM roster_history WHERE org_id = ?'),
+      // The devices a roster lists arrive as a JSON array of hex ids: one statement whatever their number.
+      dropGrants: db.prepare<[Buffer, string]>(
+        'DELETE FROM history_grants WHERE org_id = ? AND device_id NOT IN (SELECT unhex(value) FROM json_each(?))',
+      ),
+      grantConversation: db.prepare<[Buffer, Buffer], { one: number }>(
+        'SELECT 1 AS one FROM conversations WHERE conversation_id = ? AND org_id = ?',
+      ),
+      historyGrant: db.prepare<[Buffer, Buffer, Buffer], { sealed: Buffer }>(
+        'SELECT sealed FROM history_grants WHERE org_id = ? AND device_id = ? AND conversation_id = ?',
+      ),
+      // Counts no further than the bound: a device near it costs one bounded index walk per new grant.
+      grantCount: db.prepare<[Buffer, Buffer, number], { n: number }>(
+        'SELECT count(*) AS n FROM (SELECT 1 FROM history_grants WHERE org_id = ? AND device_id = ? LIMIT ?)',
+      ),
+      putGrant: db.prepare<[Buffer, Buffer, Buffer, Buffer]>(
+        `INSERT INTO history_grants (org_id, device_id, conversation_id, sealed) VALUES (?, ?, ?, ?)
+         ON CONFLICT (org_id, device_id, conversation_id) DO UPDATE SET sealed = excluded.sealed`,
+      ),
+      historyGrants: db.prepare<[Buffer, Buffer, Buffer, number], GrantRow>(
+        `SELECT conversation_id, sealed FROM history_grants
+         WHERE org_id = ? AND device_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?`,
+      ),
       createConversation: db.prepare<[Buffer, Buffer, Buffer, number]>(
         'INSERT INTO conversations (conversation_id, org_id, capability_hash, created_at) VALUES (?, ?, ?, ?)',
       ),
@@ -193,13 +220,21 @@ export class SqliteStore implements RelayStore {
     this.stmts.registerOrg.run(blob(orgId), blob(rootKey), now);
   }
 
-  async saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array, maxHistory: number): Promise<boolean> {
+  async saveRoster(
+    orgId: Uint8Array,
+    version: number,
+    roster: Uint8Array,
+    maxHistory: number,
+    deviceIds: readonly Uint8Array[],
+  ): Promise<boolean> {
     const id = blob(orgId);
     const bytes = blob(roster);
+    const listed = JSON.stringify(deviceIds.map((deviceId) => blob(deviceId).toString('hex')));
     return this.db.transaction(() => {
       if (this.stmts.saveRoster.run(version, bytes, id, version).changes === 0) return false;
       this.stmts.keepRoster.run(id, version, bytes);
       this.stmts.pruneRosters.run(id, id, Math.max(1, maxHistory) - 1);
+      this.stmts.dropGrants.run(id, listed);
       return true;
     })();
   }
@@ -342,6 +377,7 @@ export class SqliteStore implements RelayStore {
       this.stmts.clearOrigins.run(id);
       this.stmts.orgAudit.run(id);
       this.stmts.orgRosters.run(id);
+      // History grants went with the conversations (ON DELETE CASCADE).
       return this.stmts.deleteOrg.run(id).changes > 0;
     })();
   }
@@ -377,6 +413,45 @@ export class SqliteStore implements RelayStore {
 
   async auditRecords(orgId: Uint8Array, fromIndex: number, limit: number): Promise<StoredAuditRecord[]> {
     return this.stmts.auditRecords.all(blob(orgId), fromIndex, limit).map(toAuditRecord);
+  }
+
+  async putHistoryGrant(write: HistoryGrantWrite): Promise<HistoryGrantPutResult> {
+    const org = blob(write.orgId);
+    const device = blob(write.deviceId);
+    const conversation = blob(write.conversationId);
+    // IMMEDIATE: the write lock is taken before the roster version is read, so a roster saved by
+    // another connection to the file cannot fall between the check and the write.
+    return this.db
+      .transaction((): HistoryGrantPutResult => {
+        const row = this.stmts.getOrg.get(org);
+        if (!row?.roster || row.roster_version !== write.rosterVersion) return 'stale-roster';
+        if (!this.stmts.grantConversation.get(conversation, org)) return 'unknown-conversation';
+        const replacing = this.stmts.historyGrant.get(org, device, conversation) !== undefined;
+        if (!replacing && (this.stmts.grantCount.get(org, device, write.maxPerDevice)?.n ?? 0) >= write.maxPerDevice) {
+          return 'full';
+        }
+        this.stmts.putGrant.run(org, device, conversation, blob(write.grant));
+        return 'stored';
+      })
+      .immediate();
+  }
+
+  async historyGrants(
+    orgId: Uint8Array,
+    deviceId: Uint8Array,
+    after: Uint8Array,
+    limit: number,
+  ): Promise<StoredHistoryGrant[]> {
+    return this.stmts.historyGrants.all(blob(orgId), blob(deviceId), blob(after), limit).map(toHistoryGrant);
+  }
+
+  async historyGrant(
+    orgId: Uint8Array,
+    deviceId: Uint8Array,
+    conversationId: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    const row = this.stmts.historyGrant.get(blob(orgId), blob(deviceId), blob(conversationId));
+    return row && bytes(row.sealed);
   }
 
   async recentRecords(limit: number): Promise<StoredRecord[]> {

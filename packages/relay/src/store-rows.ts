@@ -2,6 +2,7 @@ import type {
   AppendResult,
   StoredAuditRecord,
   StoredConversation,
+  StoredHistoryGrant,
   StoredOrg,
   StoredRecord,
   StoredRoster,
@@ -41,6 +42,11 @@ export interface AuditRow {
   audit_index: number | string;
   record: Buffer;
   stored_at: number | string;
+}
+
+export interface GrantRow {
+  conversation_id: Buffer;
+  sealed: Buffer;
 }
 
 export interface RosterRow {
@@ -104,4 +110,8 @@ export function toAuditRecord(row: AuditRow): StoredAuditRecord {
 
 export function toRoster(row: RosterRow): StoredRoster {
   return { version: Number(row.version), roster: bytes(row.roster) };
+}
+
+export function toHistoryGrant(row: GrantRow): StoredHistoryGrant {
+  return { conversationId: bytes(row.conversation_id), grant: bytes(row.sealed) };
 }

@@ -54,6 +54,38 @@ export interface StoredRoster {
   readonly roster: Uint8Array<ArrayBuffer>;
 }
 
+/**
+ * A history grant as stored: a conversation's chain seeds, sealed by a supervisor to one device of the
+ * org. Opaque ciphertext to the relay; at most one per (org, device, conversation).
+ */
+export interface StoredHistoryGrant {
+  readonly conversationId: Uint8Array<ArrayBuffer>;
+  readonly grant: Uint8Array<ArrayBuffer>;
+}
+
+/** A grant to store, and the facts the store checks in the same transaction. */
+export interface HistoryGrantWrite {
+  readonly orgId: Uint8Array;
+  readonly deviceId: Uint8Array;
+  readonly conversationId: Uint8Array;
+  readonly grant: Uint8Array;
+  /**
+   * The org's roster version the caller found the device on. The grant is stored only while that is
+   * still the org's roster, so a roster that drops the device cannot slip in between the check and
+   * the write and leave the grant behind.
+   */
+  readonly rosterVersion: number;
+  /** Most grants the device may hold in the org; replacing one it holds never counts against it. */
+  readonly maxPerDevice: number;
+}
+
+/**
+ * What {@link RelayStore.putHistoryGrant} did: `stored` (inserted or replaced); `stale-roster` when
+ * the org's roster is no longer `rosterVersion` (or the org is gone); `unknown-conversation` when the
+ * conversation does not exist in that org; `full` when the device already holds `maxPerDevice`.
+ */
+export type HistoryGrantPutResult = 'stored' | 'stale-roster' | 'unknown-conversation' | 'full';
+
 /** What one retention sweep step removed. */
 export interface SweepResult {
   readonly deletedRecords: number;
@@ -99,12 +131,19 @@ export interface RelayStore {
   registerOrg(orgId: Uint8Array, rootKey: Uint8Array, now: number): Promise<void>;
   /**
    * Replaces the organisation's roster and keeps it in the org's roster history, in one transaction;
-   * then drops the oldest kept rosters beyond the newest `maxHistory`. The caller has verified it and
+   * then drops the oldest kept rosters beyond the newest `maxHistory`, and the history grants of every
+   * device not in `deviceIds` (the devices the new roster lists). The caller has verified it and
    * checked its version rises. Stores nothing and returns false when the org already holds a roster
    * of this version or newer (another relay on the same database published first) or is not
    * registered.
    */
-  saveRoster(orgId: Uint8Array, version: number, roster: Uint8Array, maxHistory: number): Promise<boolean>;
+  saveRoster(
+    orgId: Uint8Array,
+    version: number,
+    roster: Uint8Array,
+    maxHistory: number,
+    deviceIds: readonly Uint8Array[],
+  ): Promise<boolean>;
   /**
    * At most `limit` of the rosters the org's history keeps, with version ≥ `fromVersion`, in version
    * order. Each was accepted by {@link saveRoster} (or was the org's roster when the history began).
@@ -174,8 +213,8 @@ export interface RelayStore {
   /** Registers the org if needed and replaces its policy. */
   setOrgPolicy(orgId: Uint8Array, rootKey: Uint8Array, policy: OrgPolicy, now: number): Promise<void>;
   /**
-   * Removes an organisation with all its conversations, records, audit log and roster history; false
-   * if it was not registered.
+   * Removes an organisation with all its conversations, records, audit log, roster history and
+   * history grants; false if it was not registered.
    */
   removeOrg(orgId: Uint8Array): Promise<boolean>;
   /**
@@ -201,6 +240,30 @@ export interface RelayStore {
   ): Promise<AuditAppendResult>;
   /** At most `limit` records of the org's audit log from `fromIndex` on, in index order. */
   auditRecords(orgId: Uint8Array, fromIndex: number, limit: number): Promise<StoredAuditRecord[]>;
+
+  /**
+   * Inserts or replaces the grant for (org, device, conversation) after checking, in one transaction,
+   * that the org's roster is still `rosterVersion`, that the conversation belongs to the org, and the
+   * device's bound. Grants go with their conversation (deletion, retention sweep), with their device
+   * (a roster without it, {@link saveRoster}) and with their org ({@link removeOrg}).
+   */
+  putHistoryGrant(write: HistoryGrantWrite): Promise<HistoryGrantPutResult>;
+  /**
+   * At most `limit` of the grants addressed to `deviceId` in the org, with conversation id greater
+   * than `after` (compared as bytes), ascending by conversation id.
+   */
+  historyGrants(
+    orgId: Uint8Array,
+    deviceId: Uint8Array,
+    after: Uint8Array,
+    limit: number,
+  ): Promise<StoredHistoryGrant[]>;
+  /** The grant for one (org, device, conversation), if stored. */
+  historyGrant(
+    orgId: Uint8Array,
+    deviceId: Uint8Array,
+    conversationId: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer> | undefined>;
 
   /** Commits what is queued; resolves once it is durable. */
   flush(): Promise<void>;

@@ -142,7 +142,7 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       expect((await store.getOrg(orgId))?.rootKey).toEqual(rootKey);
       expect((await store.getOrg(orgId))?.roster).toBeUndefined();
       const roster = random(100);
-      expect(await store.saveRoster(orgId, 3, roster, 10)).toBe(true);
+      expect(await store.saveRoster(orgId, 3, roster, 10, [])).toBe(true);
       expect(await store.getOrg(orgId)).toMatchObject({ roster, rosterVersion: 3, registeredAt: 1 });
       const fresh = random(16);
       await store.setOrgPolicy(
@@ -162,7 +162,8 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
 
     it('keeps every roster it saves, in version order, and pages them from a version', async () => {
       const rosters = [random(50), random(60), random(70), random(80)];
-      for (const [i, roster] of rosters.entries()) expect(await store.saveRoster(orgId, i + 1, roster, 100)).toBe(true);
+      for (const [i, roster] of rosters.entries())
+        expect(await store.saveRoster(orgId, i + 1, roster, 100, [])).toBe(true);
       expect(await store.rosterHistory(orgId, 1, 100)).toEqual(
         rosters.map((roster, i) => ({ version: i + 1, roster })),
       );
@@ -170,27 +171,27 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       expect((await store.rosterHistory(orgId, 0, 100)).length).toBe(4);
       expect(await store.rosterHistory(orgId, 5, 100)).toEqual([]);
       // Versions may skip; fromVersion between two kept ones starts at the next.
-      expect(await store.saveRoster(orgId, 9, random(10), 100)).toBe(true);
+      expect(await store.saveRoster(orgId, 9, random(10), 100, [])).toBe(true);
       expect((await store.rosterHistory(orgId, 5, 100)).map((r) => r.version)).toEqual([9]);
       // Another org has its own history; an unknown org has none.
       const other = random(16);
       await store.registerOrg(other, random(32), 1);
       expect(await store.rosterHistory(other, 0, 100)).toEqual([]);
-      expect(await store.saveRoster(random(16), 1, random(10), 100)).toBe(false);
+      expect(await store.saveRoster(random(16), 1, random(10), 100, [])).toBe(false);
     });
 
     it('stores nothing for a roster version already held or older (another relay published first)', async () => {
       const first = random(40);
-      expect(await store.saveRoster(orgId, 2, first, 100)).toBe(true);
-      expect(await store.saveRoster(orgId, 2, random(40), 100)).toBe(false);
-      expect(await store.saveRoster(orgId, 1, random(40), 100)).toBe(false);
+      expect(await store.saveRoster(orgId, 2, first, 100, [])).toBe(true);
+      expect(await store.saveRoster(orgId, 2, random(40), 100, [])).toBe(false);
+      expect(await store.saveRoster(orgId, 1, random(40), 100, [])).toBe(false);
       expect(await store.getOrg(orgId)).toMatchObject({ roster: first, rosterVersion: 2 });
       expect(await store.rosterHistory(orgId, 0, 100)).toEqual([{ version: 2, roster: first }]);
       // Two stores on one database saving the same version at once: exactly one stores it.
       const other = await open();
       const results = await Promise.all([
-        store.saveRoster(orgId, 3, random(40), 100),
-        other.saveRoster(orgId, 3, random(40), 100),
+        store.saveRoster(orgId, 3, random(40), 100, []),
+        other.saveRoster(orgId, 3, random(40), 100, []),
       ]);
       expect(results.filter(Boolean)).toHaveLength(1);
       const [kept] = await other.rosterHistory(orgId, 3, 10);
@@ -198,13 +199,13 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
     });
 
     it('keeps at most maxHistory rosters per org, dropping the oldest', async () => {
-      for (let version = 1; version <= 5; version++) await store.saveRoster(orgId, version, random(20), 3);
+      for (let version = 1; version <= 5; version++) await store.saveRoster(orgId, version, random(20), 3, []);
       expect((await store.rosterHistory(orgId, 0, 100)).map((r) => r.version)).toEqual([3, 4, 5]);
       const other = random(16);
       await store.registerOrg(other, random(32), 1);
-      await store.saveRoster(other, 1, random(20), 3);
+      await store.saveRoster(other, 1, random(20), 3, []);
       // A smaller bound applies at the next save; one is the current roster alone.
-      await store.saveRoster(orgId, 6, random(20), 1);
+      await store.saveRoster(orgId, 6, random(20), 1, []);
       expect((await store.rosterHistory(orgId, 0, 100)).map((r) => r.version)).toEqual([6]);
       expect((await store.rosterHistory(other, 0, 100)).map((r) => r.version)).toEqual([1]);
       expect((await store.getOrg(orgId))?.rosterVersion).toBe(6);
@@ -230,8 +231,8 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
     it('removes an org with its conversations, records and roster history', async () => {
       await store.setOrgPolicy(orgId, random(32), { origins: ['https://a.example'], retentionDays: undefined }, 1);
       await store.append(conversationId, random(16), random(8));
-      await store.saveRoster(orgId, 1, random(20), 10);
-      await store.saveRoster(orgId, 2, random(20), 10);
+      await store.saveRoster(orgId, 1, random(20), 10, []);
+      await store.saveRoster(orgId, 2, random(20), 10, []);
       expect(await store.removeOrg(orgId)).toBe(true);
       expect(await store.getOrg(orgId)).toBeUndefined();
       expect(await store.getConversation(conversationId)).toBeUndefined();
@@ -241,7 +242,7 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       expect(await store.removeOrg(orgId)).toBe(false);
       // Registered again (same id), it starts a fresh history.
       await store.registerOrg(orgId, random(32), 2);
-      expect(await store.saveRoster(orgId, 1, random(20), 10)).toBe(true);
+      expect(await store.saveRoster(orgId, 1, random(20), 10, [])).toBe(true);
       expect((await store.rosterHistory(orgId, 0, 10)).map((r) => r.version)).toEqual([1]);
     });
 
@@ -353,6 +354,150 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       expect((await store.auditRecords(orgId, 0, 100)).map((r) => r.index)).toEqual(
         Array.from({ length: 20 }, (_, i) => i),
       );
+    });
+
+    describe('history grants', () => {
+      const deviceA = random(16);
+      const deviceB = random(16);
+      const grant = (
+        conversation: Uint8Array,
+        device = deviceA,
+        options: { rosterVersion?: number; maxPerDevice?: number; org?: Uint8Array; bytes?: Uint8Array } = {},
+      ) =>
+        store.putHistoryGrant({
+          orgId: options.org ?? orgId,
+          deviceId: device,
+          conversationId: conversation,
+          grant: options.bytes ?? random(40),
+          rosterVersion: options.rosterVersion ?? 1,
+          maxPerDevice: options.maxPerDevice ?? 100,
+        });
+      const page = async (device = deviceA, after = new Uint8Array(16), limit = 100, org = orgId) =>
+        (await store.historyGrants(org, device, after, limit)).map((g) =>
+          Buffer.from(g.conversationId).toString('hex'),
+        );
+      const conversationWithId = async (id: Uint8Array<ArrayBuffer>, org = orgId) => {
+        await store.createConversation({ conversationId: id, orgId: org, capabilityHash: random(32), createdAt: 2 });
+        return id;
+      };
+
+      beforeEach(async () => {
+        expect(await store.saveRoster(orgId, 1, random(20), 10, [deviceA, deviceB])).toBe(true);
+      });
+
+      it('keeps one grant per device and conversation: a later one replaces it', async () => {
+        const first = random(50);
+        expect(await grant(conversationId, deviceA, { bytes: first })).toBe('stored');
+        expect(await store.historyGrant(orgId, deviceA, conversationId)).toEqual(first);
+        const second = random(70);
+        expect(await grant(conversationId, deviceA, { bytes: second })).toBe('stored');
+        expect(await store.historyGrant(orgId, deviceA, conversationId)).toEqual(second);
+        expect(await store.historyGrants(orgId, deviceA, new Uint8Array(16), 10)).toEqual([
+          { conversationId, grant: second },
+        ]);
+        expect(await store.historyGrant(orgId, deviceB, conversationId)).toBeUndefined();
+      });
+
+      it('pages a device’s own grants by conversation id, as unsigned bytes, strictly after `after`', async () => {
+        const ids = [0x00, 0x7f, 0x80, 0xff].map((b) => Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? b : 1)));
+        for (const id of ids) await grant(await conversationWithId(id));
+        await grant(conversationId);
+        await grant(conversationId, deviceB);
+        const sorted = [...ids, conversationId].map((id) => Buffer.from(id).toString('hex')).sort();
+        expect(await page()).toEqual(sorted);
+        expect(await page(deviceA, new Uint8Array(16), 2)).toEqual(sorted.slice(0, 2));
+        expect(await page(deviceA, Buffer.from(sorted[1]!, 'hex'), 2)).toEqual(sorted.slice(2, 4));
+        expect(await page(deviceA, Buffer.from(sorted[3]!, 'hex'), 2)).toEqual(sorted.slice(4));
+        expect(await page(deviceA, new Uint8Array(16).fill(0xff))).toEqual([]);
+        // Only the device's own: B has one, another device none, and the same device in another org
+        // holds that org's grants only.
+        expect(await page(deviceB)).toEqual([Buffer.from(conversationId).toString('hex')]);
+        expect(await page(random(16))).toEqual([]);
+        const other = random(16);
+        await store.registerOrg(other, random(32), 1);
+        await store.saveRoster(other, 1, random(20), 10, [deviceA]);
+        const theirs = await newConversation(3, other);
+        expect(await grant(theirs, deviceA, { org: other })).toBe('stored');
+        expect(await page(deviceA, new Uint8Array(16), 100, other)).toEqual([Buffer.from(theirs).toString('hex')]);
+        expect(await page()).toEqual(sorted);
+      });
+
+      it('stores nothing under a stale roster, for a conversation not the org’s, or past the device’s bound', async () => {
+        expect(await grant(conversationId, deviceA, { rosterVersion: 2 })).toBe('stale-roster');
+        expect(await grant(conversationId, deviceA, { rosterVersion: 0 })).toBe('stale-roster');
+        const unlisted = random(16);
+        await store.registerOrg(unlisted, random(32), 1);
+        expect(await grant(await newConversation(3, unlisted), deviceA, { org: unlisted, rosterVersion: 0 })).toBe(
+          'stale-roster',
+        );
+        expect(await grant(conversationId, deviceA, { org: random(16) })).toBe('stale-roster');
+        expect(await grant(random(16))).toBe('unknown-conversation');
+        expect(await grant(await newConversation(3, unlisted))).toBe('unknown-conversation');
+        expect(await page()).toEqual([]);
+        const [a, b, c] = [await newConversation(4), await newConversation(5), await newConversation(6)];
+        expect(await grant(a, deviceA, { maxPerDevice: 2 })).toBe('stored');
+        expect(await grant(b, deviceA, { maxPerDevice: 2 })).toBe('stored');
+        expect(await grant(c, deviceA, { maxPerDevice: 2 })).toBe('full');
+        // Replacing one it holds is never over the bound; another device has its own.
+        expect(await grant(b, deviceA, { maxPerDevice: 2 })).toBe('stored');
+        expect(await grant(c, deviceB, { maxPerDevice: 2 })).toBe('stored');
+        expect(await grant(a, deviceB, { maxPerDevice: 0 })).toBe('full');
+        expect((await page()).length).toBe(2);
+      });
+
+      it('deletes grants with their conversation: erasure, the retention sweep, and the org’s removal', async () => {
+        const kept = await newConversation(Date.now());
+        for (const device of [deviceA, deviceB]) {
+          await grant(conversationId, device);
+          await grant(kept, device);
+        }
+        const swept = await newConversation(3);
+        await grant(swept);
+        expect(await store.deleteConversation(conversationId)).toBe(true);
+        expect(await store.historyGrant(orgId, deviceA, conversationId)).toBeUndefined();
+        expect(await store.historyGrant(orgId, deviceB, conversationId)).toBeUndefined();
+        expect(await page(deviceB)).toEqual([Buffer.from(kept).toString('hex')]);
+        await store.setRetention(orgId, 1);
+        const result = await store.sweep(Date.now(), 0, 100);
+        expect(result.deletedConversations).toEqual([swept]);
+        expect(await page()).toEqual([Buffer.from(kept).toString('hex')]);
+        expect(await store.removeOrg(orgId)).toBe(true);
+        expect(await page()).toEqual([]);
+        expect(await page(deviceB)).toEqual([]);
+      });
+
+      it('a roster that drops a device deletes its grants in that org, in the same save', async () => {
+        const second = await newConversation(3);
+        for (const device of [deviceA, deviceB]) for (const id of [conversationId, second]) await grant(id, device);
+        const other = random(16);
+        await store.registerOrg(other, random(32), 1);
+        await store.saveRoster(other, 1, random(20), 10, [deviceA]);
+        await grant(await newConversation(3, other), deviceA, { org: other });
+        expect(await store.saveRoster(orgId, 2, random(20), 10, [deviceB])).toBe(true);
+        expect(await page()).toEqual([]);
+        expect((await page(deviceB)).length).toBe(2);
+        expect((await page(deviceA, new Uint8Array(16), 100, other)).length).toBe(1);
+        // A save that stores nothing (a version already held) drops nothing either.
+        expect(await store.saveRoster(orgId, 2, random(20), 10, [])).toBe(false);
+        expect((await page(deviceB)).length).toBe(2);
+        expect(await store.saveRoster(orgId, 3, random(20), 10, [])).toBe(true);
+        expect(await page(deviceB)).toEqual([]);
+      });
+
+      it('two stores on one database: a grant racing a roster that drops its device never outlives it', async () => {
+        const other = await open();
+        for (let round = 0; round < 15; round++) {
+          const version = 2 + 2 * round;
+          expect(await store.saveRoster(orgId, version, random(20), 10, [deviceA])).toBe(true);
+          const conversation = await newConversation(3 + round);
+          const [put] = await Promise.all([
+            grant(conversation, deviceA, { rosterVersion: version }),
+            other.saveRoster(orgId, version + 1, random(20), 10, []),
+          ]);
+          expect(['stored', 'stale-roster']).toContain(put);
+          expect(await page()).toEqual([]);
+        }
+      });
     });
 
     it('two stores on one database (two relays) never hand out the same seq, and dedupe each other’s retries', async () => {
