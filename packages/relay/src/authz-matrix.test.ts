@@ -77,6 +77,10 @@ const allowed: Record<string, readonly Actor[]> = {
   post: ['visitorA', 'agent'],
   watchOrg: ['agent', 'otherOrgAgent'],
   setPresence: ['agent', 'otherOrgAgent'],
+  // Each device reads its own grants (none here); only a supervisor, of which there is none among
+  // the actors, may store one.
+  getHistoryGrants: ['agent', 'otherOrgAgent'],
+  putHistoryGrant: [],
 };
 
 function requestFor(action: string, actor: Actor): Request {
@@ -93,6 +97,10 @@ function requestFor(action: string, actor: Actor): Request {
       return { kind: 'post', conversationId, clientMessageId: random(16), envelope: random(8) };
     case 'watchOrg':
       return { kind: 'watch-org' };
+    case 'getHistoryGrants':
+      return { kind: 'get-history-grants', after: new Uint8Array(16), limit: 10 };
+    case 'putHistoryGrant':
+      return { kind: 'put-history-grant', deviceId: agentDevice.deviceId, conversationId, grant: random(8) };
     default:
       return { kind: 'set-presence', status: 'online' };
   }
@@ -113,6 +121,7 @@ describe('authorisation matrix', () => {
           expect(expectKind(reply, 'error').code).toBe('SEALCHAT_E_UNAUTHORIZED');
           expect(rowCount(h.dbPath)).toBe(before);
         }
+        if (action === 'getHistoryGrants' && ok) expect(expectKind(reply, 'history-grants').grants).toEqual([]);
         if (action === 'watchOrg' && actor === 'otherOrgAgent') {
           const list = expectKind(reply, 'conversation-list');
           expect(list.conversations.map((c) => Buffer.from(c.conversationId).toString('hex'))).not.toContain(

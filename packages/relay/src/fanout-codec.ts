@@ -2,8 +2,9 @@ import type { FanoutEvent } from './fanout.js';
 
 /**
  * The bytes relays exchange through the broker: a u32 header length, a JSON header, then the
- * envelope for a record (binary, so ciphertext is not inflated). Only ids, seqs, times and
- * ciphertext cross the broker, which is no more than the database already holds.
+ * envelope for a record (binary, so ciphertext is not inflated). Only ids (of orgs, conversations
+ * and, for a history grant, the device it is for), seqs, times and envelopes cross the broker, which
+ * is no more than the database already holds.
  */
 const VERSION = 1;
 const ID_LENGTH = 16;
@@ -53,6 +54,13 @@ export function encodeFanoutMessage(from: string, event: FanoutEvent): Buffer {
       break;
     case 'roster':
       header = { orgId: hex(event.orgId), version: event.version };
+      break;
+    case 'history-granted':
+      header = {
+        orgId: hex(event.orgId),
+        deviceId: hex(event.deviceId),
+        conversationId: hex(event.conversationId),
+      };
       break;
   }
   const json = Buffer.from(JSON.stringify({ v: VERSION, from, kind: event.kind, ...header }));
@@ -146,6 +154,16 @@ export function decodeFanoutMessage(message: Buffer): { from: string; event: Fan
       return {
         from,
         event: { kind: 'roster', orgId: id(h['orgId'], 'orgId'), version: count(h['version'], 'version') },
+      };
+    case 'history-granted':
+      return {
+        from,
+        event: {
+          kind: 'history-granted',
+          orgId: id(h['orgId'], 'orgId'),
+          deviceId: id(h['deviceId'], 'deviceId'),
+          conversationId: id(h['conversationId'], 'conversationId'),
+        },
       };
     default:
       throw new FanoutDecodeError('Unknown kind');

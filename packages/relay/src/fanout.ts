@@ -23,7 +23,17 @@ export type FanoutEvent =
       readonly orgId: Uint8Array<ArrayBuffer> | undefined;
     }
   /** A new roster is stored: receivers re-read and verify it, then revoke sockets of removed devices. */
-  | { readonly kind: 'roster'; readonly orgId: Uint8Array<ArrayBuffer>; readonly version: number };
+  | { readonly kind: 'roster'; readonly orgId: Uint8Array<ArrayBuffer>; readonly version: number }
+  /**
+   * A history grant is stored for this device and conversation: receivers holding the device's
+   * sockets read it from the store and push it. The grant itself does not cross the broker.
+   */
+  | {
+      readonly kind: 'history-granted';
+      readonly orgId: Uint8Array<ArrayBuffer>;
+      readonly deviceId: Uint8Array<ArrayBuffer>;
+      readonly conversationId: Uint8Array<ArrayBuffer>;
+    };
 
 /** The relay's side of a fan-out: what it does with events from other relays. */
 export interface FanoutSink {

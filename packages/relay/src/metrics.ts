@@ -22,6 +22,8 @@ const RELAY_FRAME_NAMES: Readonly<Record<number, string>> = {
   0x90: 'org-settings',
   0x91: 'audit-page',
   0x92: 'roster-history',
+  0x93: 'history-grants',
+  0x94: 'history-granted',
 };
 
 class Histogram {

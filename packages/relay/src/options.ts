@@ -109,6 +109,14 @@ export interface RelayOptions {
    * at most `maxFrameBytes`, and orgs publish one per team change: 10 000 is years of changes.
    */
   readonly maxRosterHistory: number;
+  /**
+   * History grants one device may hold in one organisation (`put-history-grant`; SEALCHAT_E_LIMIT for
+   * a new one beyond it, replacing one it holds always works). A device holds at most one per
+   * conversation, each at most `maxFrameBytes`, and they go with their conversation and with the
+   * device's removal from the roster; this bounds what a supervisor can make one device cost:
+   * 100 000 × 64 KiB ≈ 6.5 GB at worst, typically well under 1 KiB each. 0 refuses every new grant.
+   */
+  readonly maxHistoryGrantsPerDevice: number;
   /** How often the retention sweeper runs. */
   readonly retentionSweepIntervalMs: number;
   /** How often freed pages are returned to the file system and the WAL truncated (incremental vacuum). */
@@ -162,6 +170,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   maxRetentionDays: 36_500,
   maxAuditRecords: 100_000,
   maxRosterHistory: 10_000,
+  maxHistoryGrantsPerDevice: 100_000,
   retentionSweepIntervalMs: 60 * 60 * 1000,
   vacuumIntervalMs: 60 * 60 * 1000,
   fanoutAuditIntervalMs: 10_000,
@@ -193,6 +202,7 @@ type IntegerOption =
   | 'maxRetentionDays'
   | 'maxAuditRecords'
   | 'maxRosterHistory'
+  | 'maxHistoryGrantsPerDevice'
   | 'retentionSweepIntervalMs'
   | 'vacuumIntervalMs'
   | 'fanoutAuditIntervalMs'
@@ -227,6 +237,7 @@ const INTEGER_RANGES: Record<IntegerOption, readonly [number, number]> = {
   maxAuditRecords: [0, 100_000_000],
   // At least the current roster is always kept.
   maxRosterHistory: [1, 10_000_000],
+  maxHistoryGrantsPerDevice: [0, 100_000_000],
   retentionSweepIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
   vacuumIntervalMs: [10, 7 * 24 * 60 * 60 * 1000],
   fanoutAuditIntervalMs: [10, 24 * 60 * 60 * 1000],

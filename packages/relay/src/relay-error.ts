@@ -7,13 +7,19 @@ export const RelayErrorCode = {
   badFrame: 'SEALCHAT_E_BAD_FRAME',
   /** The organisation is not registered on this relay. */
   unknownOrg: 'SEALCHAT_E_UNKNOWN_ORG',
-  /** Nothing stored under that id (for example no roster published yet). */
+  /**
+   * Nothing stored under that id: no roster published yet; for `put-history-grant`, a device not on
+   * the org's current roster or a conversation the org does not have.
+   */
   notFound: 'SEALCHAT_E_NOT_FOUND',
   /** Wrong or missing capability, failed agent authentication, or a conversation that does not exist. */
   unauthorized: 'SEALCHAT_E_UNAUTHORIZED',
   /** A roster that does not verify, belongs to another org, has expired, or is not newer than the stored one. */
   rosterRejected: 'SEALCHAT_E_ROSTER_REJECTED',
-  /** An append-only write lost a race: the audit log's next index is not the one sent (re-read, then retry). */
+  /**
+   * A write lost a race: the audit log's next index is not the one sent (re-read, then retry), or the
+   * roster changed twice while a history grant was being stored (retry).
+   */
   conflict: 'SEALCHAT_E_CONFLICT',
   /** A per-socket or per-org limit of the relay's options was reached. */
   limit: 'SEALCHAT_E_LIMIT',

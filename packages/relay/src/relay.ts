@@ -37,7 +37,9 @@ import {
 } from './store.js';
 
 /** The feature revision this relay speaks (wire.ts `WIRE_REVISION`); see docs/relay-protocol.md §Versioning. */
-export const RELAY_WIRE_REVISION = 3;
+export const RELAY_WIRE_REVISION = 4;
+/** The revision that brought `history-granted`: only sockets that said `hello` with it are pushed one. */
+const HISTORY_GRANT_REVISION = 4;
 /** A `history` page stops adding records past this many envelope bytes (it always carries at least one). */
 const MAX_HISTORY_PAGE_BYTES = 1024 * 1024;
 /** An `audit-page` stops adding records past this many record bytes (it always carries at least one). */
@@ -414,6 +416,10 @@ export class Relay implements FanoutSink {
         return this.auditPage(conn, frame);
       case 'get-roster-history':
         return this.rosterHistory(conn, frame);
+      case 'put-history-grant':
+        return this.putHistoryGrant(conn, frame);
+      case 'get-history-grants':
+        return this.historyGrants(conn, frame);
     }
   }
 
@@ -526,6 +532,101 @@ export class Relay implements FanoutSink {
       rosters.push(roster);
     }
     this.send(conn, { kind: 'roster-history', requestId: frame.requestId, rosters });
+  }
+
+  /**
+   * A supervisor stores a history grant for a device of the org's current roster and a conversation
+   * of the org, replacing an earlier one for the pair, then the device's open sockets are pushed it.
+   * The store writes only while the roster is the one checked here; if another publication (here or
+   * on another relay) got in between, the check runs once more against the new roster. The grant is
+   * ciphertext: neither it, its size, nor the ids it concerns are logged.
+   */
+  private async putHistoryGrant(conn: Connection, frame: Frame<'put-history-grant'>, again = false): Promise<void> {
+    const orgId = await this.supervisorOrg(conn);
+    const roster = await this.currentRoster(orgId);
+    if (!roster?.devices.some((d) => bytesEqual(d.deviceId, frame.deviceId))) {
+      throw new RelayRequestError(RelayErrorCode.notFound, 'That device is not on the organisation’s current roster');
+    }
+    const result = await this.store.putHistoryGrant({
+      orgId,
+      deviceId: frame.deviceId,
+      conversationId: frame.conversationId,
+      grant: frame.grant,
+      rosterVersion: roster.version,
+      maxPerDevice: this.options.maxHistoryGrantsPerDevice,
+    });
+    switch (result) {
+      case 'stale-roster':
+        if (again) throw new RelayRequestError(RelayErrorCode.conflict, 'The roster changed meanwhile; retry');
+        this.rosters.delete(hex(orgId));
+        return this.putHistoryGrant(conn, frame, true);
+      case 'unknown-conversation':
+        throw new RelayRequestError(RelayErrorCode.notFound, 'The organisation has no such conversation');
+      case 'full':
+        throw new RelayRequestError(
+          RelayErrorCode.limit,
+          'That device holds as many history grants as the relay keeps',
+        );
+      case 'stored':
+        break;
+    }
+    this.logger.log('info', 'history-grant-stored', { conn: conn.id });
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+    this.pushGrant(hex(orgId), frame.deviceId, frame.conversationId, frame.grant);
+    this.fanout.publish({
+      kind: 'history-granted',
+      orgId,
+      deviceId: frame.deviceId,
+      conversationId: frame.conversationId,
+    });
+  }
+
+  /**
+   * One page of the grants addressed to the socket's own device, ascending by conversation id after
+   * `after`. Any device on the org's current roster may ask; the frame names neither org nor device,
+   * so no socket can read another device's grants.
+   */
+  private async historyGrants(conn: Connection, frame: Frame<'get-history-grants'>): Promise<void> {
+    const what = 'read history grants';
+    const orgId = await this.memberOrg(conn, what, false);
+    const deviceId = conn.agent?.deviceId;
+    if (!deviceId) throw notAllowed(what);
+    const stored = await this.store.historyGrants(orgId, deviceId, frame.after, frame.limit);
+    const grants = stored.map(({ conversationId, grant }) => ({ conversationId, grant }));
+    this.send(conn, { kind: 'history-grants', requestId: frame.requestId, grants });
+  }
+
+  /** The device's sockets on this relay that may be pushed `history-granted`. */
+  private grantees(orgKey: string, deviceId: Uint8Array): Connection[] {
+    return [...(this.agents.get(orgKey) ?? [])].filter(
+      (conn) =>
+        conn.revision >= HISTORY_GRANT_REVISION &&
+        conn.agent !== undefined &&
+        bytesEqual(conn.agent.deviceId, deviceId),
+    );
+  }
+
+  private pushGrant(
+    orgKey: string,
+    deviceId: Uint8Array,
+    conversationId: Uint8Array<ArrayBuffer>,
+    grant: Uint8Array<ArrayBuffer>,
+  ): void {
+    let bytes: Uint8Array | undefined;
+    for (const conn of this.grantees(orgKey, deviceId)) {
+      this.push(conn, (bytes ??= encodeRelayFrame({ kind: 'history-granted', conversationId, grant })));
+    }
+  }
+
+  /**
+   * Another relay stored a grant: if the device has sockets here, push them what the store holds now
+   * (a later replacement, or nothing if the conversation is gone since).
+   */
+  private async grantStored(event: FanoutEvent & { kind: 'history-granted' }): Promise<void> {
+    const orgKey = hex(event.orgId);
+    if (this.grantees(orgKey, event.deviceId).length === 0) return;
+    const grant = await this.store.historyGrant(event.orgId, event.deviceId, event.conversationId);
+    if (grant) this.pushGrant(orgKey, event.deviceId, event.conversationId, grant);
   }
 
   /**
@@ -1158,6 +1259,12 @@ export class Relay implements FanoutSink {
       case 'roster':
         return void this.rosterChanged(event.orgId, event.version).catch((error: unknown) => {
           this.logger.log('error', 'roster-refresh-failed', {
+            error: error instanceof Error ? error.name : typeof error,
+          });
+        });
+      case 'history-granted':
+        return void this.grantStored(event).catch((error: unknown) => {
+          this.logger.log('error', 'history-grant-push-failed', {
             error: error instanceof Error ? error.name : typeof error,
           });
         });
