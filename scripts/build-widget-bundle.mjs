@@ -61,13 +61,41 @@ const hpkeShim = {
   },
 };
 
+/**
+ * @hpke's Deno-built classes define each field with a spelled-out `Object.defineProperty(this,
+ * "name", { enumerable: true, configurable: true, writable: true, value })`, about 50 of them in the
+ * panel; `defineField(this, "name", value)` defines exactly the same, for 3.5 KB (125 B gzip) less.
+ * (Sharing their three copies of tslib's private-field helpers too was measured: 27 B gzip more.)
+ */
+const DEFINE_FIELD = '\0sealchat-define-field';
+const lines = (text) => text.split('\n').length;
+const hpkeFields = {
+  name: 'sealchat-hpke-fields',
+  resolveId: (id) => (id === DEFINE_FIELD ? id : undefined),
+  load: (id) =>
+    id === DEFINE_FIELD
+      ? `export const defineField = (o, k, value) =>
+          Object.defineProperty(o, k, { enumerable: true, configurable: true, writable: true, value });`
+      : undefined,
+  transform(code, id) {
+    if (!/[\\/]@hpke[\\/]/.test(id)) return undefined;
+    const next = code.replace(
+      /Object\.defineProperty\(this, ("\w+"), \{\s*enumerable: true,\s*configurable: true,\s*writable: true,\s*value: ((?:[^\n]|\n(?!\s*\}\);))*?)\s*\}\);/g,
+      // Blank lines keep every line where it was: the source maps stay right without one of our own.
+      (match, key, value) =>
+        `defineField(this, ${key}${value === 'void 0' ? '' : `, ${value}`});${'\n'.repeat(lines(match) - lines(value))}`,
+    );
+    return next === code ? undefined : { code: `${next}\nimport { defineField } from "${DEFINE_FIELD}";\n`, map: null };
+  },
+};
+
 async function bundle(entry, fileName, options = {}) {
   await build({
     configFile: false,
     logLevel: 'warn',
     root,
     resolve: { conditions: ['source', 'browser', 'production'] },
-    plugins: [minifyStyles, hpkeShim],
+    plugins: [minifyStyles, hpkeShim, hpkeFields],
     define: { 'process.env.NODE_ENV': '"production"', ...options.define },
     build: {
       outDir,
