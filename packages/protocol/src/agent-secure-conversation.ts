@@ -102,9 +102,12 @@ export class AgentSecureConversation extends SecureConversation {
     for (const s of seeds) this.granted.set(`${s.type}:${this.chainKey(s.senderDeviceId, s.chainId)}`, s.seed);
   }
 
-  /** The chain seeds this conversation opened, to grant to another device (only with `keepSeeds`). */
+  /**
+   * The chain seeds this conversation opened, to grant to another device (only with `keepSeeds`).
+   * None for an ephemeral conversation: it keeps no history, whoever could read it live.
+   */
   grantableSeeds(): GrantedSeed[] {
-    return [...(this.kept?.values() ?? [])];
+    return this.mode === 'archive' ? [...(this.kept?.values() ?? [])] : [];
   }
 
   /**
@@ -150,7 +153,7 @@ export class AgentSecureConversation extends SecureConversation {
       this.formerSender = undefined;
     }
     const received = outcome.received;
-    if (received.kind === 'key-share') await this.afterKeyShare(decodeEnvelope(bytes));
+    if (received.kind === 'key-share' || received.kind === 'own-echo') await this.afterKeyShare(decodeEnvelope(bytes));
     if (!former || (received.kind !== 'key-share' && received.kind !== 'payload')) return outcome;
     // Accepted: only now does the chain count as the former member's.
     const envelope = decodeEnvelope(bytes);
@@ -160,27 +163,29 @@ export class AgentSecureConversation extends SecureConversation {
   }
 
   /**
-   * After a key share was accepted: a chain no share here opened takes a granted seed, and with
-   * `keepSeeds` an opened chain's seed is kept (opened again: a chain keeps no seed).
+   * After a key share was accepted (or this device's own came back): a chain no share here opened
+   * takes a granted seed, and with `keepSeeds` the chain's seed is kept — opened again from the
+   * share, as a chain keeps no seed (this device's own chains too: it lists itself in archive mode).
    */
   private async afterKeyShare(envelope: Envelope): Promise<void> {
-    const type = envelope.type as KeyShareType;
+    const type = envelope.type;
+    if (type !== EnvelopeType.keyShare && type !== EnvelopeType.noteKeyShare) return;
     const chains = type === EnvelopeType.noteKeyShare ? this.noteChains : this.chains;
     const key = this.chainKey(envelope.senderDeviceId, envelope.chainId);
-    if (!chains.has(key)) {
-      const seed = this.granted.get(`${type}:${key}`);
-      if (seed) chains.set(key, new ReceivingChain(envelope.chainId, seed, { maxSkip: this.maxSkip }));
-    } else if (this.kept) {
-      const opener = this.opener(readKeyShareIntro(envelope, type).recipients);
-      const seed = opener ? await openKeyShare(envelope, opener, this.orgId) : this.granted.get(`${type}:${key}`);
-      if (seed)
-        this.kept.set(`${type}:${key}`, {
-          type,
-          senderDeviceId: envelope.senderDeviceId,
-          chainId: envelope.chainId,
-          seed,
-        });
-    }
+    const granted = this.granted.get(`${type}:${key}`);
+    const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
+    if (granted && !mine && !chains.has(key))
+      chains.set(key, new ReceivingChain(envelope.chainId, granted, { maxSkip: this.maxSkip }));
+    if (!this.kept) return;
+    const opener = this.opener(readKeyShareIntro(envelope, type).recipients);
+    const seed = opener ? await openKeyShare(envelope, opener, this.orgId) : granted;
+    if (seed)
+      this.kept.set(`${type}:${key}`, {
+        type,
+        senderDeviceId: envelope.senderDeviceId,
+        chainId: envelope.chainId,
+        seed,
+      });
   }
 
   /**

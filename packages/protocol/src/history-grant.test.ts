@@ -67,7 +67,7 @@ async function pastConversation(mode: 'archive' | 'ephemeral' = 'archive') {
     if (seeds) c.grant(seeds);
     return c;
   };
-  return { org, conversationId, sealed, late, archiveHolder, reader };
+  return { org, agent, roster, conversationId, sealed, late, archiveHolder, reader };
 }
 
 async function read(conversation: AgentSecureConversation, sealed: readonly Sealed[]) {
@@ -151,10 +151,21 @@ describe('history grants', () => {
     expect(result.refused.every((e) => e instanceof OpenError)).toBe(true);
   });
 
-  it('an ephemeral conversation has nothing to grant: the archive key never had its chains', async () => {
+  it('an ephemeral conversation has nothing to grant, even from a device that read it live', async () => {
     const w = await pastConversation('ephemeral');
     await read(w.archiveHolder, w.sealed);
     expect(w.archiveHolder.grantableSeeds()).toEqual([]);
+    // The agent who answered it held its chains; it still grants none of them.
+    const live = new AgentSecureConversation({
+      me: w.agent,
+      orgId: w.org.orgId,
+      conversationId: w.conversationId,
+      roster: w.roster,
+      keepSeeds: true,
+    });
+    const { texts } = await read(live, w.sealed);
+    expect(texts).toContain('Where is my order?');
+    expect(live.grantableSeeds()).toEqual([]);
   });
 
   it('bounds: too many seeds, or a seed of another type, is refused when sealing', async () => {

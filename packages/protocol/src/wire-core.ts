@@ -25,12 +25,12 @@ export const MAX_ROSTER_BYTES = 1024 * 1024;
 /**
  * Feature revision this codec speaks, announced in `hello`/`welcome` (docs/relay-protocol.md
  * §Versioning). Revision 1 is the original frame set; revision 2 adds resume with an epoch, history
- * pages, presence and deletion; revision 3 the organisation's settings, audit log and roster history
- * (wire-agent.ts).
+ * pages, presence and deletion; revision 3 the organisation's settings, audit log and roster history;
+ * revision 4 history grants (wire-agent.ts).
  * The relay pushes frames of a revision only to sockets that said `hello` with it, so a revision-1
  * client never sees a kind it cannot decode.
  */
-export const WIRE_REVISION = 3;
+export const WIRE_REVISION = 4;
 /** Most devices one `presence` frame may list. */
 const MAX_PRESENCE_DEVICES = 10_000;
 

@@ -44,11 +44,14 @@ export {
   MAX_AUDIT_RECORD_BYTES,
   MAX_AUDIT_PAGE,
   MAX_ROSTER_HISTORY_PAGE,
+  MAX_HISTORY_GRANT_BYTES,
+  MAX_HISTORY_GRANTS_PAGE,
 } from './wire-agent.js';
 export type {
   ConversationSummary,
   HistoryRecord,
   AuditEntry,
+  HistoryGrantEntry,
   AgentClientFrame,
   AgentRelayFrame,
 } from './wire-agent.js';
