@@ -77,6 +77,8 @@ async function main(): Promise<void> {
   const administration = await OrgAdministration.connect({ relayUrl: ws, organisation: org, store });
   orgAdmin.administration = administration;
   team.administration = administration;
+  // Its console holds the archive key: the Team panel shares past conversations with it (by policy).
+  team.session = session;
   console_.administration = administration;
 }
 

@@ -269,6 +269,12 @@ export function describe(event: AuditEvent): string {
       return `Conversation ${toHex(event.conversationId).slice(0, 6)} erased`;
     case 'transcript-exported':
       return `Transcript of conversation ${toHex(event.conversationId).slice(0, 6)} exported`;
+    case 'history-policy-set':
+      return event.enabled
+        ? 'Agents may now read conversations from before they joined'
+        : 'Agents no longer get conversations from before they joined';
+    case 'history-shared':
+      return `Shared ${event.conversations === 1 ? '1 past conversation' : `${event.conversations} past conversations`} with ${event.name}'s device (${toHex(event.deviceId).slice(0, 8)}…)`;
   }
 }
 

@@ -15,6 +15,7 @@ import {
   reviewJoinRequest,
   revokeDevice,
   waitForApproval,
+  type AgentSession,
   type ClientStore,
   type AuditEvent,
   type InviteInfo,
@@ -55,7 +56,7 @@ export interface RevokeRequestDetail {
   readonly name: string;
 }
 
-type Busy = 'invite' | 'review' | 'approve' | 'revoke' | 'join' | 'publish' | undefined;
+type Busy = 'invite' | 'review' | 'approve' | 'revoke' | 'join' | 'publish' | 'policy' | 'share' | undefined;
 
 /**
  * The team: who may read and answer this organisation's chats. Two sides, by whether
@@ -90,6 +91,7 @@ export class SealchatTeam extends LitElement {
     store: { attribute: false },
     organisation: { attribute: false },
     administration: { attribute: false },
+    session: { attribute: false },
     relay: { type: String },
     invite: { type: String },
     joinUrl: { type: String, attribute: 'join-url' },
@@ -104,6 +106,7 @@ export class SealchatTeam extends LitElement {
     error: { state: true },
     notice: { state: true },
     unpublished: { state: true },
+    historyPolicy: { state: true },
   };
 
   /** Where the team's records and this device's keys are kept (an `IdbClientStore` in a browser). */
@@ -115,6 +118,12 @@ export class SealchatTeam extends LitElement {
    * cancellation and revocation is recorded in the organisation's audit log.
    */
   administration: OrgAdministration | undefined;
+  /**
+   * This browser's console session, started with the organisation's archive key: with it and
+   * {@link administration}, the panel sets the policy on agents reading conversations from before
+   * they joined, and shares those conversations with a device (docs/agent-console.md).
+   */
+  session: AgentSession | undefined;
   /** The relay's WebSocket URL: rosters are published there, and the invitee watches it. */
   relay: string | undefined;
   /** An invite code (or a link holding one) to prefill the invitee's side with. */
@@ -134,6 +143,9 @@ export class SealchatTeam extends LitElement {
   protected notice = '';
   /** A roster saved here that the relay may not have yet (publishing failed). */
   protected unpublished = false;
+  /** The organisation's history policy as the verified audit log says; undefined until read. */
+  protected historyPolicy: boolean | undefined;
+  private policyOf: OrgAdministration | undefined;
   private loaded: { store: ClientStore | undefined; organisation: Organisation | undefined } | undefined;
   private waiting: AbortController | undefined;
 
@@ -145,6 +157,27 @@ export class SealchatTeam extends LitElement {
       this.loaded = { store: this.store, organisation: this.organisation };
       void this.load();
     }
+    if (this.administration !== this.policyOf) {
+      this.policyOf = this.administration;
+      this.historyPolicy = undefined;
+      void this.loadPolicy();
+    }
+  }
+
+  private async loadPolicy(): Promise<void> {
+    const administration = this.administration;
+    if (!administration) return;
+    try {
+      const policy = await administration.historyPolicy();
+      if (this.administration === administration) this.historyPolicy = policy;
+    } catch (error) {
+      this.error = `The history policy could not be read: ${messageOf(error)}`;
+    }
+  }
+
+  /** Whether this browser can share past conversations: it administers, and its console holds the archive key. */
+  private get canShare(): boolean {
+    return !!this.administration && !!this.session;
   }
 
   override disconnectedCallback(): void {
@@ -235,7 +268,46 @@ export class SealchatTeam extends LitElement {
         name: member.name,
         role: member.role,
       });
+      if (this.historyPolicy && this.canShare) {
+        const approved = this.notice;
+        await this.share({ deviceId: member.device.deviceId, name: member.name });
+        this.notice = `${approved} ${this.notice}`;
+      }
     });
+  }
+
+  /** Shares the past conversations with one device; the notice says how many. */
+  private async share(member: { readonly deviceId: Uint8Array<ArrayBuffer>; readonly name: string }): Promise<void> {
+    const { administration, session } = this;
+    if (!administration || !session) return;
+    try {
+      const { shared, skipped } = await administration.shareHistory(session, member);
+      this.notice =
+        `Shared ${shared === 1 ? '1 past conversation' : `${shared} past conversations`} with ${member.name}.` +
+        (skipped ? ` ${skipped} too long to share in one grant were left out.` : '');
+    } catch (error) {
+      throw new Error(`Past conversations were not shared with ${member.name}: ${messageOf(error)}`);
+    }
+  }
+
+  private async onShare(member: TeamMember): Promise<void> {
+    if (this.busy) return;
+    await this.act('share', 'members-heading', () => this.share(member));
+  }
+
+  private async onPolicy(event: Event): Promise<void> {
+    const administration = this.administration;
+    const box = event.currentTarget as HTMLInputElement;
+    if (!administration || this.busy) return;
+    const enabled = box.checked;
+    await this.act('policy', 'history-policy', async () => {
+      await administration.setHistoryPolicy(enabled);
+      this.historyPolicy = enabled;
+      this.notice = enabled
+        ? 'Agents you approve from now on read the conversations from before they joined. Use “Share past conversations” for those already on the team.'
+        : 'Agents you approve from now on read only what starts after they join. What was shared stays shared.';
+    });
+    box.checked = this.historyPolicy === true;
   }
 
   private async onRevoke(member: TeamMember): Promise<void> {
@@ -601,15 +673,28 @@ export class SealchatTeam extends LitElement {
                             Keep
                           </button>
                         </div>`
-                      : html`<button
-                          type="button"
-                          class="danger"
-                          ?disabled=${busy}
-                          aria-label=${`Revoke ${member.name}`}
-                          @click=${() => (this.confirming = member)}
-                        >
-                          Revoke
-                        </button>`
+                      : html`${
+                            this.historyPolicy && this.canShare
+                              ? html`<button
+                                  type="button"
+                                  class="secondary"
+                                  ?disabled=${busy}
+                                  aria-label=${`Share past conversations with ${member.name}`}
+                                  @click=${() => this.onShare(member)}
+                                >
+                                  ${this.busy === 'share' ? 'Sharing…' : 'Share past conversations'}
+                                </button>`
+                              : nothing
+                          }
+                          <button
+                            type="button"
+                            class="danger"
+                            ?disabled=${busy}
+                            aria-label=${`Revoke ${member.name}`}
+                            @click=${() => (this.confirming = member)}
+                          >
+                            Revoke
+                          </button>`
                 }
               </li>`,
           )}
@@ -619,7 +704,33 @@ export class SealchatTeam extends LitElement {
             ? html`<button type="button" ?disabled=${busy} @click=${() => this.onPublishAgain()}>Publish again</button>`
             : nothing
         }
+        ${this.renderPolicy()}
       </section>
+    `;
+  }
+
+  private renderPolicy() {
+    if (!this.administration) return nothing;
+    const busy = this.busy !== undefined;
+    return html`
+      <div class="policy" part="history-policy">
+        <input
+          type="checkbox"
+          id="history-policy"
+          aria-describedby="history-policy-hint"
+          .checked=${this.historyPolicy === true}
+          ?disabled=${busy || !this.canShare || this.historyPolicy === undefined}
+          @change=${(e: Event) => this.onPolicy(e)}
+        />
+        <label for="history-policy">Agents read conversations from before they joined</label>
+        <p class="hint" id="history-policy-hint">
+          ${
+            this.canShare
+              ? 'When you approve a device, this browser shares the past conversations with it (not the ephemeral ones). It keeps them if revoked later, and gets nothing that starts afterwards.'
+              : 'Only a supervisor console holding the organisation (its archive key) can share past conversations.'
+          }
+        </p>
+      </div>
     `;
   }
 

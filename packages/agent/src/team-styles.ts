@@ -26,6 +26,13 @@ export const teamStyles = css`
   button.danger {
     background: var(--_danger);
   }
+  .policy {
+    margin-top: 16px;
+  }
+  .policy input {
+    width: auto;
+    margin-inline-end: 8px;
+  }
   .fingerprint {
     font:
       600 16px/1.4 ui-monospace,

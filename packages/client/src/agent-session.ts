@@ -8,8 +8,12 @@ import {
   encodeNote,
   envelopeDigest,
   EnvelopeType,
+  ArchiveKeyError,
   fromHex,
+  MAX_GRANTED_SEEDS,
+  openHistoryGrant,
   orgIdFromRootKey,
+  sealHistoryGrant,
   safetyCode,
   SealchatError,
   signRelayChallenge,
@@ -19,6 +23,7 @@ import {
   type ControlAction,
   type ConversationSummary,
   type DeviceIdentity,
+  type GrantedSeed,
   type NoteContent,
   type PresenceStatus,
   type RelayFrame,
@@ -69,6 +74,7 @@ export class AgentConversation extends Conversation {
     options: Omit<ConversationOptions, 'mode'> & {
       readonly archive?: ShareOpener;
       readonly pastRosters?: readonly VerifiedRoster[];
+      readonly keepSeeds?: boolean;
     } = {},
   ) {
     super(
@@ -166,6 +172,9 @@ export class AgentConversation extends Conversation {
  */
 const NO_ROSTER_HISTORY = new Set(['SEALCHAT_E_BAD_FRAME', 'SEALCHAT_E_UNAUTHORIZED', 'SEALCHAT_E_NOT_FOUND']);
 
+/** History grants per page asked of the relay (a grant is usually well under 1 KiB; at most 64 KiB). */
+const GRANT_PAGE = 64;
+
 /** Agents attach by their authenticated socket, not by a visitor capability. */
 const EMPTY_CAPABILITY = new Uint8Array(0);
 
@@ -201,6 +210,8 @@ export class AgentSession extends ChatSession {
    * of devices revoked since are read under them (docs/protocol.md §8 step 4).
    */
   private pastRosters: readonly VerifiedRoster[] = [];
+  /** Chain seeds of past conversations granted to this device (docs/protocol.md §14), by conversation id. */
+  private readonly grants = new Map<string, readonly GrantedSeed[]>();
   /**
    * Connects, authenticates and attaches to every conversation of the org.
    * @throws RelayRequestError when the relay refuses the device (not on the roster).
@@ -399,6 +410,8 @@ export class AgentSession extends ChatSession {
     if (this.archiveKey && !this.archive) this.archive = await verifyArchiveKey(this.archiveKey, roster);
     // Revision 3 serves the history; an older relay would not even answer the frame.
     if (revision >= 3) await this.loadRosterHistory(roster);
+    // Before the conversations: a granted chain opens as its key share is read.
+    if (!this.archive && revision >= 4) await this.loadHistoryGrants();
     await this.connection.request({ kind: 'set-presence', status: this.status });
     const answer = await this.connection.request({ kind: 'watch-org' });
     if (answer.kind !== 'conversation-list') {
@@ -440,7 +453,97 @@ export class AgentSession extends ChatSession {
     for (const conversation of this.conversationList) conversation.secure.setPastRosters(history.rosters);
   }
 
+  /**
+   * Fetches and opens the history grants addressed to this device. A relay that does not serve
+   * them leaves the session without (as before); a grant that does not open is an `error` event.
+   * @throws ConnectionLostError when the socket drops first (the next connection tries again).
+   */
+  private async loadHistoryGrants(): Promise<void> {
+    let after = new Uint8Array(16);
+    for (;;) {
+      let page: RelayFrame;
+      try {
+        page = await this.connection.request({ kind: 'get-history-grants', after, limit: GRANT_PAGE });
+      } catch (error) {
+        if (error instanceof RelayRequestError && NO_ROSTER_HISTORY.has(error.code)) return;
+        throw error;
+      }
+      if (page.kind !== 'history-grants')
+        throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected history grants, got ${page.kind}`);
+      for (const { conversationId, grant } of page.grants) await this.openGrant(conversationId, grant);
+      const last = page.grants.at(-1);
+      if (!last || page.grants.length < GRANT_PAGE) return;
+      after = last.conversationId;
+    }
+  }
+
+  /** Opens one grant for this device; false (and an `error` event) when it does not open. */
+  private async openGrant(conversationId: Uint8Array<ArrayBuffer>, grant: Uint8Array): Promise<boolean> {
+    try {
+      const seeds = await openHistoryGrant({ orgId: this.orgId, conversationId, me: this.identity, grant });
+      this.grants.set(toHex(conversationId), seeds);
+      return true;
+    } catch (error) {
+      this.emit('error', toSealchatError(error));
+      return false;
+    }
+  }
+
+  /**
+   * A grant pushed by the relay as a supervisor shared history: the conversation is read again from
+   * the start with the granted seeds (its key shares were already read without them), and shown anew.
+   */
+  private async granted(conversationId: Uint8Array<ArrayBuffer>, grant: Uint8Array): Promise<void> {
+    if (this.archive || !(await this.openGrant(conversationId, grant))) return;
+    const id = toHex(conversationId);
+    if (!this.conversations.has(id)) return;
+    const conversation = this.newConversation(conversationId);
+    this.conversations.set(id, conversation);
+    this.emit('conversation', conversation);
+    await this.attach(conversation, EMPTY_CAPABILITY);
+  }
+
+  /**
+   * History grants for `deviceId`: each conversation this session reads, its chain seeds sealed to
+   * that device's agreement key as the current roster certifies it (docs/protocol.md §14). Only a
+   * session holding the archive key has every chain to give. A conversation with more chains than
+   * one grant carries ({@link MAX_GRANTED_SEEDS}) is counted in `skipped`.
+   * @throws ArchiveKeyError without the archive key; TypeError when the device is not on the roster.
+   */
+  async historyGrantsFor(deviceId: Uint8Array): Promise<{
+    grants: { conversationId: Uint8Array<ArrayBuffer>; grant: Uint8Array<ArrayBuffer> }[];
+    skipped: number;
+  }> {
+    if (!this.archive) throw new ArchiveKeyError('Only a console holding the archive key can share history');
+    const find = () => this.roster?.devices.find((d) => toHex(d.deviceId) === toHex(deviceId));
+    // Just approved: the roster that lists it may not have been pushed here yet.
+    const recipient = find() ?? ((await this.refreshRoster()) && find());
+    if (!recipient) throw new TypeError('That device is not on the roster');
+    const grants = [];
+    let skipped = 0;
+    for (const conversation of this.conversationList) {
+      const seeds = conversation.secure.grantableSeeds();
+      if (seeds.length === 0) continue;
+      if (seeds.length > MAX_GRANTED_SEEDS) {
+        skipped++;
+        continue;
+      }
+      const { conversationId } = conversation;
+      grants.push({
+        conversationId,
+        grant: await sealHistoryGrant({ orgId: this.orgId, conversationId, recipient, seeds }),
+      });
+    }
+    return { grants, skipped };
+  }
+
   protected override onFrame(frame: RelayFrame): void {
+    if (frame.kind === 'history-granted') {
+      void this.granted(frame.conversationId, frame.grant).catch((error: unknown) =>
+        this.emit('error', toSealchatError(error)),
+      );
+      return;
+    }
     if (frame.kind === 'conversation-deleted') {
       // Erased by the visitor or by retention: it leaves the inbox.
       const id = toHex(frame.conversationId);
@@ -461,19 +564,26 @@ export class AgentSession extends ChatSession {
     const id = toHex(summary.conversationId);
     let conversation = this.conversations.get(id);
     if (!conversation) {
-      const agentConversation = new AgentConversation(summary.conversationId, this.identity, this.orgId, this.roster!, {
-        ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
-        ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
-        ...(this.archive ? { archive: this.archive } : {}),
-        pastRosters: this.pastRosters,
-      });
-      agentConversation.onAssignment = (c) =>
-        this.dispatchEvent(new CustomEvent('assignment', { detail: { conversationId: c.id, ...c.assignment } }));
-      conversation = agentConversation;
+      conversation = this.newConversation(summary.conversationId);
       this.conversations.set(id, conversation);
       this.emit('conversation', conversation);
     }
     await this.attach(conversation, EMPTY_CAPABILITY);
+  }
+
+  /** A conversation as this session reads it: archive key, past rosters and granted seeds. */
+  private newConversation(conversationId: Uint8Array<ArrayBuffer>): AgentConversation {
+    const conversation = new AgentConversation(conversationId, this.identity, this.orgId, this.roster!, {
+      ...(this.options.rotation ? { rotation: this.options.rotation } : {}),
+      ...(this.options.maxSkip !== undefined ? { maxSkip: this.options.maxSkip } : {}),
+      ...(this.archive ? { archive: this.archive, keepSeeds: true } : {}),
+      pastRosters: this.pastRosters,
+    });
+    const seeds = this.grants.get(toHex(conversationId));
+    if (seeds) conversation.secure.grant(seeds);
+    conversation.onAssignment = (c) =>
+      this.dispatchEvent(new CustomEvent('assignment', { detail: { conversationId: c.id, ...c.assignment } }));
+    return conversation;
   }
 
   /**

@@ -39,7 +39,11 @@ export type AuditEvent =
   /** `days` = 0: back to the relay's default. */
   | { readonly action: 'retention-set'; readonly days: number }
   | { readonly action: 'conversation-erased'; readonly conversationId: Id }
-  | { readonly action: 'transcript-exported'; readonly conversationId: Id };
+  | { readonly action: 'transcript-exported'; readonly conversationId: Id }
+  /** The org's policy on agents reading conversations from before they joined: 1 on, 0 off. */
+  | { readonly action: 'history-policy-set'; readonly enabled: number }
+  /** Past conversations shared with an agent device by history grants (docs/protocol.md §14). */
+  | { readonly action: 'history-shared'; readonly deviceId: Id; readonly name: string; readonly conversations: number };
 
 export type AuditAction = AuditEvent['action'];
 
@@ -93,6 +97,12 @@ const SCHEMA: { readonly [A in AuditAction]: readonly FieldSpec<Extract<AuditEve
   'retention-set': [['days', 'u64']],
   'conversation-erased': [['conversationId', 'id']],
   'transcript-exported': [['conversationId', 'id']],
+  'history-policy-set': [['enabled', 'u64']],
+  'history-shared': [
+    ['deviceId', 'id'],
+    ['name', 'text'],
+    ['conversations', 'u64'],
+  ],
 };
 
 /** Every action this version knows, in the order docs/audit-log.md lists them. */

@@ -57,6 +57,8 @@ const SAMPLES: { [A in AuditAction]: Extract<AuditEvent, { action: A }> } = {
   'retention-set': { action: 'retention-set', days: 30 },
   'conversation-erased': { action: 'conversation-erased', conversationId: id(4) },
   'transcript-exported': { action: 'transcript-exported', conversationId: id(4) },
+  'history-policy-set': { action: 'history-policy-set', enabled: 1 },
+  'history-shared': { action: 'history-shared', deviceId: id(2), name: 'Ana', conversations: 12 },
 };
 
 /** The relay as the writer sees it: append-only by index, compare-and-set. */

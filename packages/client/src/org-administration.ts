@@ -8,6 +8,7 @@ import {
   toHex,
   type RelayFrame,
 } from '@sealchat/protocol';
+import type { AgentSession } from './agent-session.js';
 import type { AuditEvent } from './audit-entry.js';
 import { AuditLogWriter, readAuditLog, type AuditHead, type AuditLogEntry, type AuditTransport } from './audit-log.js';
 import type { ClientStore } from './client-store.js';
@@ -145,6 +146,50 @@ export class OrgAdministration extends EventTarget {
     });
     await this.#store.putRecord(AUDIT_HEAD_RECORD, { count: head.count, digest: toHex(head.digest) });
     return entries;
+  }
+
+  /**
+   * The organisation's policy on agents reading conversations from before they joined
+   * (docs/agent-console.md): the latest `history-policy-set` entry of the verified audit log, off
+   * when there is none. Kept there, not in a relay setting, so a relay cannot switch it on.
+   * @throws as {@link readAuditLog}.
+   */
+  async historyPolicy(): Promise<boolean> {
+    let enabled = false;
+    for (const { event } of await this.readAuditLog())
+      if (event.action === 'history-policy-set') enabled = event.enabled === 1;
+    return enabled;
+  }
+
+  /** Sets that policy, by recording it in the audit log. @throws as {@link record}. */
+  async setHistoryPolicy(enabled: boolean): Promise<void> {
+    await this.record({ action: 'history-policy-set', enabled: enabled ? 1 : 0 });
+  }
+
+  /**
+   * Shares the organisation's past conversations with one device: `session` (this browser's console,
+   * holding the archive key) seals each conversation's chain seeds to the device, this supervisor
+   * device hands the grants to the relay, and the audit log records how many (docs/protocol.md §14).
+   * Ephemeral conversations have nothing to share. Grants already given are replaced, so sharing
+   * again after more conversations is safe.
+   * @returns how many conversations were shared, and how many were too large for one grant.
+   * @throws ArchiveKeyError when `session` has no archive key; TypeError when the device is not on
+   *   the roster; RelayRequestError when the relay refuses a grant.
+   */
+  async shareHistory(
+    session: AgentSession,
+    member: { readonly deviceId: Uint8Array<ArrayBuffer>; readonly name: string },
+  ): Promise<{ shared: number; skipped: number }> {
+    const { grants, skipped } = await session.historyGrantsFor(member.deviceId);
+    for (const { conversationId, grant } of grants)
+      await this.request({ kind: 'put-history-grant', deviceId: member.deviceId, conversationId, grant });
+    await this.record({
+      action: 'history-shared',
+      deviceId: member.deviceId,
+      name: member.name,
+      conversations: grants.length,
+    });
+    return { shared: grants.length, skipped };
   }
 
   close(): void {
