@@ -25,6 +25,20 @@ describe('loadStrings in a browser', () => {
     expect(strings).toMatchObject({ dir: 'rtl', send: 'pinned' });
   });
 
+  it('loads a pinned locale file the build wrote as values in the compiled-in key order', async () => {
+    // The script-tag build defines __SEALCHAT_STRING_KEYS__; here it is a global for the test's length.
+    const scope = globalThis as { __SEALCHAT_STRING_KEYS__?: readonly string[] };
+    scope.__SEALCHAT_STRING_KEYS__ = ['dir', 'send', 'typing'];
+    try {
+      const source = 'export default ["rtl", "pinned", (name) => `${name} types`];';
+      const strings = await loadPinnedStrings('ar', { file: moduleUrl(source), integrity: await sri(source) });
+      expect(strings).toMatchObject({ dir: 'rtl', send: 'pinned' });
+      expect(strings.typing('Ana')).toBe('Ana types');
+    } finally {
+      delete scope.__SEALCHAT_STRING_KEYS__;
+    }
+  });
+
   it('refuses a tampered locale file with LocaleLoadError, before any of it runs', async () => {
     const genuine = 'export default { dir: "ltr" };';
     const tampered = 'window.__sealchatTampered = true; export default { dir: "ltr" };';
