@@ -37,10 +37,10 @@ export const panelCss = `
     font: 15px/1.4 var(--sealchat-font, system-ui, sans-serif);
     color: var(--_text);
     display: flex;
-    flex-direction: column;
+    flex-flow: column;
     position: relative;
-    inline-size: min(360px, calc(100vw - 40px));
-    block-size: min(560px, calc(100vh - 100px));
+    inline-size: min(360px, 100vw - 40px);
+    block-size: min(560px, 100vh - 100px);
     margin-block-end: 12px;
     background: var(--_surface);
     border-radius: 12px;
@@ -75,15 +75,14 @@ export const panelCss = `
     min-block-size: 32px;
     border: 0;
     border-radius: 6px;
-    background: transparent;
+    background: none;
     color: inherit;
     font-size: 20px;
     line-height: 1;
   }
   .notice,
   .status,
-  .typing,
-  .notice {
+  .typing {
     background: var(--_notice);
   }
   .typing:empty {
@@ -115,7 +114,7 @@ export const panelCss = `
   }
   ol > li.status {
     max-inline-size: none;
-    background: transparent;
+    background: none;
     font-style: italic;
   }
   .text {
@@ -149,9 +148,9 @@ export const panelCss = `
     margin: 0;
   }
   li.mine .retry {
-    border: 1px solid currentColor;
+    border: 1px solid;
     border-radius: 6px;
-    background: transparent;
+    background: none;
     color: inherit;
     font-size: 12px;
     margin-inline-start: 6px;
@@ -171,7 +170,7 @@ export const panelCss = `
   }
   .sheet {
     display: flex;
-    flex-direction: column;
+    flex-flow: column;
     gap: 6px;
     padding: 12px 16px;
     border-block-end: 1px solid var(--_muted);
@@ -185,7 +184,7 @@ export const panelCss = `
     border: 1px solid var(--_muted);
     border-radius: 8px;
     padding: 6px 10px;
-    background: transparent;
+    background: none;
     color: inherit;
     text-align: start;
   }
@@ -198,7 +197,7 @@ export const panelCss = `
   .prechat {
     flex: 1;
     display: flex;
-    flex-direction: column;
+    flex-flow: column;
     gap: 10px;
     padding: 16px;
   }
@@ -208,7 +207,7 @@ export const panelCss = `
   }
   .prechat label {
     display: flex;
-    flex-direction: column;
+    flex-flow: column;
     gap: 4px;
     font-size: 13px;
   }
