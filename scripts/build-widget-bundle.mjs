@@ -63,22 +63,78 @@ const hpkeShim = {
 };
 
 /**
- * Two rewrites of @hpke's Deno-built code, each with exactly the same effect, about 4.5 KB (275 B
- * gzip) off the panel:
+ * Property names that start with `_` and a letter are mangled (shortened by terser) in every file of
+ * this build, as Lit's build does: @hpke's internals (`_api`, `_kdf`, `_setup`…) and the private
+ * members of the visitor side's classes, which are named `_like` this for it. A mangled name differs
+ * from one build, and one file, to the next, so it must never reach anything stored, posted to another
+ * tab or read by another file: {@link checkMangledNames} fails the build when our code uses such a
+ * name other than as a private or protected class member.
+ */
+const MANGLED = /^_[A-Za-z]/;
+
+/**
+ * The build error for each use in one of our modules of a {@link MANGLED} name that could outlive
+ * the file: an object key (or destructured one), a public class member, a string used as a key.
+ */
+function checkMangledNames(code, id) {
+  const file = ts.createSourceFile(id, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const problems = [];
+  const mangled = (name) => {
+    const key = name && ts.isComputedPropertyName(name) ? name.expression : name;
+    return !!key && (ts.isIdentifier(key) || ts.isStringLiteralLike(key)) && MANGLED.test(key.text);
+  };
+  const report = (node, what) =>
+    problems.push(`${id}:${file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1}: ${what}`);
+  const visit = (node) => {
+    if (ts.isObjectLiteralExpression(node)) {
+      for (const p of node.properties) if (mangled(p.name)) report(p, `object key ${p.name.getText(file)}`);
+    } else if (ts.isBindingElement(node) && ts.isObjectBindingPattern(node.parent)) {
+      if (mangled(node.propertyName ?? node.name)) report(node, 'destructured key starting with _');
+    } else if (
+      (ts.isClassElement(node) || ts.isParameterPropertyDeclaration(node, node.parent)) &&
+      mangled(node.name) &&
+      !(ts.getCombinedModifierFlags(node) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected))
+    ) {
+      report(node, `public member ${node.name.getText(file)}`);
+    } else if (ts.isElementAccessExpression(node) && mangled(node.argumentExpression)) {
+      report(node, `element access [${node.argumentExpression.getText(file)}]`);
+    } else if (
+      ts.isBinaryExpression(node) &&
+      node.operatorToken.kind === ts.SyntaxKind.InKeyword &&
+      mangled(node.left)
+    ) {
+      report(node, `${node.left.getText(file)} in`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return problems.map((p) => `${p}: a name the build mangles (${MANGLED}) must stay a private or protected member`);
+}
+
+const mangledNames = {
+  name: 'sealchat-mangled-names',
+  // Before the TypeScript is compiled away: `private` is what the check looks for.
+  enforce: 'pre',
+  transform(code, id) {
+    if (/[\\/]node_modules[\\/]/.test(id) || !/\.ts$/.test(id)) return undefined;
+    const problems = checkMangledNames(code, id);
+    if (problems.length > 0) this.error(problems.join('\n'));
+    return undefined;
+  },
+};
+
+/**
+ * Two rewrites of @hpke's Deno-built code, each with exactly the same effect, for 4.5 KB (275 B gzip)
+ * less in the panel:
  * - Each class field is a spelled-out `Object.defineProperty(this, "name", { enumerable: true,
  *   configurable: true, writable: true, value })`, about 50 in the panel; `defineFields(this,
- *   { name: value })` defines the same property.
- * - Its `_`-prefixed members (`_api`, `_kdf`, `_setup`…, private by convention) get short names from
- *   terser's property mangler, which sees them as property names in that object literal too. They
- *   never leave @hpke's own objects: the build fails when our code, or a string in @hpke that could
- *   name one at run time, uses one of those names.
+ *   { name: value })` defines the same property, in an object literal where terser's property
+ *   mangler sees the name.
+ * - Its `_`-prefixed members (private by convention, never on anything of ours) are {@link MANGLED};
+ *   the build fails if @hpke has a string that could name one at run time.
  * (Sharing their three copies of tslib's private-field helpers was measured too: 27 B gzip more.)
  */
 const DEFINE_FIELDS = '\0sealchat-define-fields';
-/** The `_`-prefixed property names in @hpke's code, for terser's property mangler. */
-const hpkeInternals = new Set();
-/** Our own modules' code, checked against those names once a build is done. */
-const ownModules = new Map();
 const lines = (text) => text.split('\n').length;
 const hpkeFields = {
   name: 'sealchat-hpke-fields',
@@ -91,28 +147,17 @@ const hpkeFields = {
         };`
       : undefined,
   transform(code, id) {
-    if (!/[\\/]@hpke[\\/]/.test(id)) {
-      if (!/[\\/]node_modules[\\/]/.test(id) && !id.startsWith('\0')) ownModules.set(id, code);
-      return undefined;
-    }
+    if (!/[\\/]@hpke[\\/]/.test(id)) return undefined;
     const next = code.replace(
       /Object\.defineProperty\(this, "([A-Za-z_$][\w$]*)", \{\s*enumerable: true,\s*configurable: true,\s*writable: true,\s*value: ((?:[^\n]|\n(?!\s*\}\);))*?)\s*\}\);/g,
       // Blank lines keep every line where it was: the source maps stay right without one of our own.
       (match, key, value) => `defineFields(this, { ${key}: ${value} });${'\n'.repeat(lines(match) - lines(value))}`,
     );
-    for (const [, name] of next.matchAll(/(?:\.|defineFields\(this, \{ )(_[A-Za-z][\w$]*)/g)) hpkeInternals.add(name);
     const quoted = next.replace(/Object\.defineProperty\(this, "/g, '').match(/["'`]_[A-Za-z][\w$]*["'`]/);
     if (quoted) this.error(`${id} has the string ${quoted[0]}: it would not be mangled with the member it names`);
     return next === code
       ? undefined
       : { code: `${next}\nimport { defineFields } from "${DEFINE_FIELDS}";\n`, map: null };
-  },
-  buildEnd() {
-    for (const [id, code] of ownModules) {
-      const name = code.match(/(?<![\w$])_[A-Za-z][\w$]*/g)?.find((n) => hpkeInternals.has(n));
-      if (name) this.error(`${id} uses ${name}, a name of @hpke's internals that the build mangles`);
-    }
-    ownModules.clear();
   },
 };
 
@@ -162,7 +207,7 @@ async function bundle(entry, fileName, options = {}) {
     logLevel: 'warn',
     root,
     resolve: { conditions: ['source', 'browser', 'production'] },
-    plugins: [minifyStyles, hpkeShim, hpkeFields, localeArrays],
+    plugins: [mangledNames, minifyStyles, hpkeShim, hpkeFields, localeArrays],
     define: { 'process.env.NODE_ENV': '"production"', ...options.define },
     build: {
       outDir,
@@ -187,9 +232,7 @@ async function bundle(entry, fileName, options = {}) {
     module: true,
     ecma: 2022,
     compress: { passes: 3 },
-    mangle: hpkeInternals.size
-      ? { properties: { regex: new RegExp(`^(?:${[...hpkeInternals].join('|').replaceAll('$', '\\$')})$`) } }
-      : true,
+    mangle: { properties: { regex: MANGLED } },
     format: { comments: false },
     ...(SOURCEMAPS ? { sourceMap: { content: readFileSync(`${path}.map`, 'utf8'), url: `${fileName}.map` } } : {}),
   });
