@@ -47,6 +47,28 @@ export function parsePrechat(value: string): PrechatField[] {
   return PRECHAT_FIELDS.filter((f) => fields.includes(f));
 }
 
+/** The parts of the panel that live for its whole life (their state — text typed, scroll — too). */
+interface PanelUi {
+  section: HTMLElement;
+  header: HTMLElement;
+  notice: HTMLElement;
+  status: HTMLElement;
+  sheet: HTMLElement;
+  log: HTMLElement;
+  list: HTMLElement;
+  jump: HTMLElement;
+  typing: HTMLElement;
+  maskedNote: HTMLElement;
+  prechat: HTMLFormElement;
+  formError: HTMLElement;
+  composer: HTMLFormElement;
+  textarea: HTMLTextAreaElement;
+  sendButton: HTMLButtonElement;
+}
+
+/** What shows above the messages: nothing but them, the menu, or one of its views. */
+type PanelView = 'chat' | 'menu' | 'confirm-delete' | 'safety';
+
 /** How long a typing notice shows. */
 const TYPING_SHOWN_MS = 6000;
 /** A reader this close to the bottom is "at the bottom" and follows new messages. */
@@ -63,56 +85,56 @@ let sheet: CSSStyleSheet | undefined;
  */
 export class SealchatPanel extends HTMLElement {
   /** The strings of the chosen locale, once loaded (the panel shows only errors before). */
-  private strings: Strings | undefined;
+  private _strings: Strings | undefined;
   /** Resolves after the next render. */
   updateComplete: Promise<void> = Promise.resolve();
-  private readonly renderRoot: ShadowRoot;
-  private title_ = '';
-  private pending = false;
+  private readonly _renderRoot: ShadowRoot;
+  private _title_ = '';
+  private _pending = false;
   /** The widget asked for focus before the composer existed (strings or chat still loading). */
-  private focusPending = false;
-  private chat: VisitorChat | undefined;
-  private error: string | undefined;
-  private mode: Mode = 'archive';
-  private greeting = '';
-  private maskRules: MaskRule[] = [];
-  private prechat: PrechatField[] = [];
-  private sound = false;
-  private started = false;
-  private typing: TypingSignal | undefined;
-  private typingTimer: ReturnType<typeof setTimeout> | undefined;
-  private masked = 0;
-  private below = false;
+  private _focusPending = false;
+  private _chat: VisitorChat | undefined;
+  private _error: string | undefined;
+  private _mode: Mode = 'archive';
+  private _greeting = '';
+  private _maskRules: MaskRule[] = [];
+  private _prechat: PrechatField[] = [];
+  private _sound = false;
+  private _started = false;
+  private _typing: TypingSignal | undefined;
+  private _typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private _masked = 0;
+  private _below = false;
   /** Set when the visitor asked to go to the newest message (or sent one). */
-  private jump = false;
-  private view: 'chat' | 'menu' | 'confirm-delete' | 'safety' = 'chat';
-  private code: string | undefined;
-  private deleted = false;
-  private formError: string | undefined;
+  private _jump = false;
+  private _view: PanelView = 'chat';
+  private _code: string | undefined;
+  private _deleted = false;
+  private _formError: string | undefined;
   /** Times of day in the panel's language (the browser's default for English). */
-  private clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  private _clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
   /** Whether the panel is on screen (the widget hides it when closed): only then are messages read. */
-  private visible = true;
+  private _visible = true;
 
   constructor() {
     super();
-    this.renderRoot = this.attachShadow({ mode: 'open' });
+    this._renderRoot = this.attachShadow({ mode: 'open' });
     sheet ??= new CSSStyleSheet();
     if (sheet.cssRules.length === 0) sheet.replaceSync(panelCss);
-    this.renderRoot.adoptedStyleSheets = [sheet];
+    this._renderRoot.adoptedStyleSheets = [sheet];
   }
 
   /** The loaded strings; only the templates below read them, and they render only once loaded. */
-  private get t(): Strings {
-    if (!this.strings) throw new Error('No strings yet');
-    return this.strings;
+  private get _t(): Strings {
+    if (!this._strings) throw new Error('No strings yet');
+    return this._strings;
   }
 
   get heading(): string {
-    return this.title_;
+    return this._title_;
   }
   set heading(value: string) {
-    this.title_ = value;
+    this._title_ = value;
     this.requestUpdate();
   }
 
@@ -122,12 +144,12 @@ export class SealchatPanel extends HTMLElement {
 
   /** Renders again on the next microtask (many changes, one render). */
   requestUpdate(): void {
-    if (this.pending) return;
-    this.pending = true;
+    if (this._pending) return;
+    this._pending = true;
     this.updateComplete = new Promise((resolve) =>
       queueMicrotask(() => {
-        this.pending = false;
-        this.update();
+        this._pending = false;
+        this._update();
         resolve();
       }),
     );
@@ -135,9 +157,9 @@ export class SealchatPanel extends HTMLElement {
 
   /** Starts the chat once; errors (a mistyped org key, an unknown mode) are shown in the panel. */
   start(config: PanelConfig): void {
-    if (this.started) return;
-    this.started = true;
-    void this.run(config);
+    if (this._started) return;
+    this._started = true;
+    void this._run(config);
   }
 
   /**
@@ -145,122 +167,104 @@ export class SealchatPanel extends HTMLElement {
    * patterns first. Resolves with the message as shown (masked).
    */
   async send(text: string): Promise<ChatMessage | undefined> {
-    if (!this.chat || text.trim() === '') return undefined;
-    const masked = maskText(text, { custom: this.maskRules });
-    this.masked = masked.masked;
-    this.deleted = false;
-    return this.chat.send(masked.text);
+    if (!this._chat || text.trim() === '') return undefined;
+    const masked = maskText(text, { custom: this._maskRules });
+    this._masked = masked.masked;
+    this._deleted = false;
+    return this._chat.send(masked.text);
   }
 
   /** Focuses the message box (or the pre-chat form's first field), as soon as it is there. */
   focusComposer(): void {
-    const field = this.renderRoot.querySelector<HTMLElement>('textarea, input');
-    this.focusPending = !field;
+    const field = this._renderRoot.querySelector<HTMLElement>('textarea, input');
+    this._focusPending = !field;
     field?.focus();
   }
 
   /** Called by the widget when it shows or hides the panel. */
   setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible) this.chat?.markAllRead();
+    this._visible = visible;
+    if (visible) this._chat?.markAllRead();
   }
 
   disconnectedCallback(): void {
-    this.chat?.close();
+    this._chat?.close();
   }
 
-  private async run(config: PanelConfig): Promise<void> {
+  private async _run(config: PanelConfig): Promise<void> {
     try {
-      this.mode = parseMode(config.mode);
-      this.prechat = parsePrechat(config.prechat);
-      this.maskRules = config.maskPatterns ? parseMaskPatterns(config.maskPatterns) : [];
-      this.greeting = config.greeting;
-      this.sound = config.sound;
-      this.strings = await loadStrings(config.locale);
+      this._mode = parseMode(config.mode);
+      this._prechat = parsePrechat(config.prechat);
+      this._maskRules = config.maskPatterns ? parseMaskPatterns(config.maskPatterns) : [];
+      this._greeting = config.greeting;
+      this._sound = config.sound;
+      this._strings = await loadStrings(config.locale);
       if (config.locale !== 'en')
-        this.clock = new Intl.DateTimeFormat(config.locale, { hour: '2-digit', minute: '2-digit' });
+        this._clock = new Intl.DateTimeFormat(config.locale, { hour: '2-digit', minute: '2-digit' });
       const store = await IdbClientStore.open('sealchat-visitor');
-      const chat = await openVisitorChat({ relayUrl: config.relay, orgKey: config.org, store, mode: this.mode });
-      this.chat = chat;
+      const chat = await openVisitorChat({ relayUrl: config.relay, orgKey: config.org, store, mode: this._mode });
+      this._chat = chat;
       chat.addEventListener('message', (event) => {
         const message = (event as CustomEvent<ChatMessage>).detail;
         this.dispatchEvent(new CustomEvent('sealchat-message', { detail: message, bubbles: true, composed: true }));
         if (!message.mine && message.author === 'agent') {
-          this.typing = undefined;
-          if (this.sound && (!this.visible || document.hidden)) chime();
-          if (this.visible && !document.hidden) chat.markAllRead();
+          this._typing = undefined;
+          if (this._sound && (!this._visible || document.hidden)) chime();
+          if (this._visible && !document.hidden) chat.markAllRead();
         }
         this.requestUpdate();
       });
       chat.addEventListener('typing', (event) => {
-        this.typing = (event as CustomEvent<TypingSignal>).detail;
-        clearTimeout(this.typingTimer);
-        this.typingTimer = setTimeout(() => {
-          this.typing = undefined;
+        this._typing = (event as CustomEvent<TypingSignal>).detail;
+        clearTimeout(this._typingTimer);
+        this._typingTimer = setTimeout(() => {
+          this._typing = undefined;
           this.requestUpdate();
         }, TYPING_SHOWN_MS);
         this.requestUpdate();
       });
       chat.addEventListener('deleted', () => {
-        this.deleted = true;
-        this.view = 'chat';
+        this._deleted = true;
+        this._view = 'chat';
         this.requestUpdate();
       });
       for (const type of ['state', 'transcript', 'presence', 'error'])
         chat.addEventListener(type, () => this.requestUpdate());
-      if (this.visible) chat.markAllRead();
+      if (this._visible) chat.markAllRead();
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      this._error = error instanceof Error ? error.message : String(error);
     }
     this.requestUpdate();
   }
 
   /** The parts of the panel that live for its whole life (their state — text typed, scroll — too). */
-  private ui:
-    | {
-        section: HTMLElement;
-        header: HTMLElement;
-        notice: HTMLElement;
-        status: HTMLElement;
-        sheet: HTMLElement;
-        log: HTMLElement;
-        list: HTMLElement;
-        jump: HTMLElement;
-        typing: HTMLElement;
-        maskedNote: HTMLElement;
-        prechat: HTMLFormElement;
-        formError: HTMLElement;
-        composer: HTMLFormElement;
-        textarea: HTMLTextAreaElement;
-        sendButton: HTMLButtonElement;
-      }
-    | undefined;
+  private _ui: PanelUi | undefined;
 
-  private update(): void {
-    const root = this.renderRoot;
-    if (!this.strings) {
+  private _update(): void {
+    const root = this._renderRoot;
+    if (!this._strings) {
       patch(
         root,
-        `error ${this.error ?? ''}`,
-        () => this.error && h('p', { class: 'error', role: 'alert' }, this.error),
+        `error ${this._error ?? ''}`,
+        () => this._error && h('p', { class: 'error', role: 'alert' }, this._error),
       );
       return;
     }
-    const ui = (this.ui ??= this.build(this.strings));
-    const t = this.t;
-    const chat = this.chat;
+    const ui = (this._ui ??= this._build(this._strings));
+    const t = this._t;
+    const chat = this._chat;
     const messages: readonly ChatMessage[] = chat?.messages ?? [];
     const away = chat?.agentsOnline === false;
-    const needsForm = !!chat && this.prechat.length > 0 && messages.length === 0;
+    const needsForm = !!chat && this._prechat.length > 0 && messages.length === 0;
     const log = ui.log;
     // Follow new messages only if the reader is at the bottom; otherwise offer a way down.
-    if (this.jump) this.below = false;
+    if (this._jump) this._below = false;
     else if (log.isConnected && !log.hidden)
-      this.below = log.scrollHeight - log.scrollTop - log.clientHeight > FOLLOW_SLACK_PX;
-    this.jump = false;
+      this._below = log.scrollHeight - log.scrollTop - log.clientHeight > FOLLOW_SLACK_PX;
+    this._jump = false;
 
     ui.section.setAttribute('aria-label', this.heading);
-    patch(ui.header, `${this.heading} ${this.view}`, () => [
+    patch(ui.header, `${this.heading} ${this._view}`, () => [
       h('h2', {}, this.heading),
       h(
         'button',
@@ -268,8 +272,8 @@ export class SealchatPanel extends HTMLElement {
           type: 'button',
           class: 'icon',
           'aria-label': t.more,
-          'aria-expanded': String(this.view === 'menu'),
-          onclick: () => this.show(this.view === 'menu' ? 'chat' : 'menu'),
+          'aria-expanded': String(this._view === 'menu'),
+          onclick: () => this._show(this._view === 'menu' ? 'chat' : 'menu'),
         },
         '⋯',
       ),
@@ -279,62 +283,62 @@ export class SealchatPanel extends HTMLElement {
         '×',
       ),
     ]);
-    ui.notice.textContent = this.mode === 'ephemeral' ? t.noticeEphemeral : t.noticeArchive;
+    ui.notice.textContent = this._mode === 'ephemeral' ? t.noticeEphemeral : t.noticeArchive;
     const offline = chat && chat.state !== 'open' ? (navigator.onLine ? t.reconnecting : t.offline) : '';
     const missing = !!chat?.notices.some((n) => n.kind !== 'reorder');
-    patch(ui.status, `${this.error ?? ''}|${offline}|${missing}|${away}`, () => [
-      this.error && h('p', { class: 'error', role: 'alert' }, this.error),
+    patch(ui.status, `${this._error ?? ''}|${offline}|${missing}|${away}`, () => [
+      this._error && h('p', { class: 'error', role: 'alert' }, this._error),
       offline && h('p', { class: 'status', role: 'status' }, offline),
       missing && h('p', { class: 'error', role: 'status' }, t.missing),
       away && h('p', { class: 'status', role: 'status' }, t.away),
     ]);
     const hasConversation = !!chat?.conversationId;
-    patch(ui.sheet, `${this.view} ${this.sound} ${hasConversation} ${this.code}`, () =>
-      this.renderSheet(hasConversation),
+    patch(ui.sheet, `${this._view} ${this._sound} ${hasConversation} ${this._code}`, () =>
+      this._renderSheet(hasConversation),
     );
 
     ui.prechat.hidden = !needsForm;
     log.hidden = needsForm;
     ui.composer.hidden = needsForm;
-    ui.formError.textContent = this.formError ?? '';
-    ui.formError.hidden = !this.formError;
-    patch(ui.list, `${this.greeting}|${this.deleted}|${messages.map((m) => `${m.id}:${m.state}`).join()}`, () => [
-      this.greeting && h('li', { class: 'theirs greeting' }, h('span', { class: 'text' }, this.greeting)),
-      messages.map((m) => this.renderMessage(m)),
-      this.deleted && h('li', { class: 'status' }, t.deleted),
+    ui.formError.textContent = this._formError ?? '';
+    ui.formError.hidden = !this._formError;
+    patch(ui.list, `${this._greeting}|${this._deleted}|${messages.map((m) => `${m.id}:${m.state}`).join()}`, () => [
+      this._greeting && h('li', { class: 'theirs greeting' }, h('span', { class: 'text' }, this._greeting)),
+      messages.map((m) => this._renderMessage(m)),
+      this._deleted && h('li', { class: 'status' }, t.deleted),
     ]);
-    ui.jump.hidden = !this.below || needsForm;
-    ui.typing.textContent = this.typing ? t.typing(this.typing.authorName ?? t.agent) : '';
-    ui.maskedNote.textContent = this.masked > 0 ? t.masked(this.masked) : '';
+    ui.jump.hidden = !this._below || needsForm;
+    ui.typing.textContent = this._typing ? t.typing(this._typing.authorName ?? t.agent) : '';
+    ui.maskedNote.textContent = this._masked > 0 ? t.masked(this._masked) : '';
     ui.textarea.placeholder = away ? t.awayPlaceholder : t.placeholder;
     ui.textarea.disabled = ui.sendButton.disabled = !chat;
 
-    if (!this.below) log.scrollTop = log.scrollHeight;
-    if (this.focusPending) this.focusComposer();
+    if (!this._below) log.scrollTop = log.scrollHeight;
+    if (this._focusPending) this.focusComposer();
   }
 
   /** Creates the panel's lasting structure once the strings are known. */
-  private build(t: Strings): NonNullable<SealchatPanel['ui']> {
+  private _build(t: Strings): PanelUi {
     const textarea = h('textarea', {
       name: 'text',
       rows: 2,
       'aria-label': t.message,
-      onkeydown: this.onKey as EventListener,
-      oninput: () => this.chat?.typingNow(),
+      onkeydown: this._onKey as EventListener,
+      oninput: () => this._chat?.typingNow(),
     }) as HTMLTextAreaElement;
     const sendButton = h('button', { type: 'submit' }, t.send) as HTMLButtonElement;
     const composer = h(
       'form',
-      { part: 'composer', onsubmit: this.onSubmit as unknown as EventListener },
+      { part: 'composer', onsubmit: this._onSubmit as unknown as EventListener },
       textarea,
       sendButton,
     );
     const formError = h('p', { class: 'error', role: 'alert' });
     const prechat = h(
       'form',
-      { class: 'prechat', part: 'prechat', novalidate: true, onsubmit: this.onPrechat as unknown as EventListener },
+      { class: 'prechat', part: 'prechat', novalidate: true, onsubmit: this._onPrechat as unknown as EventListener },
       h('h3', {}, t.prechatTitle),
-      this.prechat.map((field) =>
+      this._prechat.map((field) =>
         h(
           'label',
           {},
@@ -362,7 +366,7 @@ export class SealchatPanel extends HTMLElement {
         tabindex: 0,
         'aria-live': 'polite',
         'aria-label': t.messages,
-        onscroll: this.onScroll,
+        onscroll: this._onScroll,
       },
       list,
     );
@@ -373,7 +377,7 @@ export class SealchatPanel extends HTMLElement {
       sheet: h('div'),
       log,
       list,
-      jump: h('button', { type: 'button', class: 'jump', onclick: this.jumpDown }, t.newMessages),
+      jump: h('button', { type: 'button', class: 'jump', onclick: this._jumpDown }, t.newMessages),
       typing: h('p', { class: 'typing', role: 'status' }),
       maskedNote: h('p', { class: 'status', role: 'status' }),
       prechat,
@@ -384,7 +388,7 @@ export class SealchatPanel extends HTMLElement {
     };
     const section = h(
       'section',
-      { class: 'panel', part: 'panel', role: 'dialog', dir: t.dir, onkeydown: this.onPanelKey as EventListener },
+      { class: 'panel', part: 'panel', role: 'dialog', dir: t.dir, onkeydown: this._onPanelKey as EventListener },
       ui.header,
       ui.notice,
       h('slot', { name: 'consent' }),
@@ -397,18 +401,18 @@ export class SealchatPanel extends HTMLElement {
       ui.maskedNote,
       composer,
     );
-    this.renderRoot.replaceChildren(section);
+    this._renderRoot.replaceChildren(section);
     return { section, ...ui };
   }
 
-  private renderMessage(m: ChatMessage): HTMLElement {
-    const t = this.t;
+  private _renderMessage(m: ChatMessage): HTMLElement {
+    const t = this._t;
     const who = m.mine ? t.you : (m.authorName ?? t.agent);
     const date = new Date(m.sentAt);
     return h(
       'li',
       { class: m.mine ? 'mine' : 'theirs', 'data-state': m.state },
-      h('span', { class: 'meta' }, `${who} · `, h('time', { datetime: date.toISOString() }, this.clock.format(date))),
+      h('span', { class: 'meta' }, `${who} · `, h('time', { datetime: date.toISOString() }, this._clock.format(date))),
       m.fields
         ? h(
             'dl',
@@ -422,77 +426,77 @@ export class SealchatPanel extends HTMLElement {
           { class: 'meta state' },
           t[m.state],
           m.state === 'failed' &&
-            h('button', { class: 'retry', type: 'button', onclick: () => this.chat?.retry() }, t.retry),
+            h('button', { class: 'retry', type: 'button', onclick: () => this._chat?.retry() }, t.retry),
         ),
     );
   }
 
   /** The menu, or one of its views (safety code, delete confirmation), above the messages. */
-  private renderSheet(hasConversation: boolean): Child {
-    const t = this.t;
-    const back = h('button', { type: 'button', onclick: () => this.show('chat') }, t.cancel);
-    if (this.view === 'confirm-delete')
+  private _renderSheet(hasConversation: boolean): Child {
+    const t = this._t;
+    const back = h('button', { type: 'button', onclick: () => this._show('chat') }, t.cancel);
+    if (this._view === 'confirm-delete')
       return h(
         'div',
         { class: 'sheet', role: 'alertdialog', 'aria-label': t.deleteConversation },
         h('p', {}, t.deleteConfirm),
-        h('button', { type: 'button', class: 'danger', onclick: this.onDelete as EventListener }, t.confirmDelete),
+        h('button', { type: 'button', class: 'danger', onclick: this._onDelete as EventListener }, t.confirmDelete),
         back,
       );
-    if (this.view === 'safety')
+    if (this._view === 'safety')
       return h(
         'div',
         { class: 'sheet', role: 'group', 'aria-label': t.safetyCode },
-        h('p', {}, h('strong', {}, `${t.safetyCode}: `), h('code', { class: 'code' }, this.code ?? '…')),
+        h('p', {}, h('strong', {}, `${t.safetyCode}: `), h('code', { class: 'code' }, this._code ?? '…')),
         h('p', {}, t.safetyHelp),
         back,
       );
-    if (this.view !== 'menu') return undefined;
+    if (this._view !== 'menu') return undefined;
     const item = (label: string, onclick: () => unknown, extra: Record<string, string | boolean> = {}) =>
       h('button', { type: 'button', disabled: !hasConversation, onclick, ...extra }, label);
     return h(
       'div',
       { class: 'sheet menu', role: 'group', 'aria-label': t.more },
-      h('button', { type: 'button', onclick: () => this.toggleSound() }, this.sound ? t.soundOff : t.soundOn),
-      this.mode === 'ephemeral' ? h('p', {}, t.noTranscript) : item(t.transcript, this.onTranscript),
-      item(t.safetyCode, this.onSafety),
-      item(t.deleteConversation, () => this.show('confirm-delete'), { class: 'danger' }),
+      h('button', { type: 'button', onclick: () => this._toggleSound() }, this._sound ? t.soundOff : t.soundOn),
+      this._mode === 'ephemeral' ? h('p', {}, t.noTranscript) : item(t.transcript, this._onTranscript),
+      item(t.safetyCode, this._onSafety),
+      item(t.deleteConversation, () => this._show('confirm-delete'), { class: 'danger' }),
     );
   }
 
-  private show(view: SealchatPanel['view']): void {
-    this.view = view;
+  private _show(view: PanelView): void {
+    this._view = view;
     this.requestUpdate();
     void this.updateComplete.then(() =>
-      view === 'chat' ? this.focusComposer() : this.renderRoot.querySelector<HTMLElement>('.sheet button')?.focus(),
+      view === 'chat' ? this.focusComposer() : this._renderRoot.querySelector<HTMLElement>('.sheet button')?.focus(),
     );
   }
 
-  private toggleSound(): void {
-    this.sound = !this.sound;
-    if (this.sound) chime(); // a click is a user gesture: the browser lets the audio start now
+  private _toggleSound(): void {
+    this._sound = !this._sound;
+    if (this._sound) chime(); // a click is a user gesture: the browser lets the audio start now
     this.requestUpdate();
   }
 
-  private readonly onSafety = async (): Promise<void> => {
-    this.code = await this.chat?.safetyCode();
-    this.show('safety');
+  private readonly _onSafety = async (): Promise<void> => {
+    this._code = await this._chat?.safetyCode();
+    this._show('safety');
   };
 
-  private readonly onDelete = async (): Promise<void> => {
+  private readonly _onDelete = async (): Promise<void> => {
     try {
-      await this.chat?.deleteConversation();
-      this.error = undefined;
+      await this._chat?.deleteConversation();
+      this._error = undefined;
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      this._error = error instanceof Error ? error.message : String(error);
     }
-    this.show('chat');
+    this._show('chat');
   };
 
   /** Saves the conversation as a plain-text file, made here in the browser. */
-  private readonly onTranscript = (): void => {
-    const t = this.t;
-    const lines = (this.chat?.messages ?? []).map(
+  private readonly _onTranscript = (): void => {
+    const t = this._t;
+    const lines = (this._chat?.messages ?? []).map(
       (m) => `[${new Date(m.sentAt).toISOString()}] ${m.mine ? t.you : (m.authorName ?? t.agent)}: ${m.text}`,
     );
     const url = URL.createObjectURL(new Blob([`${this.heading}\n\n${lines.join('\n')}\n`], { type: 'text/plain' }));
@@ -501,82 +505,82 @@ export class SealchatPanel extends HTMLElement {
     link.download = `chat-${new Date().toISOString().slice(0, 10)}.txt`;
     link.click();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
-    this.show('chat');
+    this._show('chat');
   };
 
-  private readonly onPrechat = async (event: SubmitEvent): Promise<void> => {
+  private readonly _onPrechat = async (event: SubmitEvent): Promise<void> => {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
-    const t = this.t;
-    const fields = this.prechat.map((name) => ({
+    const t = this._t;
+    const fields = this._prechat.map((name) => ({
       name,
       value: (form.elements.namedItem(name) as HTMLInputElement).value.trim(),
     }));
     const empty = fields.find((f) => f.value === '');
     const email = fields.find((f) => f.name === 'email');
-    this.formError = empty
+    this._formError = empty
       ? t.required
       : email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value)
         ? t.invalidEmail
         : undefined;
-    if (this.formError) {
+    if (this._formError) {
       this.requestUpdate();
       await this.updateComplete;
       (form.elements.namedItem(empty?.name ?? 'email') as HTMLInputElement | null)?.focus();
       return;
     }
     // A form that was not queued stays filled in, with the reason shown.
-    await this.chat?.sendForm(fields).catch((error: unknown) => (this.formError = (error as Error).message));
+    await this._chat?.sendForm(fields).catch((error: unknown) => (this._formError = (error as Error).message));
     this.requestUpdate();
     await this.updateComplete;
     this.focusComposer();
   };
 
-  private readonly onSubmit = async (event: SubmitEvent): Promise<void> => {
+  private readonly _onSubmit = async (event: SubmitEvent): Promise<void> => {
     event.preventDefault();
-    const textarea = this.renderRoot.querySelector('textarea');
+    const textarea = this._renderRoot.querySelector('textarea');
     if (!textarea || textarea.value.trim() === '') return;
     const text = textarea.value;
     textarea.value = '';
-    this.jump = true;
+    this._jump = true;
     try {
       await this.send(text);
-      this.error = undefined;
+      this._error = undefined;
     } catch (error) {
       // Not queued anywhere (the tab running the chat did not answer): give the text back, say why.
       textarea.value ||= text;
-      this.error = (error as Error).message;
+      this._error = (error as Error).message;
     }
-    this.jump = true;
+    this._jump = true;
     this.requestUpdate();
   };
 
-  private readonly onKey = (event: KeyboardEvent): void => {
+  private readonly _onKey = (event: KeyboardEvent): void => {
     // Enter sends; Shift+Enter (and IME composition) inserts a newline.
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      this.renderRoot.querySelector<HTMLFormElement>('form[part=composer]')?.requestSubmit();
+      this._renderRoot.querySelector<HTMLFormElement>('form[part=composer]')?.requestSubmit();
     }
   };
 
-  private readonly onPanelKey = (event: KeyboardEvent): void => {
+  private readonly _onPanelKey = (event: KeyboardEvent): void => {
     if (event.key !== 'Escape') return;
     event.stopPropagation();
-    if (this.view !== 'chat') this.show('chat');
+    if (this._view !== 'chat') this._show('chat');
     else this.dispatchEvent(new Event('close'));
   };
 
-  private readonly onScroll = (): void => {
-    const list = this.renderRoot.querySelector('.log');
+  private readonly _onScroll = (): void => {
+    const list = this._renderRoot.querySelector('.log');
     const below = !!list && list.scrollHeight - list.scrollTop - list.clientHeight > FOLLOW_SLACK_PX;
-    if (below !== this.below) {
-      this.below = below;
+    if (below !== this._below) {
+      this._below = below;
       this.requestUpdate();
     }
   };
 
-  private readonly jumpDown = (): void => {
-    this.jump = true;
+  private readonly _jumpDown = (): void => {
+    this._jump = true;
     this.requestUpdate();
   };
 }

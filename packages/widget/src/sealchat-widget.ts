@@ -66,16 +66,16 @@ let sheet: CSSStyleSheet | undefined;
  */
 export class SealchatWidget extends HTMLElement {
   static readonly observedAttributes = ['heading', 'open', 'locale', 'position', 'theme'];
-  private readonly launcher: HTMLButtonElement;
-  private panel: SealchatPanel | undefined;
-  private loadError: HTMLElement | undefined;
+  private readonly _launcher: HTMLButtonElement;
+  private _panel: SealchatPanel | undefined;
+  private _loadError: HTMLElement | undefined;
   /** Messages from the organisation that arrived while the panel was closed. */
-  private unread = 0;
-  private readonly seen = new Set<string>();
+  private _unread = 0;
+  private readonly _seen = new Set<string>();
   /** Whether the panel is showing; the `open` attribute reflects it. */
-  private shown = false;
+  private _shown = false;
   /** The language in use (from the `locale` attribute or the browser). */
-  private language: Locale;
+  private _language: Locale;
 
   constructor() {
     super();
@@ -83,24 +83,24 @@ export class SealchatWidget extends HTMLElement {
     sheet ??= new CSSStyleSheet();
     if (sheet.cssRules.length === 0) sheet.replaceSync(launcherCss);
     root.adoptedStyleSheets = [sheet];
-    this.launcher = document.createElement('button');
-    this.launcher.type = 'button';
-    this.launcher.className = 'launcher';
-    this.launcher.setAttribute('part', 'launcher');
-    this.launcher.addEventListener('click', () => (this.open ? this.hide() : void this.show()));
-    root.append(this.launcher);
-    this.language = pickLocale(null, navigator.languages);
+    this._launcher = document.createElement('button');
+    this._launcher.type = 'button';
+    this._launcher.className = 'launcher';
+    this._launcher.setAttribute('part', 'launcher');
+    this._launcher.addEventListener('click', () => (this.open ? this.hide() : void this.show()));
+    root.append(this._launcher);
+    this._language = pickLocale(null, navigator.languages);
     // Count what the organisation wrote while the panel was closed (each message once).
     this.addEventListener('sealchat-message', (event) => {
       const message = (event as CustomEvent<{ id: string; mine: boolean }>).detail;
-      if (message.mine || this.seen.has(message.id)) return;
-      this.seen.add(message.id);
+      if (message.mine || this._seen.has(message.id)) return;
+      this._seen.add(message.id);
       if (!this.open) {
-        this.unread++;
-        this.renderLauncher();
+        this._unread++;
+        this._renderLauncher();
       }
     });
-    this.renderLauncher();
+    this._renderLauncher();
   }
 
   connectedCallback(): void {
@@ -113,19 +113,19 @@ export class SealchatWidget extends HTMLElement {
 
   attributeChangedCallback(name: string): void {
     // `open` written by the page (in the tag, or by script) opens or closes the panel.
-    if (name === 'open' && this.hasAttribute('open') !== this.shown) {
-      if (this.shown) this.hide();
+    if (name === 'open' && this.hasAttribute('open') !== this._shown) {
+      if (this._shown) this.hide();
       else void this.show().catch(() => this.toggleAttribute('open', false));
     }
     try {
-      this.language = pickLocale(this.getAttribute('locale'), navigator.languages);
+      this._language = pickLocale(this.getAttribute('locale'), navigator.languages);
       oneOf('position', this.getAttribute('position') ?? 'bottom-right', POSITIONS);
       const theme = oneOf('theme', this.getAttribute('theme') ?? 'auto', THEMES);
-      this.panel?.setAttribute('theme', theme);
+      this._panel?.setAttribute('theme', theme);
     } catch (error) {
-      this.showLoadError(error instanceof Error ? error.message : String(error));
+      this._showLoadError(error instanceof Error ? error.message : String(error));
     }
-    this.renderLauncher();
+    this._renderLauncher();
   }
 
   get relay(): string {
@@ -150,7 +150,7 @@ export class SealchatWidget extends HTMLElement {
   }
 
   get heading(): string {
-    return this.getAttribute('heading') ?? launcherStrings[this.language].heading;
+    return this.getAttribute('heading') ?? launcherStrings[this._language].heading;
   }
   set heading(value: string) {
     this.setAttribute('heading', value);
@@ -158,7 +158,7 @@ export class SealchatWidget extends HTMLElement {
 
   /** Whether the panel is open (reflected as the `open` attribute; setting that attribute opens it). */
   get open(): boolean {
-    return this.shown;
+    return this._shown;
   }
 
   /**
@@ -166,15 +166,15 @@ export class SealchatWidget extends HTMLElement {
    * @throws PanelLoadError when the chat code cannot be fetched or fails its integrity check (also shown).
    */
   async show(): Promise<void> {
-    if (!this.panel) {
+    if (!this._panel) {
       try {
         await loadPanel();
       } catch (error) {
-        this.showLoadError(error instanceof Error ? error.message : String(error));
+        this._showLoadError(error instanceof Error ? error.message : String(error));
         throw error;
       }
-      this.loadError?.remove();
-      if (!this.panel) {
+      this._loadError?.remove();
+      if (!this._panel) {
         const panel = document.createElement('sealchat-panel');
         panel.heading = this.heading;
         panel.setAttribute('exportparts', 'panel, header, messages, composer, notice, prechat');
@@ -184,75 +184,75 @@ export class SealchatWidget extends HTMLElement {
         consent.name = consent.slot = 'consent';
         panel.append(consent);
         panel.addEventListener('close', () => this.hide());
-        this.shadowRoot!.insertBefore(panel, this.launcher);
+        this.shadowRoot!.insertBefore(panel, this._launcher);
         panel.start({
           relay: this.relay,
           org: this.org,
           mode: this.mode,
-          locale: this.language,
+          locale: this._language,
           greeting: this.getAttribute('greeting') ?? '',
           maskPatterns: this.getAttribute('mask-patterns') ?? '',
           prechat: this.getAttribute('prechat') ?? '',
           sound: this.hasAttribute('sound'),
         });
-        this.panel = panel;
+        this._panel = panel;
       }
     }
-    if (this.shown) return;
-    this.shown = true;
-    this.panel.hidden = false;
-    this.panel.setVisible(true);
-    this.unread = 0;
+    if (this._shown) return;
+    this._shown = true;
+    this._panel.hidden = false;
+    this._panel.setVisible(true);
+    this._unread = 0;
     this.toggleAttribute('open', true);
-    this.emit('sealchat-open');
-    await this.panel.updateComplete;
-    this.panel.focusComposer();
+    this._emit('sealchat-open');
+    await this._panel.updateComplete;
+    this._panel.focusComposer();
   }
 
   hide(): void {
-    if (!this.shown) return;
-    this.shown = false;
-    if (this.panel) {
-      this.panel.hidden = true;
-      this.panel.setVisible(false);
+    if (!this._shown) return;
+    this._shown = false;
+    if (this._panel) {
+      this._panel.hidden = true;
+      this._panel.setVisible(false);
     }
     this.toggleAttribute('open', false);
-    this.emit('sealchat-close');
-    this.launcher.focus();
+    this._emit('sealchat-close');
+    this._launcher.focus();
   }
 
   /** Sends a message as the visitor, opening the panel if needed. */
   async send(text: string): Promise<void> {
     await this.show();
-    await this.panel!.send(text);
+    await this._panel!.send(text);
   }
 
-  private renderLauncher(): void {
-    const t = launcherStrings[this.language];
-    this.launcher.textContent = this.open ? t.close : this.heading;
-    if (!this.open && this.unread > 0) {
+  private _renderLauncher(): void {
+    const t = launcherStrings[this._language];
+    this._launcher.textContent = this.open ? t.close : this.heading;
+    if (!this.open && this._unread > 0) {
       const badge = document.createElement('span');
       badge.className = 'badge';
       badge.setAttribute('part', 'badge');
-      badge.textContent = String(this.unread);
-      this.launcher.append(' ', badge);
-      this.launcher.setAttribute('aria-label', `${this.heading}, ${t.unread(this.unread)}`);
+      badge.textContent = String(this._unread);
+      this._launcher.append(' ', badge);
+      this._launcher.setAttribute('aria-label', `${this.heading}, ${t.unread(this._unread)}`);
     } else {
-      this.launcher.removeAttribute('aria-label');
+      this._launcher.removeAttribute('aria-label');
     }
-    this.launcher.setAttribute('aria-expanded', this.open ? 'true' : 'false');
-    if (this.panel) this.panel.heading = this.heading;
+    this._launcher.setAttribute('aria-expanded', this.open ? 'true' : 'false');
+    if (this._panel) this._panel.heading = this.heading;
   }
 
-  private showLoadError(message: string): void {
-    this.loadError ??= document.createElement('p');
-    this.loadError.className = 'load-error';
-    this.loadError.setAttribute('role', 'alert');
-    this.loadError.textContent = message;
-    this.shadowRoot!.insertBefore(this.loadError, this.launcher);
+  private _showLoadError(message: string): void {
+    this._loadError ??= document.createElement('p');
+    this._loadError.className = 'load-error';
+    this._loadError.setAttribute('role', 'alert');
+    this._loadError.textContent = message;
+    this.shadowRoot!.insertBefore(this._loadError, this._launcher);
   }
 
-  private emit(type: string): void {
+  private _emit(type: string): void {
     this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }
 }
