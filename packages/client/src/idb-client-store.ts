@@ -39,11 +39,11 @@ export interface IdbClientStoreOptions {
  */
 export class IdbClientStore implements ClientStore {
   /** Per algorithm, whether this engine stores the CryptoKey type natively; probed once per instance. */
-  private readonly nativeSupport = new Map<KeyAlgorithm, Promise<boolean>>();
+  private readonly _nativeSupport = new Map<KeyAlgorithm, Promise<boolean>>();
 
   private constructor(
-    private readonly db: LiteDb,
-    private readonly keyForm: 'auto' | 'wrapped',
+    private readonly _db: LiteDb,
+    private readonly _keyForm: 'auto' | 'wrapped',
   ) {}
 
   /**
@@ -67,21 +67,21 @@ export class IdbClientStore implements ClientStore {
 
   /** @throws StoredStateError when the record is malformed, does not unwrap, or holds a mismatched pair. */
   async getKeyPair(name: string): Promise<CryptoKeyPair | undefined> {
-    const value = await this.db.get('keys', name);
+    const value = await this._db.get('keys', name);
     if (value === undefined) return undefined;
     const record = parseKeyRecord(value, name);
     if (record.form === 'native') return { privateKey: record.privateKey, publicKey: record.publicKey };
-    return this.unwrap(record, name);
+    return this._unwrap(record, name);
   }
 
   async generateKeyPair(name: string, algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
     const usages = KEY_PAIR_USAGES[algorithm];
-    if (this.keyForm === 'auto' && (await this.storesNatively(algorithm))) {
+    if (this._keyForm === 'auto' && (await this._storesNatively(algorithm))) {
       const pair = await generate(algorithm, false);
-      await this.db.put('keys', { form: 'native', privateKey: pair.privateKey, publicKey: pair.publicKey }, name);
+      await this._db.put('keys', { form: 'native', privateKey: pair.privateKey, publicKey: pair.publicKey }, name);
       return pair;
     }
-    const kek = await this.wrappingKey();
+    const kek = await this._wrappingKey();
     // Extractable only so that wrapKey accepts it; the reference is dropped once wrapped, and what
     // this returns is the unwrapped, non-extractable copy (the same thing a later load gets).
     const extractable = await generate(algorithm, true);
@@ -100,35 +100,35 @@ export class IdbClientStore implements ClientStore {
       false,
       [...usages.privateKey],
     );
-    await this.db.put('keys', record, name);
+    await this._db.put('keys', record, name);
     return { privateKey, publicKey: extractable.publicKey };
   }
 
   async deleteKeyPair(name: string): Promise<void> {
-    await this.db.delete('keys', name);
+    await this._db.delete('keys', name);
   }
 
   async getRecord(key: string): Promise<unknown> {
-    return this.db.get('records', key);
+    return this._db.get('records', key);
   }
 
   async putRecord(key: string, value: unknown): Promise<void> {
-    await this.db.put('records', value, key);
+    await this._db.put('records', value, key);
   }
 
   async deleteRecord(key: string): Promise<void> {
-    await this.db.delete('records', key);
+    await this._db.delete('records', key);
   }
 
   close(): void {
-    this.db.close();
+    this._db.close();
   }
 
-  private storesNatively(algorithm: KeyAlgorithm): Promise<boolean> {
-    let answer = this.nativeSupport.get(algorithm);
+  private _storesNatively(algorithm: KeyAlgorithm): Promise<boolean> {
+    let answer = this._nativeSupport.get(algorithm);
     if (!answer) {
-      answer = this.probe(algorithm);
-      this.nativeSupport.set(algorithm, answer);
+      answer = this._probe(algorithm);
+      this._nativeSupport.set(algorithm, answer);
     }
     return answer;
   }
@@ -139,35 +139,35 @@ export class IdbClientStore implements ClientStore {
    * DataCloneError on put; Safari stores X25519 but reads back null; any of them could hand back
    * something that is no longer a working key. Each of those counts as "cannot store".
    */
-  private async probe(algorithm: KeyAlgorithm): Promise<boolean> {
+  private async _probe(algorithm: KeyAlgorithm): Promise<boolean> {
     const pair = await generate(algorithm, false);
     const scratch = `probe/${algorithm}`;
     try {
-      await this.db.put('meta', { privateKey: pair.privateKey, publicKey: pair.publicKey }, scratch);
-      const back = (await this.db.get('meta', scratch)) as Partial<CryptoKeyPair> | null | undefined;
+      await this._db.put('meta', { privateKey: pair.privateKey, publicKey: pair.publicKey }, scratch);
+      const back = (await this._db.get('meta', scratch)) as Partial<CryptoKeyPair> | null | undefined;
       if (!(back?.privateKey instanceof CryptoKey) || !(back.publicKey instanceof CryptoKey)) return false;
       if (back.privateKey.extractable || back.privateKey.algorithm.name !== algorithm) return false;
       return await keyPairMatches({ privateKey: back.privateKey, publicKey: pair.publicKey });
     } catch {
       return false;
     } finally {
-      await this.db.delete('meta', scratch).catch(() => undefined);
+      await this._db.delete('meta', scratch).catch(() => undefined);
     }
   }
 
   /** The database's AES-KW key, created on first need. Two tabs racing to create it keep the first. */
-  private async wrappingKey(): Promise<CryptoKey> {
-    const existing = await this.db.get('meta', KEK);
+  private async _wrappingKey(): Promise<CryptoKey> {
+    const existing = await this._db.get('meta', KEK);
     if (existing !== undefined) return parseWrappingKey(existing);
     const fresh = await crypto.subtle.generateKey({ name: 'AES-KW', length: 256 }, false, ['wrapKey', 'unwrapKey']);
     // generateKey is not an IndexedDB request, so it finishes before the one transaction that
     // stores the key unless another tab stored one first.
-    const stored = await this.db.getOrPut('meta', KEK, fresh);
+    const stored = await this._db.getOrPut('meta', KEK, fresh);
     return stored === fresh ? fresh : parseWrappingKey(stored);
   }
 
-  private async unwrap(record: Extract<KeyRecord, { form: 'wrapped' }>, name: string): Promise<CryptoKeyPair> {
-    const kekValue = await this.db.get('meta', KEK);
+  private async _unwrap(record: Extract<KeyRecord, { form: 'wrapped' }>, name: string): Promise<CryptoKeyPair> {
+    const kekValue = await this._db.get('meta', KEK);
     if (kekValue === undefined)
       throw new StoredStateError(`Key pair "${name}" is wrapped but the wrapping key is gone`);
     const kek = parseWrappingKey(kekValue);

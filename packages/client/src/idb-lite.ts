@@ -15,7 +15,7 @@ function done<T>(request: IDBRequest<T>, transaction: IDBTransaction): Promise<T
 }
 
 export class LiteDb {
-  private constructor(private readonly db: IDBDatabase) {}
+  private constructor(private readonly _db: IDBDatabase) {}
 
   /** Opens `name` at `version`, running `upgrade` when the stored version is older. */
   static open(name: string, version: number, upgrade: (db: IDBDatabase, oldVersion: number) => void): Promise<LiteDb> {
@@ -29,23 +29,23 @@ export class LiteDb {
   }
 
   get(store: StoreName, key: string): Promise<unknown> {
-    const transaction = this.db.transaction(store, 'readonly');
+    const transaction = this._db.transaction(store, 'readonly');
     return done(transaction.objectStore(store).get(key), transaction);
   }
 
   async put(store: StoreName, value: unknown, key: string): Promise<void> {
-    const transaction = this.db.transaction(store, 'readwrite');
+    const transaction = this._db.transaction(store, 'readwrite');
     await done(transaction.objectStore(store).put(value, key), transaction);
   }
 
   async delete(store: StoreName, key: string): Promise<void> {
-    const transaction = this.db.transaction(store, 'readwrite');
+    const transaction = this._db.transaction(store, 'readwrite');
     await done(transaction.objectStore(store).delete(key), transaction);
   }
 
   /** In one transaction: the value stored under `key`, or else `value`, stored there now. */
   getOrPut(store: StoreName, key: string, value: unknown): Promise<unknown> {
-    const transaction = this.db.transaction(store, 'readwrite');
+    const transaction = this._db.transaction(store, 'readwrite');
     const objects = transaction.objectStore(store);
     const request = objects.get(key);
     let result: unknown;
@@ -57,6 +57,6 @@ export class LiteDb {
   }
 
   close(): void {
-    this.db.close();
+    this._db.close();
   }
 }

@@ -72,25 +72,25 @@ interface Entry {
  * everything in it failed until {@link retry}.
  */
 export class Outbox {
-  private readonly queue: Entry[] = [];
-  private pumping = false;
-  private halted = false;
+  private readonly _queue: Entry[] = [];
+  private _pumping = false;
+  private _halted = false;
   /** Set by {@link resume} once the session re-attached; cleared when the socket drops. */
-  private ready = false;
-  private readonly sendTimeoutMs: number;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private backoff: ReturnType<typeof setTimeout> | undefined;
-  private readonly rateLimitPauseMs: number;
+  private _ready = false;
+  private readonly _sendTimeoutMs: number;
+  private _timer: ReturnType<typeof setInterval> | undefined;
+  private _backoff: ReturnType<typeof setTimeout> | undefined;
+  private readonly _rateLimitPauseMs: number;
 
   constructor(
-    private readonly connection: RelayConnection,
-    private readonly listener: OutboxListener,
+    private readonly _connection: RelayConnection,
+    private readonly _listener: OutboxListener,
     options: OutboxOptions = {},
   ) {
-    this.sendTimeoutMs = options.sendTimeoutMs ?? 15_000;
-    this.rateLimitPauseMs = options.rateLimitPauseMs ?? 1000;
-    connection.addEventListener('state', () => {
-      if (connection.state !== 'open') this.ready = false;
+    this._sendTimeoutMs = options.sendTimeoutMs ?? 15_000;
+    this._rateLimitPauseMs = options.rateLimitPauseMs ?? 1000;
+    this._connection.addEventListener('state', () => {
+      if (this._connection.state !== 'open') this._ready = false;
     });
   }
 
@@ -100,40 +100,40 @@ export class Outbox {
 
   /** Number of items not yet acked. */
   get size(): number {
-    return this.queue.length;
+    return this._queue.length;
   }
 
   /** The items waiting, in order. */
   get items(): readonly OutboxItem[] {
-    return this.queue.map((e) => e.item);
+    return this._queue.map((e) => e.item);
   }
 
   /** Whether the session is attached and items would go out now. */
   get sending(): boolean {
-    return this.ready && this.connection.state === 'open';
+    return this._ready && this._connection.state === 'open';
   }
 
   enqueue(...items: readonly OutboxItem[]): void {
-    const deadline = Date.now() + this.sendTimeoutMs;
-    for (const item of items) this.queue.push({ item, sealed: undefined, postIds: [], acked: 0, deadline });
-    this.listener.changed?.(this.items);
-    this.ensureTimer();
-    void this.pump();
+    const deadline = Date.now() + this._sendTimeoutMs;
+    for (const item of items) this._queue.push({ item, sealed: undefined, postIds: [], acked: 0, deadline });
+    this._listener.changed?.(this.items);
+    this._ensureTimer();
+    void this._pump();
   }
 
   /** Sends everything queued again now, with fresh deadlines. */
   retry(): void {
-    this.halted = false;
-    const deadline = Date.now() + this.sendTimeoutMs;
-    for (const entry of this.queue) entry.deadline = deadline;
-    this.ensureTimer();
-    void this.pump();
+    this._halted = false;
+    const deadline = Date.now() + this._sendTimeoutMs;
+    for (const entry of this._queue) entry.deadline = deadline;
+    this._ensureTimer();
+    void this._pump();
   }
 
   /** Call when the connection is back and conversations are re-attached (caught up). */
   resume(): void {
-    this.ready = true;
-    void this.pump();
+    this._ready = true;
+    void this._pump();
   }
 
   /**
@@ -141,12 +141,12 @@ export class Outbox {
    * waiting for the visitor's conversation to be opened.
    */
   discard(conversationId: string | undefined): void {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const entry = this.queue[i]!;
+    for (let i = this._queue.length - 1; i >= 0; i--) {
+      const entry = this._queue[i]!;
       const id = entry.sealed ? toHex(entry.sealed.conversationId) : entry.item.conversationId;
-      if (id === conversationId) this.queue.splice(i, 1);
+      if (id === conversationId) this._queue.splice(i, 1);
     }
-    this.listener.changed?.(this.items);
+    this._listener.changed?.(this.items);
   }
 
   /**
@@ -154,35 +154,35 @@ export class Outbox {
    * ack, and the backlog showed it). Returns whether it was waiting.
    */
   drop(id: string): boolean {
-    const index = this.queue.findIndex((e) => e.item.id === id && !e.sealed);
+    const index = this._queue.findIndex((e) => e.item.id === id && !e.sealed);
     if (index >= 0) {
-      this.queue.splice(index, 1);
-      this.listener.changed?.(this.items);
+      this._queue.splice(index, 1);
+      this._listener.changed?.(this.items);
     }
     return index >= 0;
   }
 
   stop(): void {
-    clearTimeout(this.backoff);
-    clearInterval(this.timer);
-    this.timer = undefined;
+    clearTimeout(this._backoff);
+    clearInterval(this._timer);
+    this._timer = undefined;
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
+  private async _pump(): Promise<void> {
+    if (this._pumping) return;
+    this._pumping = true;
     try {
-      while (!this.halted && this.queue.length > 0 && this.sending) {
-        const entry = this.queue[0]!;
+      while (!this._halted && this._queue.length > 0 && this.sending) {
+        const entry = this._queue[0]!;
         try {
           if (!entry.sealed) {
-            entry.sealed = await this.listener.seal(entry.item);
+            entry.sealed = await this._listener.seal(entry.item);
             entry.postIds = entry.sealed.envelopes.map((_, i, all) =>
               i === all.length - 1 ? entry.item.id : Outbox.newClientMessageId(),
             );
           }
           const { conversationId, envelopes } = entry.sealed;
-          const answer = await this.connection.request({
+          const answer = await this._connection.request({
             kind: 'post',
             conversationId,
             clientMessageId: fromHex(entry.postIds[entry.acked]!),
@@ -191,40 +191,40 @@ export class Outbox {
           if (answer.kind !== 'ack') throw new ConnectionLostError(`Unexpected answer ${answer.kind} to a post`);
           entry.acked++;
           if (entry.acked < envelopes.length) continue;
-          this.queue.shift();
-          this.listener.changed?.(this.items);
-          this.listener.sent(entry.item, conversationId, answer.seq);
+          this._queue.shift();
+          this._listener.changed?.(this.items);
+          this._listener.sent(entry.item, conversationId, answer.seq);
         } catch (error) {
           // Transient: the socket dropped, or the relay is shutting down (it closes with 1001 next).
           // The entry stays first in line and goes again after the reconnect.
           if (error instanceof ConnectionLostError) break;
           if (error instanceof RelayRequestError && error.code === 'SEALCHAT_E_RATE_LIMITED') {
             // Sending too fast: the entry stays first in line and goes again after a pause.
-            clearTimeout(this.backoff);
-            this.backoff = setTimeout(() => void this.pump(), this.rateLimitPauseMs);
+            clearTimeout(this._backoff);
+            this._backoff = setTimeout(() => void this._pump(), this._rateLimitPauseMs);
             break;
           }
           if (error instanceof RelayRequestError && TRANSIENT_CODES.has(error.code)) break;
-          this.halted = true;
-          for (const e of this.queue) this.listener.failed(e.item);
+          this._halted = true;
+          for (const e of this._queue) this._listener.failed(e.item);
         }
       }
     } finally {
-      this.pumping = false;
+      this._pumping = false;
     }
   }
 
-  private ensureTimer(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
+  private _ensureTimer(): void {
+    if (this._timer) return;
+    this._timer = setInterval(() => {
       const now = Date.now();
-      for (const entry of this.queue) {
+      for (const entry of this._queue) {
         if (entry.deadline <= now) {
           entry.deadline = Number.POSITIVE_INFINITY;
-          this.listener.failed(entry.item);
+          this._listener.failed(entry.item);
         }
       }
-      if (this.queue.length === 0) this.stop();
+      if (this._queue.length === 0) this.stop();
     }, 500);
   }
 }

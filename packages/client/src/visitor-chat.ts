@@ -112,75 +112,75 @@ function invoke(session: VisitorSession, action: Action, args: unknown[]): unkno
  * lock only after its last write, so two sessions of this device never write at once.
  */
 class TabChat extends EventTarget implements VisitorChat {
-  private session: VisitorSession | undefined;
-  private mirror: Snapshot = {
+  private _session: VisitorSession | undefined;
+  private _mirror: Snapshot = {
     messages: [],
     notices: [],
     state: 'connecting',
     agentsOnline: undefined,
     conversationId: undefined,
   };
-  private readonly channel: BroadcastChannel;
+  private readonly _channel: BroadcastChannel;
   /** Forwarded actions waiting for the leader's answer, with what to run if this tab leads first. */
-  private readonly calls = new Map<string, [settle: (answer: Post) => void, action: Action, args: unknown[]]>();
-  private readonly stop = new AbortController();
-  private readonly held: Promise<void>;
-  private release!: () => void;
-  private synced: (() => void) | undefined;
-  private batch: [string, unknown][] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private closed = false;
+  private readonly _calls = new Map<string, [settle: (answer: Post) => void, action: Action, args: unknown[]]>();
+  private readonly _stop = new AbortController();
+  private readonly _held: Promise<void>;
+  private _release!: () => void;
+  private _synced: (() => void) | undefined;
+  private _batch: [string, unknown][] = [];
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _closed = false;
 
   constructor(
-    private readonly options: VisitorChatOptions,
-    private readonly name: string,
+    private readonly _options: VisitorChatOptions,
+    private readonly _name: string,
   ) {
     super();
-    this.held = new Promise((resolve) => (this.release = resolve));
-    this.channel = new BroadcastChannel(name);
-    this.channel.onmessage = (event: MessageEvent<Post>) => this.receive(event.data);
+    this._held = new Promise((resolve) => (this._release = resolve));
+    this._channel = new BroadcastChannel(this._name);
+    this._channel.onmessage = (event: MessageEvent<Post>) => this._receive(event.data);
   }
 
   get leader(): boolean {
-    return !!this.session;
+    return !!this._session;
   }
   get messages(): readonly ChatMessage[] {
-    return (this.session ?? this.mirror).messages;
+    return (this._session ?? this._mirror).messages;
   }
   get notices(): readonly TranscriptNotice[] {
-    return (this.session ?? this.mirror).notices;
+    return (this._session ?? this._mirror).notices;
   }
   get state(): ConnectionState {
-    return (this.session ?? this.mirror).state;
+    return (this._session ?? this._mirror).state;
   }
   get agentsOnline(): boolean | undefined {
-    return (this.session ?? this.mirror).agentsOnline;
+    return (this._session ?? this._mirror).agentsOnline;
   }
   get conversationId(): string | undefined {
-    return (this.session ?? this.mirror).conversationId;
+    return (this._session ?? this._mirror).conversationId;
   }
 
   /** Leads if the lock is free (resolving once the session is open), else follows and queues to lead. */
   start(locks: LockManager): Promise<void> {
     return new Promise((resolve, reject) => {
       locks
-        .request(this.name, { ifAvailable: true }, async (lock) => {
+        .request(this._name, { ifAvailable: true }, async (lock) => {
           if (lock) {
-            await this.lead();
+            await this._lead();
             resolve();
-            return this.held;
+            return this._held;
           }
           locks
-            .request(this.name, { signal: this.stop.signal }, () =>
-              this.lead().then(
-                () => this.held,
-                (error: unknown) => this.dispatch('error', toSealchatError(error)),
+            .request(this._name, { signal: this._stop.signal }, () =>
+              this._lead().then(
+                () => this._held,
+                (error: unknown) => this._dispatch('error', toSealchatError(error)),
               ),
             )
             .catch(() => undefined); // aborted by close()
-          this.synced = resolve;
+          this._synced = resolve;
           setTimeout(resolve, SNAPSHOT_WAIT_MS);
-          this.post({ hello: true });
+          this._post({ hello: true });
         })
         .catch(reject);
     });
@@ -188,54 +188,54 @@ class TabChat extends EventTarget implements VisitorChat {
 
   // Sends carry their message id, so the tab that takes over can run them again without sending twice.
   send(text: string): Promise<ChatMessage> {
-    return this.run('send', text, Outbox.newClientMessageId()) as Promise<ChatMessage>;
+    return this._run('send', text, Outbox.newClientMessageId()) as Promise<ChatMessage>;
   }
   sendForm(fields: readonly { name: string; value: string }[]): Promise<ChatMessage> {
-    return this.run('sendForm', fields, Outbox.newClientMessageId()) as Promise<ChatMessage>;
+    return this._run('sendForm', fields, Outbox.newClientMessageId()) as Promise<ChatMessage>;
   }
   retry(): void {
-    this.fire('retry');
+    this._fire('retry');
   }
   markAllRead(): void {
-    this.fire('markAllRead');
+    this._fire('markAllRead');
   }
   typingNow(): void {
-    this.fire('typingNow');
+    this._fire('typingNow');
   }
   safetyCode(): Promise<string | undefined> {
-    return this.run('safetyCode') as Promise<string | undefined>;
+    return this._run('safetyCode') as Promise<string | undefined>;
   }
   deleteConversation(): Promise<void> {
-    return this.run('deleteConversation') as Promise<void>;
+    return this._run('deleteConversation') as Promise<void>;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stop.abort();
-    clearTimeout(this.timer);
-    this.channel.close();
-    this.settleCalls();
-    const session = this.session;
+    if (this._closed) return;
+    this._closed = true;
+    this._stop.abort();
+    clearTimeout(this._timer);
+    this._channel.close();
+    this._settleCalls();
+    const session = this._session;
     // The next leader starts from the store: let the last write land before it may.
     if (session) {
       session.close();
-      void session.flush().finally(this.release);
-    } else this.release();
+      void session.flush().finally(this._release);
+    } else this._release();
   }
 
-  private async lead(): Promise<void> {
-    if (this.closed) return;
-    const session = await VisitorSession.open(this.options);
-    if (this.closed) {
+  private async _lead(): Promise<void> {
+    if (this._closed) return;
+    const session = await VisitorSession.open(this._options);
+    if (this._closed) {
       session.close();
       return session.flush();
     }
-    this.session = session;
+    this._session = session;
     for (const type of EVENTS)
-      session.addEventListener(type, (event) => this.relay(type, (event as CustomEvent<unknown>).detail));
-    this.settleCalls(session);
-    this.relay('state', session.state);
+      session.addEventListener(type, (event) => this._relay(type, (event as CustomEvent<unknown>).detail));
+    this._settleCalls(session);
+    this._relay('state', session.state);
   }
 
   /**
@@ -244,60 +244,60 @@ class TabChat extends EventTarget implements VisitorChat {
    * and is not sent twice. Only a deletion is not repeated (it would delete what was written since):
    * it fails with "try again". Closing fails them all.
    */
-  private settleCalls(session?: VisitorSession): void {
-    for (const [settle, action, args] of this.calls.values())
-      if (session && action !== 'deleteConversation') void this.answer(session, action, args).then(settle);
+  private _settleCalls(session?: VisitorSession): void {
+    for (const [settle, action, args] of this._calls.values())
+      if (session && action !== 'deleteConversation') void this._answer(session, action, args).then(settle);
       else settle(lost(session ? undefined : 'The chat was closed'));
-    this.calls.clear();
+    this._calls.clear();
   }
 
-  private dispatch(type: string, detail: unknown): void {
+  private _dispatch(type: string, detail: unknown): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   /** Leader: shows an event here and queues it for the followers. */
-  private relay(type: string, detail: unknown): void {
-    this.dispatch(type, detail);
-    this.batch.push([type, type === 'error' ? wire(detail) : detail]);
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.post({ snap: this.snapshot(), events: this.batch.splice(0) });
+  private _relay(type: string, detail: unknown): void {
+    this._dispatch(type, detail);
+    this._batch.push([type, type === 'error' ? wire(detail) : detail]);
+    this._timer ??= setTimeout(() => {
+      this._timer = undefined;
+      this._post({ snap: this._snapshot(), events: this._batch.splice(0) });
     }, BATCH_MS);
   }
 
-  private snapshot(): Snapshot {
-    const { messages, notices, state, agentsOnline, conversationId } = this.session!;
+  private _snapshot(): Snapshot {
+    const { messages, notices, state, agentsOnline, conversationId } = this._session!;
     return { messages, notices, state, agentsOnline, conversationId };
   }
 
-  private post(post: Post): void {
-    if (!this.closed) this.channel.postMessage(post);
+  private _post(post: Post): void {
+    if (!this._closed) this._channel.postMessage(post);
   }
 
-  private receive(post: Post): void {
-    const session = this.session;
+  private _receive(post: Post): void {
+    const session = this._session;
     if (session) {
-      if (post.hello) this.post({ snap: this.snapshot(), events: [] });
+      if (post.hello) this._post({ snap: this._snapshot(), events: [] });
       const id = post.call;
       // A tab that was frozen wakes to calls the follower has already reported as failed: not run.
       if (id && post.until! > Date.now())
-        void this.answer(session, post.action!, post.args ?? []).then((answer) => this.post({ ...answer, reply: id }));
+        void this._answer(session, post.action!, post.args ?? []).then((answer) => this._post({ ...answer, reply: id }));
     } else if (post.snap) {
-      this.mirror = post.snap;
-      this.synced?.();
+      this._mirror = post.snap;
+      this._synced?.();
       const events: [string, unknown][] = post.events?.length ? post.events : [['state', post.snap.state]];
       for (const [type, detail] of events) {
         const e = detail as WireError;
-        this.dispatch(type, type === 'error' ? new SealchatError(e.code, e.message) : detail);
+        this._dispatch(type, type === 'error' ? new SealchatError(e.code, e.message) : detail);
       }
     } else if (post.reply) {
-      this.calls.get(post.reply)?.[0](post);
-      this.calls.delete(post.reply);
+      this._calls.get(post.reply)?.[0](post);
+      this._calls.delete(post.reply);
     }
   }
 
   /** Runs an action on the session, as an answer that can travel to another tab. */
-  private async answer(session: VisitorSession, action: Action, args: unknown[]): Promise<Post> {
+  private async _answer(session: VisitorSession, action: Action, args: unknown[]): Promise<Post> {
     try {
       return { value: await invoke(session, action, args) };
     } catch (error) {
@@ -306,27 +306,27 @@ class TabChat extends EventTarget implements VisitorChat {
   }
 
   /** Runs an action on the session: here when leading, else in the leader's tab. */
-  private run(action: Action, ...args: unknown[]): Promise<unknown> {
-    const session = this.session;
+  private _run(action: Action, ...args: unknown[]): Promise<unknown> {
+    const session = this._session;
     if (session) return Promise.resolve().then(() => invoke(session, action, args));
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new ConnectionLostError('The chat was closed'));
+      if (this._closed) return reject(new ConnectionLostError('The chat was closed'));
       const id = crypto.randomUUID();
-      this.calls.set(id, [
+      this._calls.set(id, [
         ({ error, value }) => (error ? reject(new SealchatError(error.code, error.message)) : resolve(value)),
         action,
         args,
       ]);
-      this.post({ call: id, action, args, until: Date.now() + CALL_TIMEOUT_MS });
+      this._post({ call: id, action, args, until: Date.now() + CALL_TIMEOUT_MS });
       setTimeout(() => {
-        this.calls.get(id)?.[0](lost());
-        this.calls.delete(id);
+        this._calls.get(id)?.[0](lost());
+        this._calls.delete(id);
       }, CALL_TIMEOUT_MS);
     });
   }
 
   /** An action whose outcome shows in events; not reaching the leader is an `error` event. */
-  private fire(action: Action): void {
-    this.run(action).catch((error: unknown) => this.dispatch('error', toSealchatError(error)));
+  private _fire(action: Action): void {
+    this._run(action).catch((error: unknown) => this._dispatch('error', toSealchatError(error)));
   }
 }

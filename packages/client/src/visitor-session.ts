@@ -50,28 +50,28 @@ export class VisitorSession extends ChatSession {
   protected readonly isVisitor = true;
   /** A session always runs itself (see {@link VisitorChat.leader}). */
   readonly leader = true;
-  private conversation: Conversation | undefined;
-  private pointer: ConversationPointer | undefined;
-  private online: boolean | undefined;
+  private _conversation: Conversation | undefined;
+  private _pointer: ConversationPointer | undefined;
+  private _online: boolean | undefined;
   /** What {@link messages} shows: stored messages in seq order, then those waiting to be stored. */
-  private list: ChatMessage[] = [];
-  /** The relay epoch the seqs in {@link list} belong to. */
-  private epoch = 0;
+  private _list: ChatMessage[] = [];
+  /** The relay epoch the seqs in {@link _list} belong to. */
+  private _epoch = 0;
   /** Ids of restored outbox items the first catch-up may show as stored already (their ack was lost). */
-  private restored: readonly string[] = [];
+  private _restored: readonly string[] = [];
   /** A stored-state problem found while loading, reported once listeners can hear it. */
-  private loadError: SealchatError | undefined;
+  private _loadError: SealchatError | undefined;
   /** Writes to the store, one after another. */
-  private writes: Promise<void> = Promise.resolve();
-  private dirty = false;
-  private closed = false;
-  private opening: Promise<void> | undefined;
+  private _writes: Promise<void> = Promise.resolve();
+  private _dirty = false;
+  private _closed = false;
+  private _opening: Promise<void> | undefined;
   /** The epoch each entry's seq counts in; seqs of another epoch are not compared. */
-  private readonly epochOf = new WeakMap<ChatMessage, number>();
+  private readonly _epochOf = new WeakMap<ChatMessage, number>();
   /** Stored entries loaded from the store and not yet matched by a record processed again. */
-  private readonly fromDisk = new WeakSet<ChatMessage>();
-  /** Ids the conversation uses for an entry {@link merge} keeps under another id (`seq:<n>` → client id). */
-  private readonly alias = new Map<string, string>();
+  private readonly _fromDisk = new WeakSet<ChatMessage>();
+  /** Ids the conversation uses for an entry {@link _merge} keeps under another id (`seq:<n>` → client id). */
+  private readonly _alias = new Map<string, string>();
 
   /**
    * Loads what the store keeps, connects, and resolves once the first connection is set up (so it
@@ -79,9 +79,9 @@ export class VisitorSession extends ChatSession {
    * @throws OrgKeyFormatError when `orgKey` is mistyped; RosterError when the relay's roster does not verify.
    */
   static async start(options: VisitorSessionOptions): Promise<VisitorSession> {
-    const session = await VisitorSession.load(options);
+    const session = await VisitorSession._load(options);
     await session.connect();
-    session.reportLoadError();
+    session._reportLoadError();
     return session;
   }
 
@@ -93,41 +93,41 @@ export class VisitorSession extends ChatSession {
    * @throws OrgKeyFormatError when `orgKey` is mistyped; StoredStateError when the stored pointer is corrupt.
    */
   static async open(options: VisitorSessionOptions): Promise<VisitorSession> {
-    const session = await VisitorSession.load(options);
+    const session = await VisitorSession._load(options);
     session.begin().catch((error: unknown) => {
       session.emit('error', toSealchatError(error));
       // Not session.close(): what the visitor types next must still be kept for the next page load.
       if (!(error instanceof ConnectionLostError || error instanceof RelayRequestError)) session.connection.close();
     });
-    session.reportLoadError();
+    session._reportLoadError();
     return session;
   }
 
-  private static async load(options: VisitorSessionOptions): Promise<VisitorSession> {
+  private static async _load(options: VisitorSessionOptions): Promise<VisitorSession> {
     const orgRootKey = await parseOrgKey(options.orgKey);
     const [identity, orgId] = await Promise.all([
       loadOrCreateIdentity(options.store, 'visitor'),
       orgIdFromRootKey(orgRootKey),
     ]);
     const session = new VisitorSession(options, identity, orgRootKey, orgId);
-    session.pointer = await loadConversationPointer(options.store, orgId);
-    await session.restore();
+    session._pointer = await loadConversationPointer(options.store, orgId);
+    await session._restore();
     return session;
   }
 
   /** The messages of this visitor's conversation, in order: stored ones by seq, then those being sent. */
   get messages(): readonly ChatMessage[] {
-    return this.list;
+    return this._list;
   }
 
   /** What the transcript revealed so far: messages the relay dropped, delivered late, or forked. */
   get notices(): readonly TranscriptNotice[] {
-    return this.conversation?.notices ?? [];
+    return this._conversation?.notices ?? [];
   }
 
   /** The conversation id (hex), once there is one (known offline too, from the store). */
   get conversationId(): string | undefined {
-    return this.pointer && toHex(this.pointer.conversationId);
+    return this._pointer && toHex(this._pointer.conversationId);
   }
 
   /**
@@ -135,7 +135,7 @@ export class VisitorSession extends ChatSession {
    * undefined until the relay answered. Show "leave a message" when it is false.
    */
   get agentsOnline(): boolean | undefined {
-    return this.online;
+    return this._online;
   }
 
   /**
@@ -146,23 +146,23 @@ export class VisitorSession extends ChatSession {
    * holds (another tab's send being run again), it returns that message instead of sending twice.
    */
   send(text: string, id?: string): Promise<ChatMessage> {
-    return this.queue({ kind: 'text', text, sentAt: Date.now() }, id);
+    return this._queue({ kind: 'text', text, sentAt: Date.now() }, id);
   }
 
   /** Sends form answers (the pre-chat form), encrypted like a message. Empty answers are left out. */
   sendForm(fields: readonly { name: string; value: string }[], id?: string): Promise<ChatMessage> {
     const answered = fields.filter((f) => f.value.trim() !== '');
-    return this.queue({ kind: 'form', fields: answered, sentAt: Date.now() }, id);
+    return this._queue({ kind: 'form', fields: answered, sentAt: Date.now() }, id);
   }
 
   /** Marks the agents' messages so far as read (call it while the chat is visible). */
   markAllRead(): void {
-    if (this.conversation) this.markRead(this.conversation.id);
+    if (this._conversation) this.markRead(this._conversation.id);
   }
 
   /** Signals that the visitor is typing (throttled; see {@link ChatSession.typing}). */
   typingNow(): void {
-    if (this.conversation) this.typing(this.conversation.id);
+    if (this._conversation) this.typing(this._conversation.id);
   }
 
   /**
@@ -170,7 +170,7 @@ export class VisitorSession extends ChatSession {
    * the conversation exists.
    */
   async safetyCode(): Promise<string | undefined> {
-    const pointer = this.pointer;
+    const pointer = this._pointer;
     if (!pointer) return undefined;
     return safetyCode(this.orgRootKey, this.identity.signingPublic, pointer.conversationId);
   }
@@ -182,7 +182,7 @@ export class VisitorSession extends ChatSession {
    * nothing is erased locally then.
    */
   async deleteConversation(): Promise<void> {
-    const pointer = this.pointer;
+    const pointer = this._pointer;
     if (pointer) {
       await this.connection.request({
         kind: 'delete-conversation',
@@ -190,51 +190,51 @@ export class VisitorSession extends ChatSession {
         capability: pointer.capability,
       });
     }
-    await this.forget(this.conversationId);
+    await this._forget(this.conversationId);
   }
 
   /** Resolves once every change so far is written to the store (call it after {@link close} to hand over). */
   flush(): Promise<void> {
-    return this.writes;
+    return this._writes;
   }
 
   /** Stops connecting and writing; changes already made are still written (see {@link flush}). */
   override close(): void {
-    this.closed = true;
+    this._closed = true;
     super.close();
   }
 
   protected override async onConnected(): Promise<void> {
     const roster = await this.refreshRoster();
     const presence = await this.connection.request({ kind: 'watch-presence', orgId: this.orgId, subscribe: true });
-    if (presence.kind === 'presence') this.setOnline(presence.anyoneOnline);
-    if (this.pointer) {
-      this.conversation ??= this.addConversation(this.pointer, roster);
-      await this.attach(this.conversation, this.pointer.capability);
-      if (this.connection.state === 'open') this.settleRestored(this.conversation);
+    if (presence.kind === 'presence') this._setOnline(presence.anyoneOnline);
+    if (this._pointer) {
+      this._conversation ??= this._addConversation(this._pointer, roster);
+      await this.attach(this._conversation, this._pointer.capability);
+      if (this.connection.state === 'open') this._settleRestored(this._conversation);
     }
     this.outbox.resume();
   }
 
   protected override onFrame(frame: RelayFrame): void {
     if (frame.kind === 'presence' && frame.requestId === 0 && bytesEqual(frame.orgId, this.orgId)) {
-      this.setOnline(frame.anyoneOnline);
+      this._setOnline(frame.anyoneOnline);
       return;
     }
     if (frame.kind === 'conversation-deleted' && this.conversationId === toHex(frame.conversationId)) {
       // Erased from elsewhere (another device, or the organisation's retention): forget it here too.
-      void this.forget(this.conversationId).catch((error: unknown) => this.emit('error', toSealchatError(error)));
+      void this._forget(this.conversationId).catch((error: unknown) => this.emit('error', toSealchatError(error)));
       return;
     }
     super.onFrame(frame);
   }
 
-  /** Every message event goes through {@link merge}, so what listeners get is what {@link messages} shows. */
+  /** Every message event goes through {@link _merge}, so what listeners get is what {@link messages} shows. */
   protected override emit<K extends keyof ChatSessionEventMap>(
     type: K,
     detail: ChatSessionEventMap[K]['detail'],
   ): void {
-    super.emit(type, type === 'message' ? (this.merge(detail as ChatMessage) as typeof detail) : detail);
+    super.emit(type, type === 'message' ? (this._merge(detail as ChatMessage) as typeof detail) : detail);
   }
 
   /** A message the conversation does not hold (typed before it was opened, or restored) changes here. */
@@ -243,16 +243,16 @@ export class VisitorSession extends ChatSession {
     id: string,
     change: Partial<Pick<ChatMessage, 'seq' | 'state'>>,
   ): void {
-    const conversation = this.conversation;
+    const conversation = this._conversation;
     if (conversation?.messages.some((m) => m.id === id)) return super.changeMessage(conversation.id, id, change);
-    const message = this.list.find((m) => m.id === id);
+    const message = this._list.find((m) => m.id === id);
     if (message) this.emit('message', { ...message, ...change });
   }
 
   /** Opens the conversation when the first item that needs one has its turn (so never before the catch-up). */
   protected override async sealItem(item: OutboxItem): Promise<SealedItem> {
-    if (item.conversationId === undefined && !this.conversation) await this.ensureConversation();
-    const conversation = this.conversation;
+    if (item.conversationId === undefined && !this._conversation) await this._ensureConversation();
+    const conversation = this._conversation;
     const { content, id } = item;
     // The conversation tracks the echo and the receipts of what it holds; a restored or early item joins it now.
     if (
@@ -264,17 +264,17 @@ export class VisitorSession extends ChatSession {
     return super.sealItem({ ...item, conversationId: item.conversationId ?? conversation?.id });
   }
 
-  private async queue(content: MessageContent | FormContent, id = Outbox.newClientMessageId()): Promise<ChatMessage> {
-    const known = this.list.find((m) => m.id === id);
+  private async _queue(content: MessageContent | FormContent, id = Outbox.newClientMessageId()): Promise<ChatMessage> {
+    const known = this._list.find((m) => m.id === id);
     if (known) return known;
     // A failure here leaves the message to open the conversation in its turn (and fail visibly there).
-    if (!this.conversation && this.outbox.sending) await this.ensureConversation().catch(() => undefined);
-    const conversation = this.conversation;
+    if (!this._conversation && this.outbox.sending) await this._ensureConversation().catch(() => undefined);
+    const conversation = this._conversation;
     if (conversation) return this.sendContent(conversation, content, id);
     const item = { id, conversationId: this.conversationId, content };
     this.emit('message', draftOf(item.id, item.conversationId ?? '', content));
     this.outbox.enqueue(item);
-    return this.list.find((m) => m.id === item.id)!;
+    return this._list.find((m) => m.id === item.id)!;
   }
 
   /**
@@ -282,36 +282,36 @@ export class VisitorSession extends ChatSession {
    * does not decrypt or parse is reported and replaced by a clean start (the relay still has the
    * conversation; only unsent messages are lost then, and the error says so).
    */
-  private async restore(): Promise<void> {
+  private async _restore(): Promise<void> {
     const { store, mode } = this.options as VisitorSessionOptions;
     let local;
     try {
       local = await loadLocalHistory(store, this.orgId);
     } catch (error) {
-      this.loadError = toSealchatError(error);
+      this._loadError = toSealchatError(error);
       await deleteLocalHistory(store, this.orgId);
     }
     if (!local) return;
     const id = this.conversationId;
-    this.epoch = local.epoch;
+    this._epoch = local.epoch;
     for (const m of local.messages) {
       if (m.seq !== undefined) {
         // Stored messages of another conversation (deleted meanwhile) are not this one's.
         if (local.conversationId !== id || mode === 'ephemeral') continue;
-        this.epochOf.set(m, local.epoch);
-        this.fromDisk.add(m);
-        this.list.push(m);
+        this._epochOf.set(m, local.epoch);
+        this._fromDisk.add(m);
+        this._list.push(m);
       } else if (m.conversationId === '' || m.conversationId === id) {
         // Waiting to be sent: back in the outbox, first in line. (Those of a deleted conversation go, as Outbox.discard does.)
-        this.list.push({ ...m, state: 'sending' });
+        this._list.push({ ...m, state: 'sending' });
         this.outbox.enqueue({ id: m.id, conversationId: m.conversationId || undefined, content: contentOf(m) });
       }
     }
-    this.restored = this.outbox.items.map((i) => i.id);
+    this._restored = this.outbox.items.map((i) => i.id);
   }
 
-  private reportLoadError(): void {
-    const error = this.loadError;
+  private _reportLoadError(): void {
+    const error = this._loadError;
     // After the caller had a chance to listen.
     if (error) setTimeout(() => this.emit('error', error));
   }
@@ -322,9 +322,9 @@ export class VisitorSession extends ChatSession {
    * is neither stored twice nor leaves a hole in this device's numbered chain. (Ephemeral mode cannot
    * read its own records back, so there the relay's dedupe by client message id does this.)
    */
-  private settleRestored(conversation: Conversation): void {
-    for (const id of this.restored) {
-      const shown = this.list.find((m) => m.id === id);
+  private _settleRestored(conversation: Conversation): void {
+    for (const id of this._restored) {
+      const shown = this._list.find((m) => m.id === id);
       const stored =
         shown &&
         conversation.messages.find(
@@ -332,41 +332,41 @@ export class VisitorSession extends ChatSession {
         );
       if (stored && this.outbox.drop(id)) this.emit('message', { ...shown, seq: stored.seq, state: stored.state });
     }
-    this.restored = [];
+    this._restored = [];
   }
 
   /**
-   * Folds a message into {@link list}: the same id, or the same seq in the same relay epoch (a
+   * Folds a message into {@link _list}: the same id, or the same seq in the same relay epoch (a
    * restored message and its record processed again; an item sent again and acked with a seq already
    * shown), is one message. It keeps a client id over `seq:<n>`, and the furthest delivery state.
    */
-  private merge(message: ChatMessage): ChatMessage {
-    const conversation = this.conversation;
-    if (conversation && conversation.epoch !== this.epoch) {
+  private _merge(message: ChatMessage): ChatMessage {
+    const conversation = this._conversation;
+    if (conversation && conversation.epoch !== this._epoch) {
       // The relay's seqs now count in another database (restored from backup): what the store had
       // under the old numbering comes back, renumbered, as the relay sends everything again.
-      this.epoch = conversation.epoch;
-      this.list = this.list.filter((m) => !this.fromDisk.has(m));
+      this._epoch = conversation.epoch;
+      this._list = this._list.filter((m) => !this._fromDisk.has(m));
     }
-    const id = this.alias.get(message.id) ?? message.id;
+    const id = this._alias.get(message.id) ?? message.id;
     const same = (m: ChatMessage): boolean =>
-      m.id === id || (message.seq !== undefined && m.seq === message.seq && this.epochOf.get(m) === this.epoch);
-    const old = this.list.filter(same);
-    const at = this.list.findIndex(same);
+      m.id === id || (message.seq !== undefined && m.seq === message.seq && this._epochOf.get(m) === this._epoch);
+    const old = this._list.filter(same);
+    const at = this._list.findIndex(same);
     const merged: ChatMessage = {
       ...message,
       id: [...old, message].find((m) => !m.id.startsWith('seq:'))?.id ?? id,
       seq: message.seq ?? old.find((m) => m.seq !== undefined)?.seq,
       state: old.reduce((s, m) => (RANK[m.state] > RANK[s] ? m.state : s), message.state),
     };
-    if (merged.id !== message.id) this.alias.set(message.id, merged.id);
-    this.epochOf.set(merged, this.epoch);
-    this.list = this.list.filter((m) => !same(m));
+    if (merged.id !== message.id) this._alias.set(message.id, merged.id);
+    this._epochOf.set(merged, this._epoch);
+    this._list = this._list.filter((m) => !same(m));
     const seq = merged.seq;
-    let index = seq === undefined ? at : this.list.findIndex((m) => m.seq === undefined || m.seq > seq);
-    if (index < 0) index = this.list.length;
-    this.list.splice(index, 0, merged);
-    this.save();
+    let index = seq === undefined ? at : this._list.findIndex((m) => m.seq === undefined || m.seq > seq);
+    if (index < 0) index = this._list.length;
+    this._list.splice(index, 0, merged);
+    this._save();
     return merged;
   }
 
@@ -375,64 +375,64 @@ export class VisitorSession extends ChatSession {
    * the current epoch (archive mode), and the messages waiting to be sent, which are exactly the
    * entries without a seq, so the outbox is kept with them.
    */
-  private save(): void {
-    if (this.dirty || this.closed) return;
-    this.dirty = true;
-    this.write(() => {
-      this.dirty = false;
+  private _save(): void {
+    if (this._dirty || this._closed) return;
+    this._dirty = true;
+    this._write(() => {
+      this._dirty = false;
       const { store, mode } = this.options as VisitorSessionOptions;
-      const messages = this.list.filter((m) =>
-        m.seq === undefined ? true : mode !== 'ephemeral' && this.epochOf.get(m) === this.epoch,
+      const messages = this._list.filter((m) =>
+        m.seq === undefined ? true : mode !== 'ephemeral' && this._epochOf.get(m) === this._epoch,
       );
       return messages.length
-        ? saveLocalHistory(store, this.orgId, { conversationId: this.conversationId, epoch: this.epoch, messages })
+        ? saveLocalHistory(store, this.orgId, { conversationId: this.conversationId, epoch: this._epoch, messages })
         : deleteLocalHistory(store, this.orgId);
     });
   }
 
-  private write(task: () => Promise<void>): void {
-    this.writes = this.writes.then(task).catch((error: unknown) => this.emit('error', toSealchatError(error)));
+  private _write(task: () => Promise<void>): void {
+    this._writes = this._writes.then(task).catch((error: unknown) => this.emit('error', toSealchatError(error)));
   }
 
-  private setOnline(online: boolean): void {
-    if (this.online === online) return;
-    this.online = online;
+  private _setOnline(online: boolean): void {
+    if (this._online === online) return;
+    this._online = online;
     this.dispatchEvent(new CustomEvent('presence', { detail: online }));
   }
 
-  private async forget(conversationId: string | undefined): Promise<void> {
+  private async _forget(conversationId: string | undefined): Promise<void> {
     if (this.conversationId !== conversationId) return;
     // Everything goes: what was typed for it too, even before it was opened.
-    this.write(() => deleteLocalHistory(this.options.store, this.orgId));
+    this._write(() => deleteLocalHistory(this.options.store, this.orgId));
     this.outbox.discard(conversationId);
     this.outbox.discard(undefined);
     if (conversationId) this.conversations.delete(conversationId);
-    this.conversation = undefined;
-    this.pointer = undefined;
-    this.epoch = 0;
-    this.list = [];
-    this.alias.clear();
+    this._conversation = undefined;
+    this._pointer = undefined;
+    this._epoch = 0;
+    this._list = [];
+    this._alias.clear();
     await deleteConversationPointer(this.options.store, this.orgId);
     this.dispatchEvent(new CustomEvent('deleted', { detail: conversationId }));
   }
 
   /** Opens the conversation once, however many messages wait for it. */
-  private ensureConversation(): Promise<void> {
-    return (this.opening ??= this.openConversation().finally(() => (this.opening = undefined)));
+  private _ensureConversation(): Promise<void> {
+    return (this._opening ??= this._openConversation().finally(() => (this._opening = undefined)));
   }
 
-  private async openConversation(): Promise<void> {
+  private async _openConversation(): Promise<void> {
     const answer = await this.connection.request({ kind: 'open-conversation', orgId: this.orgId });
     if (answer.kind !== 'conversation-opened') {
       throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected conversation-opened, got ${answer.kind}`);
     }
-    this.pointer = { conversationId: answer.conversationId, capability: answer.capability };
-    await saveConversationPointer(this.options.store, this.orgId, this.pointer);
-    this.conversation = this.addConversation(this.pointer, this.roster!);
-    await this.attach(this.conversation, this.pointer.capability);
+    this._pointer = { conversationId: answer.conversationId, capability: answer.capability };
+    await saveConversationPointer(this.options.store, this.orgId, this._pointer);
+    this._conversation = this._addConversation(this._pointer, this.roster!);
+    await this.attach(this._conversation, this._pointer.capability);
   }
 
-  private addConversation(pointer: ConversationPointer, roster: NonNullable<typeof this.roster>): Conversation {
+  private _addConversation(pointer: ConversationPointer, roster: NonNullable<typeof this.roster>): Conversation {
     const options = this.options as VisitorSessionOptions;
     const conversation = new Conversation(pointer.conversationId, this.identity, this.orgId, roster, true, {
       mode: options.mode ?? 'archive',
@@ -440,7 +440,7 @@ export class VisitorSession extends ChatSession {
       ...(options.maxSkip !== undefined ? { maxSkip: options.maxSkip } : {}),
     });
     // Resume from the epoch the local history counts in: a relay restored from backup says `reset`.
-    conversation.epoch = this.epoch;
+    conversation.epoch = this._epoch;
     this.conversations.set(conversation.id, conversation);
     this.emit('conversation', conversation);
     return conversation;
