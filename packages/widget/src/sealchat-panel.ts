@@ -111,8 +111,8 @@ export class SealchatPanel extends HTMLElement {
   private _code: string | undefined;
   private _deleted = false;
   private _formError: string | undefined;
-  /** Times of day in the panel's language (the browser's default for English). */
-  private _clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  /** Times of day in the panel's language (the browser's default for English); set with the strings. */
+  private _clock!: Intl.DateTimeFormat;
   /** Whether the panel is on screen (the widget hides it when closed): only then are messages read. */
   private _visible = true;
 
@@ -199,8 +199,10 @@ export class SealchatPanel extends HTMLElement {
       this._greeting = config.greeting;
       this._sound = config.sound;
       this._strings = await loadStrings(config.locale);
-      if (config.locale !== 'en')
-        this._clock = new Intl.DateTimeFormat(config.locale, { hour: '2-digit', minute: '2-digit' });
+      this._clock = new Intl.DateTimeFormat(config.locale === 'en' ? undefined : config.locale, {
+        hour: '2-digit',
+        minute: '2-digit',
+      });
       const store = await IdbClientStore.open('sealchat-visitor');
       const chat = await openVisitorChat({ relayUrl: config.relay, orgKey: config.org, store, mode: this._mode });
       this._chat = chat;
