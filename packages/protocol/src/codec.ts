@@ -7,18 +7,18 @@ import { DecodeError } from './errors.js';
  * and "value that was decoded" can never disagree.
  */
 export class ByteWriter {
-  private chunks: Uint8Array[] = [];
-  private length = 0;
+  private _chunks: Uint8Array[] = [];
+  private _length = 0;
 
   u8(value: number): this {
-    return this.push(Uint8Array.of(value));
+    return this._push(Uint8Array.of(value));
   }
 
   u32(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`u32 out of range: ${value}`);
     const out = new Uint8Array(4);
     new DataView(out.buffer).setUint32(0, value);
-    return this.push(out);
+    return this._push(out);
   }
 
   /** Unsigned integers up to 2^53 - 1 (sequence numbers, millisecond timestamps). */
@@ -26,18 +26,18 @@ export class ByteWriter {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
     const out = new Uint8Array(8);
     new DataView(out.buffer).setBigUint64(0, BigInt(value));
-    return this.push(out);
+    return this._push(out);
   }
 
   /** Exactly `length` bytes, no prefix: ids and keys of a fixed size. */
   fixed(bytes: Uint8Array, length: number): this {
     if (bytes.length !== length) throw new RangeError(`Expected ${length} bytes, got ${bytes.length}`);
-    return this.push(bytes);
+    return this._push(bytes);
   }
 
   bytes(bytes: Uint8Array): this {
     this.u32(bytes.length);
-    return this.push(bytes);
+    return this._push(bytes);
   }
 
   string(text: string): this {
@@ -45,59 +45,59 @@ export class ByteWriter {
   }
 
   finish(): Uint8Array<ArrayBuffer> {
-    const out = new Uint8Array(this.length);
+    const out = new Uint8Array(this._length);
     let offset = 0;
-    for (const chunk of this.chunks) {
+    for (const chunk of this._chunks) {
       out.set(chunk, offset);
       offset += chunk.length;
     }
     return out;
   }
 
-  private push(bytes: Uint8Array): this {
-    this.chunks.push(bytes);
-    this.length += bytes.length;
+  private _push(bytes: Uint8Array): this {
+    this._chunks.push(bytes);
+    this._length += bytes.length;
     return this;
   }
 }
 
 /** Reads what {@link ByteWriter} wrote. Every read is bounds-checked and throws {@link DecodeError}. */
 export class ByteReader {
-  private offset = 0;
-  private readonly view: DataView;
+  private _offset = 0;
+  private readonly _view: DataView;
 
-  constructor(private readonly input: Uint8Array) {
-    this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  constructor(private readonly _input: Uint8Array) {
+    this._view = new DataView(_input.buffer, _input.byteOffset, _input.byteLength);
   }
 
   get position(): number {
-    return this.offset;
+    return this._offset;
   }
 
   u8(): number {
-    this.need(1);
-    return this.view.getUint8(this.offset++);
+    this._need(1);
+    return this._view.getUint8(this._offset++);
   }
 
   u32(): number {
-    this.need(4);
-    const value = this.view.getUint32(this.offset);
-    this.offset += 4;
+    this._need(4);
+    const value = this._view.getUint32(this._offset);
+    this._offset += 4;
     return value;
   }
 
   u64(): number {
-    this.need(8);
-    const value = this.view.getBigUint64(this.offset);
-    this.offset += 8;
+    this._need(8);
+    const value = this._view.getBigUint64(this._offset);
+    this._offset += 8;
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('Integer larger than 2^53 - 1');
     return Number(value);
   }
 
   fixed(length: number): Uint8Array<ArrayBuffer> {
-    this.need(length);
-    const out = this.input.slice(this.offset, this.offset + length);
-    this.offset += length;
+    this._need(length);
+    const out = this._input.slice(this._offset, this._offset + length);
+    this._offset += length;
     return out;
   }
 
@@ -118,12 +118,12 @@ export class ByteReader {
 
   /** Rejects trailing bytes: a structure decodes from exactly its canonical encoding. */
   end(): void {
-    if (this.offset !== this.input.length) {
-      throw new DecodeError(`${this.input.length - this.offset} unexpected trailing bytes`);
+    if (this._offset !== this._input.length) {
+      throw new DecodeError(`${this._input.length - this._offset} unexpected trailing bytes`);
     }
   }
 
-  private need(length: number): void {
-    if (this.offset + length > this.input.length) throw new DecodeError('Unexpected end of input');
+  private _need(length: number): void {
+    if (this._offset + length > this._input.length) throw new DecodeError('Unexpected end of input');
   }
 }

@@ -151,44 +151,44 @@ export class SecureConversation {
   protected readonly me: DeviceIdentity;
   protected readonly orgId: Uint8Array<ArrayBuffer>;
   protected roster: VerifiedRoster;
-  private readonly iAmVisitor: boolean;
-  private visitorDevice: PublicDevice | undefined;
+  private readonly _iAmVisitor: boolean;
+  private _visitorDevice: PublicDevice | undefined;
   protected pinnedMode: ConversationMode | undefined;
-  private readonly ownMode: ConversationMode;
+  private readonly _ownMode: ConversationMode;
   protected readonly maxMessages: number;
   protected readonly maxAgeMs: number;
   protected readonly maxSkip: number;
   protected readonly now: () => number;
   /** Receiving chains of message key shares (type 1), by {@link chainKey}. */
   protected readonly chains = new Map<string, ReceivingChain>();
-  private readonly transcripts = new Map<string, TranscriptState>();
-  private readonly accepted = new Set<string>();
-  private readonly sent = new Set<string>();
+  private readonly _transcripts = new Map<string, TranscriptState>();
+  private readonly _accepted = new Set<string>();
+  private readonly _sent = new Set<string>();
   /** This device's sending chains, by the type of key share that begins them (messages 1, notes 6). */
-  private readonly sending = new Map<KeyShareType, SendingState>();
+  private readonly _sending = new Map<KeyShareType, SendingState>();
 
   constructor(options: SecureConversationOptions) {
     this.me = options.me;
     this.orgId = options.orgId;
     this.conversationId = options.conversationId;
     this.roster = options.roster;
-    this.iAmVisitor = options.iAmVisitor;
-    this.ownMode = options.mode ?? 'archive';
+    this._iAmVisitor = options.iAmVisitor;
+    this._ownMode = options.mode ?? 'archive';
     this.maxMessages = options.rotation?.maxMessages ?? 100;
     this.maxAgeMs = options.rotation?.maxAgeMs ?? 60 * 60 * 1000;
     this.maxSkip = options.maxSkip ?? 1000;
     this.now = options.now ?? Date.now;
-    if (this.iAmVisitor) this.visitorDevice = this.me;
+    if (this._iAmVisitor) this._visitorDevice = this.me;
   }
 
   /** The conversation's mode, once a key share pinned it (the visitor knows its own from the start). */
   get mode(): ConversationMode | undefined {
-    return this.pinnedMode ?? (this.iAmVisitor ? this.ownMode : undefined);
+    return this.pinnedMode ?? (this._iAmVisitor ? this._ownMode : undefined);
   }
 
   /** The visitor, once known. Agents can write only then. */
   get visitor(): PublicDevice | undefined {
-    return this.visitorDevice;
+    return this._visitorDevice;
   }
 
   /** A newer verified roster: later chains go to its readers; senders no longer on it are refused. */
@@ -209,14 +209,14 @@ export class SecureConversation {
     }
     const digest = await envelopeDigest(envelope.bytes);
     const digestHex = toHex(digest);
-    if (this.accepted.has(digestHex)) throw new ReplayError('Envelope already received');
+    if (this._accepted.has(digestHex)) throw new ReplayError('Envelope already received');
     const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
-    if (mine && this.sent.has(digestHex)) {
-      this.accepted.add(digestHex);
+    if (mine && this._sent.has(digestHex)) {
+      this._accepted.add(digestHex);
       return { received: { kind: 'own-echo', digest: digestHex }, events: [] };
     }
 
-    const sender = await this.authenticate(envelope);
+    const sender = await this._authenticate(envelope);
     let received = await this.receiveOther(envelope, sender, mine);
     if (received) {
       // Taken by receiveOther (a note).
@@ -225,8 +225,8 @@ export class SecureConversation {
       if (this.pinnedMode !== undefined && intro.mode !== this.pinnedMode) {
         throw new ConversationModeError(`Key share in ${intro.mode} mode in a ${this.pinnedMode} conversation`);
       }
-      if (this.iAmVisitor && !mine && intro.mode !== this.ownMode) {
-        throw new ConversationModeError(`Key share in ${intro.mode} mode; this visitor chose ${this.ownMode}`);
+      if (this._iAmVisitor && !mine && intro.mode !== this._ownMode) {
+        throw new ConversationModeError(`Key share in ${intro.mode} mode; this visitor chose ${this._ownMode}`);
       }
       const chainKey = this.chainKey(envelope.senderDeviceId, envelope.chainId);
       const opener = this.opener(intro.recipients);
@@ -235,8 +235,8 @@ export class SecureConversation {
         this.chains.set(chainKey, new ReceivingChain(envelope.chainId, seed, { maxSkip: this.maxSkip }));
       }
       this.pinnedMode ??= intro.mode;
-      if (!this.visitorDevice && sender.role === 'visitor') {
-        this.visitorDevice = {
+      if (!this._visitorDevice && sender.role === 'visitor') {
+        this._visitorDevice = {
           deviceId: envelope.senderDeviceId,
           signingPublic: intro.senderSigningPublic,
           agreementPublic: intro.senderAgreementPublic,
@@ -260,8 +260,8 @@ export class SecureConversation {
         received = { kind: 'payload', type: envelope.type as MessageChainType, sender, plaintext };
       }
     }
-    this.accepted.add(digestHex);
-    return { received, events: this.place(envelope, digest) };
+    this._accepted.add(digestHex);
+    return { received, events: this._place(envelope, digest) };
   }
 
   /**
@@ -308,11 +308,11 @@ export class SecureConversation {
     shareType: KeyShareType = EnvelopeType.keyShare,
   ): Promise<Sealed[]> {
     const mode = this.mode;
-    if (!this.visitorDevice || !mode) throw new UntrustedSenderError('The visitor has not written yet');
+    if (!this._visitorDevice || !mode) throw new UntrustedSenderError('The visitor has not written yet');
     const recipients = this.recipients(mode, shareType);
     const ids = new Set(recipients.map((r) => toHex(r.deviceId)));
     const out: Sealed[] = [];
-    const s = this.sending.get(shareType);
+    const s = this._sending.get(shareType);
     const rotate =
       !s ||
       s.rosterVersion !== this.roster.version ||
@@ -335,7 +335,7 @@ export class SecureConversation {
         recipients,
         link: this.nextOwnLink(),
       });
-      this.sending.set(shareType, {
+      this._sending.set(shareType, {
         chain,
         rosterVersion: this.roster.version,
         recipients: ids,
@@ -346,7 +346,7 @@ export class SecureConversation {
       // was pinned by the visitor's share already (it cannot write before), so this changes nothing.
       this.pinnedMode ??= mode;
     }
-    const { chain } = this.sending.get(shareType)!;
+    const { chain } = this._sending.get(shareType)!;
     const envelope = await sealPayload({
       type,
       sender: this.me,
@@ -362,8 +362,8 @@ export class SecureConversation {
 
   protected async recordOwn(envelope: Uint8Array<ArrayBuffer>, type: EnvelopeType): Promise<Sealed> {
     const digestHex = toHex(await envelopeDigest(envelope));
-    this.sent.add(digestHex);
-    const state = this.transcript(this.me.deviceId);
+    this._sent.add(digestHex);
+    const state = this._transcript(this.me.deviceId);
     state.highest += 1;
     state.digests.set(state.highest, digestHex);
     return { envelope, digest: digestHex, type };
@@ -371,7 +371,7 @@ export class SecureConversation {
 
   /** The link for this device's next envelope: one past its highest, chained to that one's digest. */
   protected nextOwnLink(): TranscriptLink {
-    const state = this.transcript(this.me.deviceId);
+    const state = this._transcript(this.me.deviceId);
     const previous = state.digests.get(state.highest);
     return { senderSeq: state.highest + 1, previous: previous ? fromHex(previous) : ZERO_LINK };
   }
@@ -385,14 +385,14 @@ export class SecureConversation {
   protected recipients(mode: ConversationMode, shareType: KeyShareType): Recipient[] {
     const all = new Map<string, Recipient>();
     for (const r of rosterReaders(this.roster, mode === 'archive')) all.set(toHex(r.deviceId), r);
-    if (this.visitorDevice) all.set(toHex(this.visitorDevice.deviceId), this.visitorDevice);
+    if (this._visitorDevice) all.set(toHex(this._visitorDevice.deviceId), this._visitorDevice);
     if (mode === 'archive') all.set(toHex(this.me.deviceId), this.me);
     else all.delete(toHex(this.me.deviceId));
     return [...all.values()];
   }
 
   /** Decides who the sender is and checks its signature. */
-  private async authenticate(envelope: Envelope): Promise<SenderInfo> {
+  private async _authenticate(envelope: Envelope): Promise<SenderInfo> {
     const cert = this.certificateOf(envelope.senderDeviceId);
     const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
     let known: KnownSender | undefined;
@@ -407,11 +407,11 @@ export class SecureConversation {
     } else if (
       // A visitor never writes notes (types 6, 7).
       envelope.type <= EnvelopeType.control &&
-      this.visitorDevice &&
-      bytesEqual(this.visitorDevice.deviceId, envelope.senderDeviceId)
+      this._visitorDevice &&
+      bytesEqual(this._visitorDevice.deviceId, envelope.senderDeviceId)
     ) {
-      known = { ...this.visitorDevice, role: 'visitor', displayName: undefined, mine };
-    } else if (!this.visitorDevice && envelope.type === EnvelopeType.keyShare && !this.iAmVisitor) {
+      known = { ...this._visitorDevice, role: 'visitor', displayName: undefined, mine };
+    } else if (!this._visitorDevice && envelope.type === EnvelopeType.keyShare && !this._iAmVisitor) {
       // The first non-roster key share introduces the visitor: its keys must be self-consistent.
       const intro = readKeyShareIntro(envelope);
       if (!bytesEqual(envelope.senderDeviceId, await deviceIdFromSigningKey(intro.senderSigningPublic))) {
@@ -428,7 +428,7 @@ export class SecureConversation {
     if (!known) throw new UntrustedSenderError('Sender is neither on the roster nor the conversation’s visitor');
     if (envelope.type === EnvelopeType.keyShare) {
       const intro = readKeyShareIntro(envelope);
-      const agreement = cert?.agreementPublic ?? this.visitorDevice?.agreementPublic ?? intro.senderAgreementPublic;
+      const agreement = cert?.agreementPublic ?? this._visitorDevice?.agreementPublic ?? intro.senderAgreementPublic;
       if (
         !bytesEqual(intro.senderSigningPublic, known.signingPublic) ||
         !bytesEqual(intro.senderAgreementPublic, agreement)
@@ -448,12 +448,12 @@ export class SecureConversation {
     return `${toHex(senderDeviceId)}:${toHex(chainId)}`;
   }
 
-  private transcript(deviceId: Uint8Array): TranscriptState {
+  private _transcript(deviceId: Uint8Array): TranscriptState {
     const key = toHex(deviceId);
-    let state = this.transcripts.get(key);
+    let state = this._transcripts.get(key);
     if (!state) {
       state = { highest: -1, digests: new Map(), expected: new Map(), missing: new Set() };
-      this.transcripts.set(key, state);
+      this._transcripts.set(key, state);
     }
     return state;
   }
@@ -463,8 +463,8 @@ export class SecureConversation {
    * a jump in senderSeq is a `gap`; a senderSeq that was skipped over arriving now is a `reorder`;
    * a senderSeq already taken, or a link that disagrees with the neighbour's digest, is a `fork`.
    */
-  private place(envelope: Envelope, digest: Uint8Array<ArrayBuffer>): TranscriptEvent[] {
-    const state = this.transcript(envelope.senderDeviceId);
+  private _place(envelope: Envelope, digest: Uint8Array<ArrayBuffer>): TranscriptEvent[] {
+    const state = this._transcript(envelope.senderDeviceId);
     const seq = envelope.senderSeq;
     const digestHex = toHex(digest);
     const linkHex = toHex(envelope.transcript);
