@@ -281,7 +281,9 @@ class TabChat extends EventTarget implements VisitorChat {
       const id = post.call;
       // A tab that was frozen wakes to calls the follower has already reported as failed: not run.
       if (id && post.until! > Date.now())
-        void this._answer(session, post.action!, post.args ?? []).then((answer) => this._post({ ...answer, reply: id }));
+        void this._answer(session, post.action!, post.args ?? []).then((answer) =>
+          this._post({ ...answer, reply: id }),
+        );
     } else if (post.snap) {
       this._mirror = post.snap;
       this._synced?.();
