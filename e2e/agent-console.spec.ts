@@ -1,26 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { openAgent, openVisitor, say, startChat } from './support/chat-pages.js';
+import { axeViolations } from './support/axe.js';
 
 /**
  * The agent console as an agent uses it: a visitor's markup arrives as inert text, the inbox is
  * searchable and keyboard-driven, the transcript exports, and axe-core finds nothing to fix.
  */
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Element) => Promise<AxeResults> } }).axe;
-    const results = await axe.run(document.querySelector('sealchat-agent')!);
-    return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
-interface AxeResults {
-  violations: { id: string; nodes: { target: string[] }[] }[];
-}
 
 test("a visitor's markup is inert in the console; search, shortcuts and export work; zero axe violations", async ({
   browser,
@@ -47,7 +33,7 @@ test("a visitor's markup is inert in the console; search, shortcuts and export w
   const exported = JSON.parse(readFileSync(await (await download).path(), 'utf8')) as { messages: { text: string }[] };
   expect(exported.messages.map((m) => m.text)).toContain(payload);
 
-  expect(await axeViolations(agent)).toEqual([]);
+  expect(await axeViolations(agent, 'sealchat-agent')).toEqual([]);
 
   // Erasure on the visitor's request: gone for everyone.
   agent.once('dialog', (dialog) => void dialog.accept());

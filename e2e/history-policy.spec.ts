@@ -1,22 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { expect, test, type Page } from '@playwright/test';
 import { openAgent, openVisitor, say, startChat } from './support/chat-pages.js';
+import { axeViolations } from './support/axe.js';
 
 /**
  * Issue 6, "agents, by org policy, read past conversations": the supervisor turns the policy on in
  * the Team panel, approves Sam, and Sam's console (another browser) reads a conversation from
  * before Sam joined. The audit log records the policy and the sharing. docs/agent-console.md.
  */
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-async function violations(page: Page, selector: string): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async (include) => {
-    const axe = (window as unknown as { axe: { run: (c: unknown) => Promise<{ violations: { id: string }[] }> } }).axe;
-    return (await axe.run({ include: [[include]] })).violations.map((v) => v.id);
-  }, selector);
-}
 
 const log = (page: Page) => page.getByRole('log', { name: 'Messages' });
 const inbox = (page: Page) => page.getByRole('navigation', { name: 'Conversations' });
@@ -42,7 +32,7 @@ test('with the policy on, an agent approved later reads the conversations from b
   await policy.check();
   await expect(teamA.getByText('Agents you approve from now on read the conversations')).toBeVisible();
   await expect(policy).toBeChecked();
-  expect(await violations(a, 'sealchat-team')).toEqual([]);
+  expect(await axeViolations(a, 'sealchat-team')).toEqual([]);
 
   await teamA.getByLabel('Name').fill('Sam');
   await teamA.getByRole('button', { name: 'Create invite' }).click();

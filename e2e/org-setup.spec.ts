@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { axeViolations } from './support/axe.js';
 import { E2E_RELAY_WS } from './support/ports.js';
 
 /**
@@ -8,16 +7,7 @@ import { E2E_RELAY_WS } from './support/ports.js';
  * passphrase-encrypted backup, register it with the relay, and restore it from the file in a fresh
  * browser profile; a wrong passphrase is refused and nothing is half-restored. Zero axe violations.
  */
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PASS = 'correct horse battery staple';
-
-async function setupViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (c: unknown) => Promise<{ violations: { id: string }[] }> } }).axe;
-    return (await axe.run({ include: [['sealchat-org-setup']] })).violations.map((v) => v.id);
-  });
-}
 
 test('create in the panel, save the backup, reload into it, restore elsewhere', async ({ browser }) => {
   const url = `/agent.html?relay=${encodeURIComponent(E2E_RELAY_WS)}`;
@@ -35,7 +25,7 @@ test('create in the panel, save the backup, reload into it, restore elsewhere', 
   expect(newKey).not.toBe(demoKey);
   await expect(panel.locator('#setup-snippet')).toContainText('integrity="sha384-');
   await expect(a.locator('#org-setup-note')).toBeVisible();
-  expect(await setupViolations(a)).toEqual([]);
+  expect(await axeViolations(a, 'sealchat-org-setup')).toEqual([]);
   const downloading = a.waitForEvent('download');
   await panel.getByRole('link', { name: /Save backup file/ }).click();
   const download = await downloading;
@@ -52,7 +42,7 @@ test('create in the panel, save the backup, reload into it, restore elsewhere', 
   await p2.getByLabel('Passphrase', { exact: true }).fill('wrong passphrase!!');
   await p2.getByRole('button', { name: 'Restore' }).click();
   await expect(p2.getByRole('alert').filter({ hasText: 'Wrong' })).toHaveText('Wrong passphrase for this backup');
-  expect(await setupViolations(b)).toEqual([]);
+  expect(await axeViolations(b, 'sealchat-org-setup')).toEqual([]);
   await p2.getByLabel('Passphrase', { exact: true }).fill(PASS);
   await p2.getByRole('button', { name: 'Restore' }).click();
   await expect(p2.getByText('Registered with the relay.')).toBeVisible();

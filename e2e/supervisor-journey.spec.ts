@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { expect, test, type Page } from '@playwright/test';
 import { openVisitor, q, say, startChat } from './support/chat-pages.js';
+import { axeViolations } from './support/axe.js';
 
 /**
  * Issue 6's whole journey, each step in the browser a supervisor or agent would use:
@@ -11,16 +11,7 @@ import { openVisitor, q, say, startChat } from './support/chat-pages.js';
  * retention pushed to the relay, and the audit log that records every team action, verified and
  * exported in the restored browser.
  */
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PASS = 'harbour lights at dusk 42';
-
-async function violations(page: Page, selector: string): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async (include) => {
-    const axe = (window as unknown as { axe: { run: (c: unknown) => Promise<{ violations: { id: string }[] }> } }).axe;
-    return (await axe.run({ include: [[include]] })).violations.map((v) => v.id);
-  }, selector);
-}
 
 const log = (page: Page) => page.getByRole('log', { name: 'Messages' });
 const inbox = (page: Page) => page.getByRole('navigation', { name: 'Conversations' });
@@ -58,7 +49,7 @@ test('a supervisor sets up a team, works a chat with it, revokes, restores elsew
   await expect(admin.getByRole('list', { name: 'Audit entries' })).toContainText(
     'Organisation “Harbour Support” created',
   );
-  expect(await violations(a, 'sealchat-org-admin')).toEqual([]);
+  expect(await axeViolations(a, 'sealchat-org-admin')).toEqual([]);
 
   // 2. Invite Sam; Sam joins in browser B; A compares the device id and approves.
   const teamA = a.locator('sealchat-team');
@@ -180,5 +171,5 @@ test('a supervisor sets up a team, works a chat with it, revokes, restores elsew
   const auditText = readFileSync(await (await exportingLog).path(), 'utf8');
   expect(auditText).toMatch(/device-revoked .*name="Sam"/);
   expect(auditText.trim().split('\n').length).toBeGreaterThanOrEqual(6);
-  expect(await violations(c, 'sealchat-org-admin')).toEqual([]);
+  expect(await axeViolations(c, 'sealchat-org-admin')).toEqual([]);
 });

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { openAgent, openVisitor, say, startChat } from './support/chat-pages.js';
+import { axeViolations } from './support/axe.js';
 
 /**
  * Issue 6, team: a supervisor invites a colleague (browser context A), the colleague joins from the
@@ -9,15 +8,6 @@ import { openAgent, openVisitor, say, startChat } from './support/chat-pages.js'
  * reads a visitor. Then A revokes B: the relay refuses B, and a conversation begun afterwards never
  * reaches B's console. Zero axe violations in the team panel on both sides.
  */
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-async function teamViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (c: unknown) => Promise<{ violations: { id: string }[] }> } }).axe;
-    return (await axe.run({ include: [['sealchat-team']] })).violations.map((v) => v.id);
-  });
-}
 
 test('invite in A, join in B, approve, chat, revoke: B is cut off from what follows', async ({ browser }) => {
   const { agent: a, orgKey } = await openAgent(browser);
@@ -27,7 +17,7 @@ test('invite in A, join in B, approve, chat, revoke: B is cut off from what foll
   await teamA.getByRole('button', { name: 'Create invite' }).click();
   const link = await teamA.locator('#invite-code').inputValue();
   expect(link).toMatch(/\/agent\.html\?relay=.*#invite=sci1/);
-  expect(await teamViolations(a)).toEqual([]);
+  expect(await axeViolations(a, 'sealchat-team')).toEqual([]);
 
   // B: the link, in another browser (its own IndexedDB). It makes its keys and shows its request.
   const b = await (await browser.newContext()).newPage();
@@ -39,7 +29,7 @@ test('invite in A, join in B, approve, chat, revoke: B is cut off from what foll
   expect(new URL(b.url()).hash).toBe(''); // the code does not linger in the address bar
   const request = await teamB.locator('#join-request').inputValue();
   const fingerprint = await teamB.locator('#join-fingerprint').textContent();
-  expect(await teamViolations(b)).toEqual([]);
+  expect(await axeViolations(b, 'sealchat-team')).toEqual([]);
 
   // A: check the request, compare the device id, approve.
   await teamA.getByLabel('Device request').fill(request);

@@ -1,28 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { expect, test, type Page } from '@playwright/test';
 import { openAgent, openVisitor, say, startChat } from './support/chat-pages.js';
+import { axeViolations } from './support/axe.js';
 
 /**
  * The visitor widget as a visitor and a site owner meet it, against the real relay and the demo
  * agent console: delivery states, typing, away mode, the pre-chat form, masking, the menu
  * (transcript, safety code, delete), languages, themes, small screens, keyboard, sound and axe.
  */
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Runs axe-core on the page (the widget's shadow DOM included) and returns its violations. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<AxeResults> } }).axe;
-    const results = await axe.run(document);
-    return results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
-interface AxeResults {
-  violations: { id: string; nodes: { target: string[] }[] }[];
-}
 
 const log = (page: Page) => page.getByRole('log', { name: 'Messages' });
 
