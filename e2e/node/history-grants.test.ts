@@ -11,6 +11,7 @@ import {
 } from '@sealchat/client';
 import { ArchiveKeyError, generateDeviceIdentity, toHex } from '@sealchat/protocol';
 import type { RunningRelay } from '@sealchat/relay';
+import { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } from './support.js';
 
@@ -95,6 +96,37 @@ describe('history grants over a real relay', { timeout: 30_000 }, () => {
     await publishRoster(running.url, await removeDevice(store, org, sam.deviceId), { WebSocket: WS });
     const refused = await agentSession(running, org.rootPublic, sam, closers).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(RelayRequestError);
+  });
+
+  it('a grant given while the agent’s console was offline (its push missed) is read when it reconnects', async () => {
+    const running = await startTestRelay(closers);
+    const { org, console, conversationId, sam, admin } = await pastConversation(running);
+    // Sam's network: while it is down, open sockets drop and new ones go nowhere.
+    let online = true;
+    const sockets = new Set<InstanceType<typeof WebSocket>>();
+    const SamWebSocket = class extends WebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(online ? url : 'ws://127.0.0.1:9', protocols);
+        sockets.add(this);
+      }
+    };
+    const samLive = await agentSession(running, org.rootPublic, sam, closers, {
+      WebSocket: SamWebSocket as unknown as typeof WS,
+      reconnectDelayMs: 50,
+      maxReconnectDelayMs: 100,
+    });
+    expect(samLive.messagesOf(conversationId)).toEqual([]);
+    online = false;
+    const down = until(samLive, 'state', (state: string) => state !== 'open');
+    for (const socket of sockets) socket.close();
+    await down;
+
+    await admin.shareHistory(console, { deviceId: sam.deviceId, name: 'Sam' });
+    const shown = until(samLive, 'message', (m: ChatMessage) => m.note === true);
+    online = true;
+    await shown;
+    expect(texts(samLive, conversationId)).toEqual(PAST);
+    expect(samLive.conversationList.map((c) => c.id)).toEqual([conversationId]);
   });
 
   it('without a grant an agent enrolled later reads nothing of the past; an ephemeral conversation has nothing to share', async () => {

@@ -470,23 +470,43 @@ export class AgentSession extends ChatSession {
       }
       if (page.kind !== 'history-grants')
         throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected history grants, got ${page.kind}`);
-      for (const { conversationId, grant } of page.grants) await this.openGrant(conversationId, grant);
+      // A grant given while this session was away (its push missed): that conversation is read anew
+      // as the caller attaches it.
+      for (const { conversationId, grant } of page.grants)
+        if ((await this.openGrant(conversationId, grant)) && this.conversations.has(toHex(conversationId)))
+          this.renew(conversationId);
       const last = page.grants.at(-1);
       if (!last || page.grants.length < GRANT_PAGE) return;
       after = last.conversationId;
     }
   }
 
-  /** Opens one grant for this device; false (and an `error` event) when it does not open. */
+  /**
+   * Opens one grant for this device and keeps its seeds. True when that changed what this device
+   * holds for the conversation; false for a grant it already had, or (with an `error` event) one
+   * that does not open.
+   */
   private async openGrant(conversationId: Uint8Array<ArrayBuffer>, grant: Uint8Array): Promise<boolean> {
+    let seeds: GrantedSeed[];
     try {
-      const seeds = await openHistoryGrant({ orgId: this.orgId, conversationId, me: this.identity, grant });
-      this.grants.set(toHex(conversationId), seeds);
-      return true;
+      seeds = await openHistoryGrant({ orgId: this.orgId, conversationId, me: this.identity, grant });
     } catch (error) {
       this.emit('error', toSealchatError(error));
       return false;
     }
+    const id = toHex(conversationId);
+    const seedsOf = (list: readonly GrantedSeed[] | undefined) => list?.map((g) => toHex(g.seed)).join();
+    const changed = seedsOf(this.grants.get(id)) !== seedsOf(seeds);
+    this.grants.set(id, seeds);
+    return changed;
+  }
+
+  /** Replaces a conversation by a new one that reads it from the start, with the seeds granted since. */
+  private renew(conversationId: Uint8Array<ArrayBuffer>): AgentConversation {
+    const conversation = this.newConversation(conversationId);
+    this.conversations.set(toHex(conversationId), conversation);
+    this.emit('conversation', conversation);
+    return conversation;
   }
 
   /**
@@ -495,12 +515,7 @@ export class AgentSession extends ChatSession {
    */
   private async granted(conversationId: Uint8Array<ArrayBuffer>, grant: Uint8Array): Promise<void> {
     if (this.archive || !(await this.openGrant(conversationId, grant))) return;
-    const id = toHex(conversationId);
-    if (!this.conversations.has(id)) return;
-    const conversation = this.newConversation(conversationId);
-    this.conversations.set(id, conversation);
-    this.emit('conversation', conversation);
-    await this.attach(conversation, EMPTY_CAPABILITY);
+    if (this.conversations.has(toHex(conversationId))) await this.attach(this.renew(conversationId), EMPTY_CAPABILITY);
   }
 
   /**
