@@ -23,9 +23,10 @@ test('a message typed while the tab running the chat hangs fails visibly, keeps 
   await startChat(second);
   await expect(log(second)).toContainText('Hello from the first tab');
 
-  // The host page's script keeps the first tab's thread busy for 20 s.
+  // The host page's script keeps the first tab's thread busy for 24 s: past the other tab's 15 s wait,
+  // with room for a slow machine.
   const hung = first.evaluate(() => {
-    const end = Date.now() + 20_000;
+    const end = Date.now() + 24_000;
     while (Date.now() < end);
   });
   await say(second, 'Typed while the other tab slept');
