@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { openAgent, openVisitor, say, startChat } from './support/chat-pages.js';
+import { inviteAndApprove } from './support/team-pages.js';
 import { axeViolations } from './support/axe.js';
 
 /**
@@ -34,19 +35,8 @@ test('with the policy on, an agent approved later reads the conversations from b
   await expect(policy).toBeChecked();
   expect(await axeViolations(a, 'sealchat-team')).toEqual([]);
 
-  await teamA.getByLabel('Name').fill('Sam');
-  await teamA.getByRole('button', { name: 'Create invite' }).click();
-  const link = await teamA.locator('#invite-code').inputValue();
-  const b = await (await browser.newContext()).newPage();
-  await b.goto(link);
-  const teamB = b.locator('sealchat-team');
-  await teamB.getByRole('button', { name: 'Join' }).click();
-  const request = await teamB.locator('#join-request').inputValue();
-  await teamA.getByLabel('Device request').fill(request);
-  await teamA.getByRole('button', { name: 'Check request' }).click();
-  await teamA.getByRole('button', { name: 'Approve Sam' }).click();
+  const b = await inviteAndApprove(browser, a, 'Sam');
   await expect(teamA.getByText(/Sam is on the roster .* Shared 1 past conversation with Sam\./)).toBeVisible();
-  await expect(teamB.getByText('Approved: this browser is on the team.')).toBeVisible();
 
   // Sam's console reads the conversation from before, both sides of it.
   await inbox(b)

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { openVisitor, q, say, startChat } from './support/chat-pages.js';
+import { inviteAndApprove } from './support/team-pages.js';
 import { axeViolations } from './support/axe.js';
 
 /**
@@ -53,21 +54,8 @@ test('a supervisor sets up a team, works a chat with it, revokes, restores elsew
 
   // 2. Invite Sam; Sam joins in browser B; A compares the device id and approves.
   const teamA = a.locator('sealchat-team');
-  await teamA.getByLabel('Name').fill('Sam');
-  await teamA.getByRole('button', { name: 'Create invite' }).click();
-  const link = await teamA.locator('#invite-code').inputValue();
-  const b = await (await browser.newContext()).newPage();
-  await b.goto(link);
-  const teamB = b.locator('sealchat-team');
-  await teamB.getByRole('button', { name: 'Join' }).click();
-  const request = await teamB.locator('#join-request').inputValue();
-  const fingerprint = await teamB.locator('#join-fingerprint').textContent();
-  await teamA.getByLabel('Device request').fill(request);
-  await teamA.getByRole('button', { name: 'Check request' }).click();
-  await expect(teamA.locator('#review-fingerprint')).toHaveText(fingerprint!);
-  await teamA.getByRole('button', { name: 'Approve Sam' }).click();
+  const b = await inviteAndApprove(browser, a, 'Sam');
   await expect(teamA.getByText('Sam is on the roster')).toBeVisible();
-  await expect(teamB.getByText('Approved: this browser is on the team.')).toBeVisible();
   await expect(b.locator('#org-key')).toHaveText(orgKey);
 
   // 3. A visitor of the new organisation writes; A claims it and leaves a private note, then replies.
