@@ -537,7 +537,7 @@ export class AgentSession extends ChatSession {
     const grants = [];
     let skipped = 0;
     for (const conversation of this.conversationList) {
-      const seeds = conversation.secure.grantableSeeds();
+      const seeds = await conversation.secure.grantableSeeds();
       if (seeds.length === 0) continue;
       if (seeds.length > MAX_GRANTED_SEEDS) {
         skipped++;

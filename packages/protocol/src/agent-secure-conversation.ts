@@ -82,8 +82,11 @@ export class AgentSecureConversation extends SecureConversation {
   private formerSender: VerifiedCertificate | undefined;
   /** Seeds a history grant gave, by key share type and chain key (see {@link grant}). */
   private readonly granted = new Map<string, Uint8Array<ArrayBuffer>>();
-  /** The seeds of the chains opened here, when `keepSeeds` (see {@link grantableSeeds}). */
-  private readonly kept: Map<string, GrantedSeed> | undefined;
+  /**
+   * The key shares accepted here, by type and chain key, when `keepSeeds`: their seeds are opened
+   * only when {@link grantableSeeds} asks, not on every load.
+   */
+  private readonly kept: Map<string, Envelope> | undefined;
 
   /** @throws TypeError as {@link setPastRosters}. */
   constructor(options: AgentSecureConversationOptions) {
@@ -106,8 +109,17 @@ export class AgentSecureConversation extends SecureConversation {
    * The chain seeds this conversation opened, to grant to another device (only with `keepSeeds`).
    * None for an ephemeral conversation: it keeps no history, whoever could read it live.
    */
-  grantableSeeds(): GrantedSeed[] {
-    return this.mode === 'archive' ? [...(this.kept?.values() ?? [])] : [];
+  async grantableSeeds(): Promise<GrantedSeed[]> {
+    if (this.mode !== 'archive' || !this.kept) return [];
+    const seeds: GrantedSeed[] = [];
+    for (const [key, envelope] of this.kept) {
+      const type = envelope.type as KeyShareType;
+      // This device's own chains too: in archive mode it lists itself.
+      const opener = this.opener(readKeyShareIntro(envelope, type).recipients);
+      const seed = opener ? await openKeyShare(envelope, opener, this.orgId) : this.granted.get(key);
+      if (seed) seeds.push({ type, senderDeviceId: envelope.senderDeviceId, chainId: envelope.chainId, seed });
+    }
+    return seeds;
   }
 
   /**
@@ -153,7 +165,7 @@ export class AgentSecureConversation extends SecureConversation {
       this.formerSender = undefined;
     }
     const received = outcome.received;
-    if (received.kind === 'key-share' || received.kind === 'own-echo') await this.afterKeyShare(decodeEnvelope(bytes));
+    if (received.kind === 'key-share' || received.kind === 'own-echo') this.afterKeyShare(decodeEnvelope(bytes));
     if (!former || (received.kind !== 'key-share' && received.kind !== 'payload')) return outcome;
     // Accepted: only now does the chain count as the former member's.
     const envelope = decodeEnvelope(bytes);
@@ -164,10 +176,9 @@ export class AgentSecureConversation extends SecureConversation {
 
   /**
    * After a key share was accepted (or this device's own came back): a chain no share here opened
-   * takes a granted seed, and with `keepSeeds` the chain's seed is kept — opened again from the
-   * share, as a chain keeps no seed (this device's own chains too: it lists itself in archive mode).
+   * takes a granted seed, and with `keepSeeds` the share is kept for {@link grantableSeeds}.
    */
-  private async afterKeyShare(envelope: Envelope): Promise<void> {
+  private afterKeyShare(envelope: Envelope): void {
     const type = envelope.type;
     if (type !== EnvelopeType.keyShare && type !== EnvelopeType.noteKeyShare) return;
     const chains = type === EnvelopeType.noteKeyShare ? this.noteChains : this.chains;
@@ -176,16 +187,7 @@ export class AgentSecureConversation extends SecureConversation {
     const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
     if (granted && !mine && !chains.has(key))
       chains.set(key, new ReceivingChain(envelope.chainId, granted, { maxSkip: this.maxSkip }));
-    if (!this.kept) return;
-    const opener = this.opener(readKeyShareIntro(envelope, type).recipients);
-    const seed = opener ? await openKeyShare(envelope, opener, this.orgId) : granted;
-    if (seed)
-      this.kept.set(`${type}:${key}`, {
-        type,
-        senderDeviceId: envelope.senderDeviceId,
-        chainId: envelope.chainId,
-        seed,
-      });
+    this.kept?.set(`${type}:${key}`, envelope);
   }
 
   /**

@@ -91,7 +91,7 @@ describe('history grants', () => {
   it('an agent enrolled later reads a past conversation, notes included, through a grant sealed to it; without one, nothing', async () => {
     const w = await pastConversation();
     await read(w.archiveHolder, w.sealed);
-    const seeds = w.archiveHolder.grantableSeeds();
+    const seeds = await w.archiveHolder.grantableSeeds();
     expect(seeds.map((s) => s.type).sort()).toEqual([
       EnvelopeType.keyShare,
       EnvelopeType.keyShare,
@@ -118,7 +118,7 @@ describe('history grants', () => {
   it('a grant opens only for its device, organisation and conversation, and not once altered', async () => {
     const w = await pastConversation();
     await read(w.archiveHolder, w.sealed);
-    const seeds = w.archiveHolder.grantableSeeds();
+    const seeds = await w.archiveHolder.grantableSeeds();
     const grant = await sealHistoryGrant({
       orgId: w.org.orgId,
       conversationId: w.conversationId,
@@ -142,9 +142,10 @@ describe('history grants', () => {
   it('a seed that does not belong opens nothing, and a seed never lets an unsigned envelope in', async () => {
     const w = await pastConversation();
     await read(w.archiveHolder, w.sealed);
-    const wrong = w.archiveHolder
-      .grantableSeeds()
-      .map((s) => ({ ...s, seed: crypto.getRandomValues(new Uint8Array(32)) }));
+    const wrong = (await w.archiveHolder.grantableSeeds()).map((s) => ({
+      ...s,
+      seed: crypto.getRandomValues(new Uint8Array(32)),
+    }));
     const result = await read(w.reader(w.late, wrong), w.sealed);
     expect(result.texts).toEqual([]);
     expect(result.refused.length).toBe(3);
@@ -154,7 +155,7 @@ describe('history grants', () => {
   it('an ephemeral conversation has nothing to grant, even from a device that read it live', async () => {
     const w = await pastConversation('ephemeral');
     await read(w.archiveHolder, w.sealed);
-    expect(w.archiveHolder.grantableSeeds()).toEqual([]);
+    expect(await w.archiveHolder.grantableSeeds()).toEqual([]);
     // The agent who answered it held its chains; it still grants none of them.
     const live = new AgentSecureConversation({
       me: w.agent,
@@ -165,7 +166,7 @@ describe('history grants', () => {
     });
     const { texts } = await read(live, w.sealed);
     expect(texts).toContain('Where is my order?');
-    expect(live.grantableSeeds()).toEqual([]);
+    expect(await live.grantableSeeds()).toEqual([]);
   });
 
   it('bounds: too many seeds, or a seed of another type, is refused when sealing', async () => {
