@@ -10,7 +10,9 @@ export class ByteWriter {
   private _chunks: Uint8Array[] = [];
   private _length = 0;
 
+  /** @throws RangeError unless 0 <= value <= 255: `Uint8Array.of` would silently wrap 256 to 0. */
   u8(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`u8 out of range: ${value}`);
     return this._push(Uint8Array.of(value));
   }
 
