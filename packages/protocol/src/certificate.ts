@@ -1,6 +1,6 @@
 import { bytesEqual } from './bytes.js';
 import { ByteReader, ByteWriter } from './codec.js';
-import { Context, PROTOCOL_VERSION } from './contexts.js';
+import { Context } from './contexts.js';
 import { CertificateError, DecodeError, SealchatError } from './errors.js';
 import { DEVICE_ID_LENGTH, deviceIdFromSigningKey, type PublicDevice } from './identity.js';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, sign, verify } from './keys.js';
@@ -9,12 +9,30 @@ import { ORG_ID_LENGTH } from './org-key.js';
 export type DeviceRole = 'agent' | 'supervisor';
 const ROLE_CODES: Record<DeviceRole, number> = { agent: 1, supervisor: 2 };
 const MAX_DISPLAY_NAME_BYTES = 256;
+/**
+ * Certificate encoding version (docs/protocol.md §4.2). 2 added the capabilities byte: version-1
+ * certificates, whose supervisors could all sign rosters, are refused.
+ */
+export const CERTIFICATE_FORMAT = 2;
+/** Capability bit: the device may sign the organisation's next roster and its administrative audit entries. */
+const CAPABILITY_ADMINISTER = 1;
+/**
+ * Longest life of a certificate that administers (docs/protocol.md §4.2): a supervisor who leaves
+ * keeps a key that signs nothing after this, whatever rosters a relay still holds. The root's holder
+ * renews it (every console does on load and while open).
+ */
+export const MAX_ADMINISTER_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** What a certificate says about a device. */
 export interface CertificateFields extends PublicDevice {
   readonly orgId: Uint8Array<ArrayBuffer>;
   readonly displayName: string;
   readonly role: DeviceRole;
+  /**
+   * May sign the next roster and administrative audit entries. Only the root grants it, only to a
+   * supervisor, for at most {@link MAX_ADMINISTER_LIFETIME_MS}; the role name alone grants nothing.
+   */
+  readonly administer: boolean;
   /** Milliseconds since the Unix epoch. */
   readonly issuedAt: number;
   readonly expiresAt: number;
@@ -33,11 +51,12 @@ export interface VerifiedCertificate extends CertificateFields {
 
 function encodeFields(fields: CertificateFields): Uint8Array<ArrayBuffer> {
   return new ByteWriter()
-    .u8(PROTOCOL_VERSION)
+    .u8(CERTIFICATE_FORMAT)
     .fixed(fields.orgId, ORG_ID_LENGTH)
     .fixed(fields.deviceId, DEVICE_ID_LENGTH)
     .string(fields.displayName)
     .u8(ROLE_CODES[fields.role])
+    .u8(fields.administer ? CAPABILITY_ADMINISTER : 0)
     .fixed(fields.signingPublic, PUBLIC_KEY_LENGTH)
     .fixed(fields.agreementPublic, PUBLIC_KEY_LENGTH)
     .u64(fields.issuedAt)
@@ -46,12 +65,20 @@ function encodeFields(fields: CertificateFields): Uint8Array<ArrayBuffer> {
     .finish();
 }
 
-/** Signs a device certificate with the issuer's private key. */
+/**
+ * Signs a device certificate with the issuer's private key. `administer` defaults to false.
+ * @throws RangeError when `administer` is asked for a non-supervisor or for longer than
+ *   {@link MAX_ADMINISTER_LIFETIME_MS} (such a certificate would never verify).
+ */
 export async function issueCertificate(
-  fields: Omit<CertificateFields, 'issuerKey'>,
+  fields: Omit<CertificateFields, 'issuerKey' | 'administer'> & { readonly administer?: boolean },
   issuer: { privateKey: CryptoKey; publicKey: Uint8Array<ArrayBuffer> },
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const tbs = encodeFields({ ...fields, issuerKey: issuer.publicKey });
+  const administer = fields.administer ?? false;
+  if (administer && fields.role !== 'supervisor') throw new RangeError('Only a supervisor may administer');
+  if (administer && fields.expiresAt - fields.issuedAt > MAX_ADMINISTER_LIFETIME_MS)
+    throw new RangeError('A certificate that administers lives at most 7 days');
+  const tbs = encodeFields({ ...fields, administer, issuerKey: issuer.publicKey });
   const signature = await sign(issuer.privateKey, Context.certificate, tbs);
   return new ByteWriter().bytes(tbs).fixed(signature, SIGNATURE_LENGTH).finish();
 }
@@ -82,6 +109,10 @@ export async function verifyCertificate(
     if (trust.role !== undefined && fields.role !== trust.role) {
       throw new CertificateError(`Certificate is for a ${fields.role}, expected a ${trust.role}`);
     }
+    if (fields.administer && fields.role !== 'supervisor')
+      throw new CertificateError('Only a supervisor certificate may administer');
+    if (fields.administer && fields.expiresAt - fields.issuedAt > MAX_ADMINISTER_LIFETIME_MS)
+      throw new CertificateError('A certificate that administers may live at most 7 days');
     await verify(fields.issuerKey, Context.certificate, tbs, signature);
     if (!bytesEqual(fields.orgId, trust.orgId))
       throw new CertificateError('Certificate belongs to another organisation');
@@ -103,18 +134,32 @@ export async function verifyCertificate(
 function decodeFields(tbs: Uint8Array): CertificateFields {
   const r = new ByteReader(tbs);
   const version = r.u8();
-  if (version !== PROTOCOL_VERSION) throw new DecodeError(`Unsupported certificate version ${version}`);
+  if (version !== CERTIFICATE_FORMAT) throw new DecodeError(`Unsupported certificate version ${version}`);
   const orgId = r.fixed(ORG_ID_LENGTH);
   const deviceId = r.fixed(DEVICE_ID_LENGTH);
   const displayName = r.string(MAX_DISPLAY_NAME_BYTES);
   const roleCode = r.u8();
   const role = (Object.keys(ROLE_CODES) as DeviceRole[]).find((name) => ROLE_CODES[name] === roleCode);
   if (!role) throw new DecodeError(`Unknown role code ${roleCode}`);
+  const capabilities = r.u8();
+  if ((capabilities & ~CAPABILITY_ADMINISTER) !== 0) throw new DecodeError(`Unknown capabilities ${capabilities}`);
   const signingPublic = r.fixed(PUBLIC_KEY_LENGTH);
   const agreementPublic = r.fixed(PUBLIC_KEY_LENGTH);
   const issuedAt = r.u64();
   const expiresAt = r.u64();
   const issuerKey = r.fixed(PUBLIC_KEY_LENGTH);
   r.end();
-  return { orgId, deviceId, displayName, role, signingPublic, agreementPublic, issuedAt, expiresAt, issuerKey };
+  const administer = capabilities === CAPABILITY_ADMINISTER;
+  return {
+    orgId,
+    deviceId,
+    displayName,
+    role,
+    administer,
+    signingPublic,
+    agreementPublic,
+    issuedAt,
+    expiresAt,
+    issuerKey,
+  };
 }

@@ -44,8 +44,36 @@ export class CertificateError extends SealchatError {
 
 /** A roster is not signed by the organisation, is expired, or is older than one already seen (rollback). */
 export class RosterError extends SealchatError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('SEALCHAT_E_ROSTER', message, options);
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'SEALCHAT_E_ROSTER', message, options);
+  }
+}
+
+/**
+ * A roster skips versions after the one this verifier holds, and is not signed by the org root
+ * (which alone may speak for the organisation at any version): its signer's standing cannot be
+ * checked without the rosters in between (docs/protocol.md §4.3).
+ */
+export class RosterJumpError extends RosterError {
+  constructor(message: string) {
+    super(message, { code: 'SEALCHAT_E_ROSTER_JUMP' });
+  }
+}
+
+/** Two rosters claim one place in the chain: the same version with other bytes, or a successor of another roster. */
+export class RosterForkError extends RosterError {
+  constructor(message: string) {
+    super(message, { code: 'SEALCHAT_E_ROSTER_FORK' });
+  }
+}
+
+/**
+ * A roster's signer had no standing to sign it: neither the root nor a device that administers on
+ * the roster before it, with a certificate that covers the new roster's whole life.
+ */
+export class RosterSignerError extends RosterError {
+  constructor(message: string) {
+    super(message, { code: 'SEALCHAT_E_ROSTER_SIGNER' });
   }
 }
 

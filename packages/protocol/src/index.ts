@@ -18,7 +18,7 @@ export { PROTOCOL_VERSION, Context } from './contexts.js';
 export { padmeLength, pad, unpad } from './padding.js';
 export { ORG_KEY_PREFIX, ORG_ID_LENGTH, formatOrgKey, parseOrgKey, orgIdFromRootKey } from './org-key.js';
 export { DEVICE_ID_LENGTH, generateDeviceIdentity, restoreDeviceIdentity, deviceIdFromSigningKey } from './identity.js';
-export { issueCertificate, verifyCertificate } from './certificate.js';
+export { CERTIFICATE_FORMAT, MAX_ADMINISTER_LIFETIME_MS, issueCertificate, verifyCertificate } from './certificate.js';
 export type { DeviceRole, CertificateFields, VerifiedCertificate } from './certificate.js';
 export { HPKE_ENC_LENGTH, hpkeSeal, hpkeOpen } from './hpke.js';
 export type { HpkeSealed } from './hpke.js';
@@ -53,7 +53,7 @@ export {
   keyPairMatches,
 } from './key-store.js';
 export type { KeyStore, KeyAlgorithm } from './key-store.js';
-export { CHALLENGE_LENGTH, signRelayChallenge, verifyRelayChallenge } from './relay-auth.js';
+export { CHALLENGE_LENGTH, relayOrigin, signRelayChallenge, verifyRelayChallenge } from './relay-auth.js';
 export {
   WIRE_VERSION,
   WIRE_REVISION,
@@ -96,6 +96,9 @@ export {
   SignatureError,
   CertificateError,
   RosterError,
+  RosterForkError,
+  RosterJumpError,
+  RosterSignerError,
   OpenError,
   ChainIndexError,
   ReplayError,
@@ -121,8 +124,17 @@ export {
   labelledHash,
 } from './keys.js';
 export type { DeviceIdentity, PublicDevice, Recipient } from './identity.js';
-export { MAX_ROSTER_DEVICES, issueRoster, verifyRoster, rosterReaders, archiveIdFromKey } from './roster.js';
-export type { VerifiedRoster, RosterFields, ArchiveKey } from './roster.js';
+export {
+  MAX_ROSTER_DEVICES,
+  ROSTER_FORMAT,
+  ROSTER_DIGEST_LENGTH,
+  issueRoster,
+  verifyRoster,
+  peekRosterHeader,
+  rosterReaders,
+  archiveIdFromKey,
+} from './roster.js';
+export type { VerifiedRoster, RosterFields, RosterMark, ArchiveKey } from './roster.js';
 export {
   CONVERSATION_ID_LENGTH,
   TRANSCRIPT_LINK_LENGTH,
@@ -169,4 +181,5 @@ export type {
   TranscriptEvent,
   Sealed,
   SendingState,
+  OwnHead,
 } from './secure-conversation.js';

@@ -1,8 +1,6 @@
 import { bytesEqual } from './bytes.js';
-import { ByteReader } from './codec.js';
-import { RosterError, SealchatError } from './errors.js';
-import { ORG_ID_LENGTH } from './org-key.js';
-import { verifyRoster, type VerifiedRoster } from './roster.js';
+import { RosterError } from './errors.js';
+import { peekRosterHeader, verifyRoster, type VerifiedRoster } from './roster.js';
 
 /**
  * Rosters an organisation published before its current one, for reading history: a device revoked
@@ -11,30 +9,25 @@ import { verifyRoster, type VerifiedRoster } from './roster.js';
  */
 
 /**
- * Verifies a roster as of its own issue time: signed under the org root (or a supervisor the root
- * certified), every certificate valid when the roster was issued. Neither expiry nor rollback is
- * checked against today: an old roster is expected to have expired and to be older than the
- * current one. Use it only to decide who wrote an old envelope, never who receives new keys.
- * @throws RosterError when the roster does not decode, is another org's, or any signature or
- *   certificate fails.
+ * Verifies a roster as of its own issue time: signed by the org root, or by a device that
+ * administers on `previous` (the roster just before it), every certificate valid when the roster
+ * was issued. Neither expiry nor rollback is checked against today: an old roster is expected to
+ * have expired and to be older than the current one. Use it only to decide who wrote an old
+ * envelope, never who receives new keys.
+ * @throws RosterError when the roster does not decode, is another org's, or any signature,
+ *   certificate or the signer's standing fails.
  */
 export async function verifyPastRoster(
   encoded: Uint8Array<ArrayBuffer>,
   orgRootKey: Uint8Array<ArrayBuffer>,
+  previous?: VerifiedRoster,
 ): Promise<VerifiedRoster> {
-  let issuedAt: number;
-  try {
-    // Just the header (docs/protocol.md §4.3); verifyRoster decodes and checks all of it.
-    const header = new ByteReader(new ByteReader(encoded).bytes());
-    header.u8();
-    header.fixed(ORG_ID_LENGTH);
-    header.u64();
-    issuedAt = header.u64();
-  } catch (error) {
-    if (error instanceof SealchatError) throw new RosterError(`Invalid roster: ${error.message}`, { cause: error });
-    throw error;
-  }
-  return verifyRoster(encoded, { orgRootKey, now: issuedAt });
+  const { issuedAt, version } = peekRosterHeader(encoded);
+  return verifyRoster(encoded, {
+    orgRootKey,
+    now: issuedAt,
+    ...(previous && previous.version === version - 1 ? { previous } : {}),
+  });
 }
 
 /** What {@link verifyRosterHistory} kept, and what it refused (a relay serving those is faulty or hostile). */
@@ -45,35 +38,63 @@ export interface RosterHistory {
 }
 
 /**
- * Verifies rosters the relay says the org published ({@link verifyPastRoster} each) and merges
- * them with those already `known` (the session's current roster among them). A version served
- * with two different digests is ambiguous: both are dropped, and the version stays unknown.
+ * Verifies rosters the relay says the org published and merges them with those already `known`
+ * (the session's current roster among them), keeping only what the chain allows:
+ * - ascending, each roster is checked as of its own issue time ({@link verifyPastRoster}), a
+ *   device-signed one against the accepted roster just before it;
+ * - a version served with two different digests is ambiguous: both are dropped;
+ * - descending from the newest, a roster its accepted successor does not name (a fork a relay kept
+ *   from an ex-administrator) is dropped. `known` rosters are never dropped.
  * @throws never for a bad roster (it lands in `refused`); only for a failure of WebCrypto itself.
  */
 export async function verifyRosterHistory(
   encoded: readonly Uint8Array<ArrayBuffer>[],
   trust: { readonly orgRootKey: Uint8Array<ArrayBuffer>; readonly known?: readonly VerifiedRoster[] },
 ): Promise<RosterHistory> {
-  const byVersion = new Map<number, VerifiedRoster>();
-  const ambiguous = new Set<number>();
   const refused: RosterError[] = [];
-  const add = (roster: VerifiedRoster) => {
-    const other = byVersion.get(roster.version);
-    if (ambiguous.has(roster.version)) return;
-    if (other && !bytesEqual(other.digest, roster.digest)) {
-      ambiguous.add(roster.version);
-      byVersion.delete(roster.version);
-      refused.push(new RosterError(`Two different rosters claim version ${roster.version}`));
-    } else byVersion.set(roster.version, roster);
-  };
-  for (const roster of trust.known ?? []) add(roster);
+  const known = new Map<number, VerifiedRoster>();
+  for (const roster of trust.known ?? []) known.set(roster.version, roster);
+  // Served rosters, grouped by version (ambiguous versions dropped), before anything is verified.
+  const served = new Map<number, Uint8Array<ArrayBuffer>>();
+  const ambiguous = new Set<number>();
   for (const bytes of encoded) {
+    let version: number;
     try {
-      add(await verifyPastRoster(bytes, trust.orgRootKey));
+      version = peekRosterHeader(bytes).version;
+    } catch (error) {
+      if (!(error instanceof RosterError)) throw error;
+      refused.push(error);
+      continue;
+    }
+    const other = served.get(version);
+    if (ambiguous.has(version) || known.has(version)) {
+      if (known.has(version) && !bytesEqual(known.get(version)!.encoded, bytes))
+        refused.push(new RosterError(`A roster other than the one held claims version ${version}`));
+      continue;
+    }
+    if (other && !bytesEqual(other, bytes)) {
+      ambiguous.add(version);
+      served.delete(version);
+      refused.push(new RosterError(`Two different rosters claim version ${version}`));
+    } else served.set(version, bytes);
+  }
+  const accepted = new Map<number, VerifiedRoster>(known);
+  for (const version of [...served.keys()].sort((a, b) => a - b)) {
+    try {
+      accepted.set(version, await verifyPastRoster(served.get(version)!, trust.orgRootKey, accepted.get(version - 1)));
     } catch (error) {
       if (!(error instanceof RosterError)) throw error;
       refused.push(error);
     }
   }
-  return { rosters: [...byVersion.values()].sort((a, b) => a.version - b.version), refused };
+  const versions = [...accepted.keys()].sort((a, b) => b - a);
+  for (const version of versions) {
+    const successor = accepted.get(version + 1);
+    const roster = accepted.get(version)!;
+    if (successor && !known.has(version) && !bytesEqual(successor.previousDigest, roster.digest)) {
+      accepted.delete(version);
+      refused.push(new RosterError(`Roster version ${version} is not the one version ${version + 1} follows`));
+    }
+  }
+  return { rosters: [...accepted.values()].sort((a, b) => a.version - b.version), refused };
 }

@@ -1,6 +1,7 @@
 import { issueCertificate, type DeviceRole } from '../certificate.js';
 import { generateDeviceIdentity, type DeviceIdentity } from '../identity.js';
-import { exportPublicKey, generateAgreementKeyPair, generateSigningKeyPair } from '../keys.js';
+import { Context } from '../contexts.js';
+import { exportPublicKey, generateAgreementKeyPair, generateSigningKeyPair, labelledHash } from '../keys.js';
 import { formatOrgKey, orgIdFromRootKey } from '../org-key.js';
 import { archiveIdFromKey, issueRoster, verifyRoster, type VerifiedRoster } from '../roster.js';
 
@@ -25,7 +26,10 @@ export interface TestOrganisation {
     device: DeviceIdentity,
     options?: { displayName?: string; role?: DeviceRole; expiresAt?: number },
   ): Promise<Uint8Array<ArrayBuffer>>;
-  /** A roster listing the supervisor and `agents`, signed by the supervisor. */
+  /**
+   * A roster listing the supervisor and `agents`, signed by the org root, following the roster
+   * this organisation last issued at `version - 1` (a fork when it issued two of those).
+   */
   roster(
     version: number,
     agents: readonly DeviceIdentity[],
@@ -54,6 +58,7 @@ export async function createTestOrganisation(): Promise<TestOrganisation> {
     },
     { privateKey: root.privateKey, publicKey: rootPublic },
   );
+  const issued = new Map<number, Uint8Array<ArrayBuffer>>();
   const archiveAgreement = await generateAgreementKeyPair();
   const archivePublic = await exportPublicKey(archiveAgreement.publicKey);
   const signer = { privateKey: supervisor.signing.privateKey, publicKey: supervisor.signingPublic };
@@ -83,18 +88,27 @@ export async function createTestOrganisation(): Promise<TestOrganisation> {
     },
     async roster(version, agents, options = {}) {
       const issuedAt = options.issuedAt ?? Date.now() - 1000;
-      return issueRoster(
+      const before = issued.get(version - 1);
+      const roster = await issueRoster(
         {
           orgId,
           version,
+          previousDigest:
+            version === 1
+              ? undefined
+              : before
+                ? await labelledHash(Context.rosterDigest, before)
+                : await labelledHash(Context.rosterDigest, Uint8Array.of(version)),
           issuedAt,
           expiresAt: options.expiresAt ?? issuedAt + DAY,
           archivePublic: options.archive === false ? undefined : archivePublic,
           supervisors: [supervisorCertificate],
           agents: await Promise.all(agents.map((agent) => org.certify(agent))),
         },
-        signer,
+        { privateKey: root.privateKey, publicKey: rootPublic },
       );
+      issued.set(version, roster);
+      return roster;
     },
     async verifiedRoster(version, agents) {
       return verifyRoster(await org.roster(version, agents), { orgRootKey: rootPublic, now: Date.now() });
