@@ -63,7 +63,8 @@ export class OrgAdministration extends EventTarget {
     this.#connection.addEventListener('connected', (event) => {
       const { organisation } = this;
       const { supervisor, orgId } = organisation;
-      signRelayChallenge(supervisor.signing.privateKey, event.detail.challenge, orgId, supervisor.deviceId)
+      const relayUrl = this.#connection.url;
+      signRelayChallenge(supervisor.signing.privateKey, event.detail.challenge, orgId, supervisor.deviceId, relayUrl)
         .then((signature) =>
           this.#connection.request({ kind: 'auth-agent', orgId, deviceId: supervisor.deviceId, signature }),
         )

@@ -55,6 +55,8 @@ export class Connection {
     readonly ws: WebSocket,
     readonly address: string,
     readonly origin: string | undefined,
+    /** The names of this relay an agent's login signature may give (docs/protocol.md §9). */
+    readonly relayOrigins: readonly string[],
     readonly bucket: TokenBucket,
     now: number,
   ) {

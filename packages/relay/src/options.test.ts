@@ -56,6 +56,14 @@ describe('parseRelayOptions', () => {
     });
   });
 
+  it('reads the relay’s public origins from flags and the environment', () => {
+    const flags = parseRelayOptions(['--public-origin', 'wss://a.example', '--public-origin=ws://b.example:8080'], {});
+    expect(flags.options.publicOrigins).toEqual(['wss://a.example', 'ws://b.example:8080']);
+    const env = parseRelayOptions([], { SEALCHAT_PUBLIC_ORIGIN: 'wss://a.example, wss://b.example' });
+    expect(env.options.publicOrigins).toEqual(['wss://a.example', 'wss://b.example']);
+    expect(parseRelayOptions([], {}).options.publicOrigins).toEqual([]);
+  });
+
   it('recognises --help', () => {
     expect(parseRelayOptions(['--help'], {}).help).toBe(true);
   });
@@ -71,6 +79,16 @@ describe('parseRelayOptions', () => {
       'The --allow-origin flag got "https://a.example/", which is not an origin like "https://shop.example"',
     ],
     [['--org', 'pk1xyz'], {}, 'The --org flag needs an organisation key starting with "sc1"'],
+    [
+      ['--public-origin', 'https://chat.example'],
+      {},
+      'The --public-origin flag got "https://chat.example", which is not an origin like "wss://relay.example"',
+    ],
+    [
+      ['--public-origin', 'wss://chat.example:443'],
+      {},
+      'The --public-origin flag got "wss://chat.example:443", which is not an origin like "wss://relay.example"',
+    ],
     [['--demo=yes'], {}, 'The --demo flag takes no value'],
     [['--verbose'], {}, 'Unknown flag "--verbose"; see --help'],
     [[], { SEALCHAT_PORT: '-1' }, 'SEALCHAT_PORT must be an integer from 0 to 65535, got "-1"'],
@@ -87,5 +105,9 @@ describe('resolveRelayOptions', () => {
     );
     expect(() => resolveRelayOptions({ maxConversationsPerSocket: 1.5 })).toThrow(TypeError);
     expect(() => resolveRelayOptions({ allowedOrigins: ['nope'] })).toThrow(TypeError);
+    expect(() => resolveRelayOptions({ publicOrigins: ['wss://a.example/path'] })).toThrow(TypeError);
+    expect(() => resolveRelayOptions({ publicOrigins: Array(17).fill('wss://a.example') })).toThrow(
+      new TypeError('The publicOrigins option must be an array of at most 16 origins'),
+    );
   });
 });

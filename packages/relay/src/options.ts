@@ -1,3 +1,5 @@
+import { relayOrigin } from '@sealchat/protocol';
+
 /**
  * Relay options. Every resource limit is an option with a safe default, documented here where it is
  * declared (as ws does with `maxPayload`), so an operator can see in one place what a single socket
@@ -31,6 +33,16 @@ export interface RelayOptions {
    * localhost origin and production mode allows no browser origin at all.
    */
   readonly allowedOrigins: readonly string[];
+  /**
+   * The relay's own origins (`wss://relay.example`): the ws:// or wss:// URL origins clients dial to
+   * reach it, as a reverse proxy in front of it serves them. An agent's login signature names the
+   * relay it was made for (docs/protocol.md §9), and only these names are accepted, so a hostile
+   * relay cannot forward this relay's challenge to its own agents and log in as them here. Empty
+   * (the default): the upgrade request's Host header, over ws:// or wss://; that header is chosen by
+   * whoever connects, so on a relay reachable other than through a proxy that routes by host name
+   * this binding is only as good as the setting: set it on every public relay. At most 16.
+   */
+  readonly publicOrigins: readonly string[];
   /**
    * Organisation root keys in text form (`sc1...`) registered at startup. Outside demo mode this is
    * the only way an organisation comes to exist on the relay.
@@ -147,6 +159,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = Object.freeze({
   fanout: 'memory',
   demo: false,
   allowedOrigins: Object.freeze([]),
+  publicOrigins: Object.freeze([]),
   orgKeys: Object.freeze([]),
   maxFrameBytes: 64 * 1024,
   maxConnections: 10_000,
@@ -289,6 +302,9 @@ export function resolveRelayOptions(input: Partial<RelayOptions> = {}): RelayOpt
   if (typeof options.metrics !== 'boolean') throw new TypeError('The metrics option must be a boolean');
   if (!isList(options.allowedOrigins)) throw new TypeError('The allowedOrigins option must be an array of origins');
   for (const origin of options.allowedOrigins) checkOrigin(origin, 'The allowedOrigins option');
+  if (!isList(options.publicOrigins) || options.publicOrigins.length > MAX_PUBLIC_ORIGINS)
+    throw new TypeError(`The publicOrigins option must be an array of at most ${MAX_PUBLIC_ORIGINS} origins`);
+  for (const origin of options.publicOrigins) checkRelayOrigin(origin, 'The publicOrigins option');
   if (!isList(options.orgKeys)) throw new TypeError('The orgKeys option must be an array of sc1... keys');
   for (const key of options.orgKeys) {
     if (typeof key !== 'string' || !key.startsWith('sc1'))
@@ -297,6 +313,7 @@ export function resolveRelayOptions(input: Partial<RelayOptions> = {}): RelayOpt
   return Object.freeze({
     ...options,
     allowedOrigins: Object.freeze([...options.allowedOrigins]),
+    publicOrigins: Object.freeze([...options.publicOrigins]),
     orgKeys: Object.freeze([...options.orgKeys]),
   });
 }
@@ -324,6 +341,22 @@ function checkOrigin(origin: unknown, where: string): asserts origin is string {
   }
 }
 
+/** A failed agent login costs one signature check per public origin: a short list keeps that cheap. */
+const MAX_PUBLIC_ORIGINS = 16;
+
+/** A relay origin is `ws[s]://host[:port]` exactly as `relayOrigin` spells it: no path, no trailing slash. */
+function checkRelayOrigin(origin: unknown, where: string): asserts origin is string {
+  let canonical: string | undefined;
+  try {
+    canonical = typeof origin === 'string' ? relayOrigin(origin) : undefined;
+  } catch {
+    canonical = undefined;
+  }
+  if (canonical === undefined || canonical !== origin) {
+    throw new TypeError(`${where} got ${JSON.stringify(origin)}, which is not an origin like "wss://relay.example"`);
+  }
+}
+
 /** The text `sealchat-relay --help` prints. */
 export const RELAY_USAGE = `Usage: sealchat-relay [serve] [options]
        sealchat-relay backup --db <path> --out <path>
@@ -345,6 +378,9 @@ Options:
                         (default: memory, one relay process)
   --demo                demo mode: open org registration and /demo/*      env SEALCHAT_DEMO=1
   --allow-origin <o>    browser origin allowed to connect (repeatable)    env SEALCHAT_ALLOW_ORIGIN=a,b
+  --public-origin <o>   this relay's wss:// origin as clients dial it,    env SEALCHAT_PUBLIC_ORIGIN=a,b
+                        named in agent logins (repeatable; default:
+                        the request's Host header)
   --org <sc1...>        register an organisation root key (repeatable)    env SEALCHAT_ORG=a,b
   --no-metrics          do not serve /metrics                             env SEALCHAT_METRICS=0
   --help                print this text and exit
@@ -382,6 +418,8 @@ export function parseRelayOptions(
   const envOrigins = env['SEALCHAT_ALLOW_ORIGIN'];
   if (envOrigins !== undefined && envOrigins !== '')
     input.allowedOrigins = splitList(envOrigins, 'SEALCHAT_ALLOW_ORIGIN');
+  const envPublic = env['SEALCHAT_PUBLIC_ORIGIN'];
+  if (envPublic !== undefined && envPublic !== '') input.publicOrigins = splitList(envPublic, 'SEALCHAT_PUBLIC_ORIGIN');
   const envOrgs = env['SEALCHAT_ORG'];
   if (envOrgs !== undefined && envOrgs !== '') input.orgKeys = splitList(envOrgs, 'SEALCHAT_ORG');
 
@@ -400,6 +438,7 @@ export function parseRelayOptions(
   let help = false;
   const flagOrigins: string[] = [];
   const flagOrgs: string[] = [];
+  const flagPublic: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.indexOf('=');
@@ -448,6 +487,12 @@ export function parseRelayOptions(
         flagOrigins.push(origin);
         break;
       }
+      case '--public-origin': {
+        const origin = value();
+        checkRelayOrigin(origin, 'The --public-origin flag');
+        flagPublic.push(origin);
+        break;
+      }
       case '--org': {
         const key = value();
         if (!key.startsWith('sc1')) throw new TypeError('The --org flag needs an organisation key starting with "sc1"');
@@ -466,6 +511,7 @@ export function parseRelayOptions(
   }
   if (flagOrigins.length > 0) input.allowedOrigins = flagOrigins;
   if (flagOrgs.length > 0) input.orgKeys = flagOrgs;
+  if (flagPublic.length > 0) input.publicOrigins = flagPublic;
   return { help, options: resolveRelayOptions(input) };
 }
 
@@ -493,6 +539,7 @@ function splitList(text: string, name: string): string[] {
     .map((item) => item.trim())
     .filter((item) => item !== '');
   if (name === 'SEALCHAT_ALLOW_ORIGIN') for (const origin of items) checkOrigin(origin, name);
+  if (name === 'SEALCHAT_PUBLIC_ORIGIN') for (const origin of items) checkRelayOrigin(origin, name);
   if (name === 'SEALCHAT_ORG') {
     for (const key of items)
       if (!key.startsWith('sc1')) throw new TypeError(`${name} must list keys starting with "sc1"`);

@@ -292,7 +292,13 @@ describe('authorisation', () => {
     const first = await h.connect();
     const second = await h.connect();
     const { signRelayChallenge } = await import('@sealchat/protocol');
-    const signature = await signRelayChallenge(device.signing.privateKey, first.challenge, org.orgId, device.deviceId);
+    const signature = await signRelayChallenge(
+      device.signing.privateKey,
+      first.challenge,
+      org.orgId,
+      device.deviceId,
+      second.url,
+    );
     const replay = expectKind(
       await second.request({ kind: 'auth-agent', orgId: org.orgId, deviceId: device.deviceId, signature }),
       'error',

@@ -117,6 +117,9 @@ export async function startRelay(
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `ws://${host}:${port}`;
   logger.log('info', 'listening', { url, demo: options.demo });
+  // Exposed without its public name, agent logins are bound only to a Host header the client writes.
+  if (!options.demo && options.publicOrigins.length === 0 && !/^(127\.|::1$|localhost$)/.test(options.host))
+    logger.log('warn', 'public-origin-unset', { host: options.host });
 
   let closing: Promise<void> | undefined;
   return {

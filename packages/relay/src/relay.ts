@@ -10,6 +10,7 @@ import {
   decodeClientFrame,
   encodeRelayFrame,
   orgIdFromRootKey,
+  relayOrigin,
   verifyRelayChallenge,
   verifyRoster,
   type ClientFrame,
@@ -191,14 +192,28 @@ export class Relay implements FanoutSink {
     });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
-      this.accept(ws, address, origin);
+      this.accept(ws, address, origin, this.relayOrigins(req.headers.host));
     });
   }
 
-  private accept(ws: WebSocket, address: string, origin: string | undefined): void {
+  /**
+   * The names an agent on this socket may sign its login for: the configured public origins, or
+   * else the Host it dialled (over a proxy's TLS or not, hence both schemes). None for a Host that
+   * is not a host name: then no login succeeds.
+   */
+  private relayOrigins(host: string | undefined): readonly string[] {
+    if (this.options.publicOrigins.length > 0) return this.options.publicOrigins;
+    try {
+      return host ? [relayOrigin(`ws://${host}`), relayOrigin(`wss://${host}`)] : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private accept(ws: WebSocket, address: string, origin: string | undefined, relayOrigins: readonly string[]): void {
     const now = Date.now();
     const bucket = new TokenBucket(this.options.connectionRate, this.options.connectionBurst, now);
-    const conn = new Connection(ws, address, origin, bucket, now);
+    const conn = new Connection(ws, address, origin, relayOrigins, bucket, now);
     this.connections.add(conn);
     this.metrics.connections++;
     this.logger.log('info', 'connection-open', { conn: conn.id });
@@ -1046,11 +1061,22 @@ export class Relay implements FanoutSink {
     const device = (await this.currentRoster(frame.orgId))?.devices.find((d) => bytesEqual(d.deviceId, frame.deviceId));
     const now = Date.now();
     if (!device || now < device.issuedAt || now >= device.expiresAt) throw refused;
-    try {
-      await verifyRelayChallenge(device.signingPublic, conn.challenge, frame.orgId, frame.deviceId, frame.signature);
-    } catch (error) {
-      if (error instanceof SealchatError) throw refused;
-      throw error;
+    let verified = false;
+    for (const relayName of conn.relayOrigins) {
+      try {
+        await verifyRelayChallenge(
+          device.signingPublic,
+          conn.challenge,
+          frame.orgId,
+          frame.deviceId,
+          relayName,
+          frame.signature,
+        );
+        verified = true;
+        break;
+      } catch (error) {
+        if (!(error instanceof SealchatError)) throw error;
+      }
     }
     // The roster may have changed while the signature was checked.
     const still = this.rosters.get(orgKey)?.devices.some((d) => bytesEqual(d.deviceId, frame.deviceId));

@@ -61,7 +61,11 @@ export class TestClient {
   private nextId = 1;
   private waiters: { match: (f: RelayFrame) => boolean; resolve: (f: RelayFrame) => void }[] = [];
 
-  private constructor(readonly ws: WebSocket) {
+  /** `url` is the relay the client dialled, which its agent logins name. */
+  private constructor(
+    readonly ws: WebSocket,
+    readonly url: string,
+  ) {
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
     );
@@ -80,7 +84,7 @@ export class TestClient {
 
   static async connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
     const ws = new WebSocket(url, { headers });
-    const client = new TestClient(ws);
+    const client = new TestClient(ws, url);
     await client.next((f) => f.kind === 'challenge');
     return client;
   }
@@ -120,7 +124,13 @@ export class TestClient {
   }
 
   async authAgent(orgId: Uint8Array<ArrayBuffer>, device: DeviceIdentity): Promise<RelayFrame> {
-    const signature = await signRelayChallenge(device.signing.privateKey, this.challenge, orgId, device.deviceId);
+    const signature = await signRelayChallenge(
+      device.signing.privateKey,
+      this.challenge,
+      orgId,
+      device.deviceId,
+      this.url,
+    );
     return this.request({ kind: 'auth-agent', orgId, deviceId: device.deviceId, signature });
   }
 
