@@ -16,6 +16,12 @@ export const RelayErrorCode = {
   unauthorized: 'SEALCHAT_E_UNAUTHORIZED',
   /** A roster that does not verify, belongs to another org, has expired, or is not newer than the stored one. */
   rosterRejected: 'SEALCHAT_E_ROSTER_REJECTED',
+  /** A roster that skips versions after the stored one (docs/protocol.md §4.3). */
+  rosterJump: 'SEALCHAT_E_ROSTER_JUMP',
+  /** A roster that contradicts the stored one: same version, other bytes, or a successor of another roster. */
+  rosterFork: 'SEALCHAT_E_ROSTER_FORK',
+  /** A roster signed by neither the root nor a device that administers on the stored roster. */
+  rosterSigner: 'SEALCHAT_E_ROSTER_SIGNER',
   /**
    * A write lost a race: the audit log's next index is not the one sent (re-read, then retry), or the
    * roster changed twice while a history grant was being stored (retry).

@@ -12,6 +12,7 @@ import {
   orgIdFromRootKey,
   relayOrigin,
   verifyRelayChallenge,
+  verifyPastRoster,
   verifyRoster,
   type ClientFrame,
   type ConversationSummary,
@@ -28,7 +29,7 @@ import { RelayMetrics } from './metrics.js';
 import type { RelayOptions } from './options.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { PresenceBoard } from './presence.js';
-import { RelayCloseCode, RelayErrorCode, RelayRequestError } from './relay-error.js';
+import { RelayCloseCode, RelayErrorCode, RelayRequestError, type RelayErrorCodeValue } from './relay-error.js';
 import {
   StoreClosedError,
   UnknownConversationError,
@@ -45,6 +46,13 @@ const HISTORY_GRANT_REVISION = 4;
 const MAX_HISTORY_PAGE_BYTES = 1024 * 1024;
 /** An `audit-page` stops adding records past this many record bytes (it always carries at least one). */
 const MAX_AUDIT_PAGE_BYTES = 1024 * 1024;
+/** Refusals of a roster that breaks the chain, passed to the publisher under their own codes. */
+const CHAIN_CODES = new Map<string, RelayErrorCodeValue>([
+  ['SEALCHAT_E_ROSTER_JUMP', RelayErrorCode.rosterJump],
+  ['SEALCHAT_E_ROSTER_FORK', RelayErrorCode.rosterFork],
+  ['SEALCHAT_E_ROSTER_SIGNER', RelayErrorCode.rosterSigner],
+]);
+
 /** A `roster-history` page stops adding rosters past this many bytes (it always carries at least one). */
 const MAX_ROSTER_HISTORY_PAGE_BYTES = 1024 * 1024;
 /** Records removed per retention sweep step; the sweep yields to the event loop between steps. */
@@ -698,26 +706,29 @@ export class Relay implements FanoutSink {
       RelayErrorCode.rosterRejected,
       'Roster rejected: it does not verify under the organisation key, has expired, or is older than the stored one',
     );
+    if (org && !bytesEqual(org.rootKey, frame.orgRootKey)) throw rejected;
     let roster: VerifiedRoster;
     try {
-      roster = await verifyRoster(frame.roster, {
-        orgRootKey: frame.orgRootKey,
-        now: Date.now(),
-        ...(org?.roster ? { minVersion: org.rosterVersion } : {}),
-      });
+      // The stored roster is the predecessor: the new one must be its successor (version + 1, naming
+      // its digest) signed by the root or by a device that administers on it, or a root-signed roster
+      // further up (docs/protocol.md §4.3). An expired predecessor still counts, as of its issue time.
+      const previous = org?.roster ? await verifyPastRoster(org.roster, org.rootKey) : undefined;
+      roster = await verifyRoster(frame.roster, { orgRootKey: frame.orgRootKey, now: Date.now(), previous });
     } catch (error) {
-      if (error instanceof SealchatError) throw rejected;
+      if (error instanceof SealchatError) {
+        this.logger.log('info', 'roster-refused', { conn: conn.id, code: error.code });
+        // A broken chain link says which (docs/errors.md); anything else is the generic refusal.
+        const code = CHAIN_CODES.get(error.code);
+        if (code) throw new RelayRequestError(code, `Roster rejected: ${error.message}`);
+        throw rejected;
+      }
       throw error;
     }
     if (!bytesEqual(roster.orgId, orgId)) throw rejected;
-    if (org?.roster) {
-      if (roster.version === org.rosterVersion) {
-        // Re-publishing the same roster (a retry) is fine; a different one under the same version is not.
-        if (!bytesEqual(org.roster, frame.roster)) throw rejected;
-        this.send(conn, { kind: 'ok', requestId: frame.requestId });
-        return;
-      }
-      if (roster.version < org.rosterVersion) throw rejected;
+    if (org?.roster && roster.version === org.rosterVersion) {
+      // Re-publishing the same roster (a retry) is fine; verifyRoster refused another one under the same version.
+      this.send(conn, { kind: 'ok', requestId: frame.requestId });
+      return;
     }
     if (!org) await this.store.registerOrg(orgId, frame.orgRootKey, Date.now());
     const listed = roster.devices.map((device) => device.deviceId);
@@ -1078,6 +1089,7 @@ export class Relay implements FanoutSink {
         if (!(error instanceof SealchatError)) throw error;
       }
     }
+    if (!verified) throw refused;
     // The roster may have changed while the signature was checked.
     const still = this.rosters.get(orgKey)?.devices.some((d) => bytesEqual(d.deviceId, frame.deviceId));
     if (!still || conn.ws.readyState !== WebSocket.OPEN) throw refused;
