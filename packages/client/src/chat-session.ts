@@ -11,7 +11,14 @@ import {
   type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
-import { loadRosterMark, saveRosterMark, type ClientStore } from './client-store.js';
+import {
+  loadRosterMark,
+  loadTranscriptMark,
+  saveRosterMark,
+  saveTranscriptMark,
+  type ClientStore,
+  type TranscriptMark,
+} from './client-store.js';
 import {
   Conversation,
   type ConversationOptions,
@@ -26,6 +33,8 @@ import { Outbox, type OutboxItem, type OutboxOptions, type SealedItem } from './
 export const TYPING_INTERVAL_MS = 4000;
 /** How long after a burst of messages the `delivered` receipt goes out. */
 const DELIVERED_DELAY_MS = 300;
+/** How long after a burst of records the transcript mark is written. */
+const MARK_DELAY_MS = 200;
 
 /** Whether an outbox item is a message the UI shows (a note too; not a receipt, typing notice or control). */
 function shown(item: OutboxItem): boolean {
@@ -73,6 +82,14 @@ export abstract class ChatSession extends EventTarget {
   protected abstract readonly isVisitor: boolean;
   private readonly lastTyping = new Map<string, number>();
   private readonly deliveredTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Conversations whose stored transcript mark was given back to them (once each). */
+  private readonly marked = new WeakSet<Conversation>();
+  /**
+   * The heads a conversation held on an earlier load, until its first full catch-up checked that
+   * the relay's history extends them. Kept as stored until then, so a trim is not written over.
+   */
+  private readonly unchecked = new WeakMap<Conversation, TranscriptMark['seen']>();
+  private readonly markTimers = new Map<Conversation, ReturnType<typeof setTimeout>>();
 
   protected constructor(
     protected readonly options: ChatSessionOptions,
@@ -85,7 +102,7 @@ export abstract class ChatSession extends EventTarget {
     this.outbox = new Outbox(
       this.connection,
       {
-        seal: (item) => this.sealItem(item),
+        seal: (item) => this.sealAndMark(item),
         sent: (item, conversationId, seq) => {
           if (shown(item)) this.changeMessage(toHex(conversationId), item.id, { seq, state: 'sent' });
         },
@@ -155,6 +172,12 @@ export abstract class ChatSession extends EventTarget {
   }
 
   override removeEventListener<K extends keyof ChatSessionEventMap>(
+    // What the last records moved is written now, not lost with the timer.
+    for (const [conversation, timer] of this.markTimers) {
+      clearTimeout(timer);
+      void this.saveMark(conversation).catch(() => undefined);
+    }
+    this.markTimers.clear();
     type: K,
     listener: (event: ChatSessionEventMap[K]) => void,
   ): void;
@@ -252,6 +275,12 @@ export abstract class ChatSession extends EventTarget {
     if (answer.reset) conversation.lastSeq = 0;
     conversation.epoch = answer.epoch;
     await this.caughtUp(conversation, answer.lastSeq);
+    if (!this.marked.has(conversation)) {
+      this.marked.add(conversation);
+      const mark = await loadTranscriptMark(this.options.store, conversation.id);
+      if (mark.own) conversation.secure.restoreOwnHead(mark.own);
+      this.unchecked.set(conversation, mark.seen);
+    }
   }
 
   /** Waits until `conversation` has processed records up to `target`, or the socket drops. */
@@ -264,6 +293,13 @@ export abstract class ChatSession extends EventTarget {
           resolve();
         }
       };
+    const seen = this.unchecked.get(conversation);
+    if (seen && conversation.lastSeq >= answer.lastSeq && this.connection.state === 'open') {
+      // The whole history as the relay serves it now: it must reach every head held before.
+      this.unchecked.delete(conversation);
+      for (const notice of conversation.report(conversation.secure.checkExtends(seen))) this.emit('transcript', notice);
+      await this.saveMark(conversation);
+    }
       this.addEventListener('caught-up-check', check);
       this.connection.addEventListener('state', check);
       void this.processing.then(check);
@@ -304,6 +340,35 @@ export abstract class ChatSession extends EventTarget {
     }
     if (frame.kind !== 'record') return;
     const conversation = this.conversations.get(toHex(frame.conversationId));
+  /**
+   * Seals an item, then keeps this device's new head in the store before the outbox posts it: after
+   * a reload the device numbers past it even if the relay withholds what it posted (docs/protocol.md §7).
+   */
+  private async sealAndMark(item: OutboxItem): Promise<SealedItem> {
+    const sealed = await this.sealItem(item);
+    const conversation = this.conversations.get(toHex(sealed.conversationId));
+    if (conversation) await this.saveMark(conversation);
+    return sealed;
+  }
+
+  /** Writes a conversation's transcript mark: this device's own head, and the heads it holds of the others. */
+  private saveMark(conversation: Conversation): Promise<void> {
+    const seen = this.unchecked.get(conversation) ?? conversation.secure.heads;
+    return saveTranscriptMark(this.options.store, conversation.id, { own: conversation.secure.ownHead, seen });
+  }
+
+  /** Saves a conversation's mark soon after records moved it (one write for a burst). */
+  private scheduleMark(conversation: Conversation): void {
+    if (this.markTimers.has(conversation)) return;
+    this.markTimers.set(
+      conversation,
+      setTimeout(() => {
+        this.markTimers.delete(conversation);
+        this.saveMark(conversation).catch((error: unknown) => this.emit('error', toSealchatError(error)));
+      }, MARK_DELAY_MS),
+    );
+  }
+
     if (!conversation) return;
     this.processing = this.processing.then(async () => {
       try {
@@ -320,6 +385,7 @@ export abstract class ChatSession extends EventTarget {
         this.emit('problem', { conversationId: conversation.id, seq: frame.seq, error: toSealchatError(error) });
       } finally {
         this.dispatchEvent(new Event('caught-up-check'));
+        this.scheduleMark(conversation);
       }
     });
   }

@@ -111,3 +111,61 @@ export function saveRosterMark(
 ): Promise<void> {
   return store.putRecord(`roster/${toHex(orgId)}`, { version: mark.version, digest: toHex(mark.digest) });
 }
+
+/** One sender's place in a conversation's transcript: the senderSeq and digest (hex) of an envelope. */
+export interface TranscriptHead {
+  readonly senderSeq: number;
+  readonly digest: string;
+}
+
+/**
+ * What a device keeps of one conversation's transcript between loads (docs/protocol.md §7-8): its
+ * own head, so it never reuses a number when the relay withholds its last envelopes; and how far
+ * it held every other sender's envelopes, so a relay that trims the tail between loads is caught.
+ */
+export interface TranscriptMark {
+  readonly own: TranscriptHead | undefined;
+  /** By sender device id (hex). */
+  readonly seen: ReadonlyMap<string, TranscriptHead>;
+}
+
+function parseHead(value: unknown): TranscriptHead {
+  const v = value as Record<string, unknown>;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof v['senderSeq'] !== 'number' ||
+    !Number.isInteger(v['senderSeq']) ||
+    v['senderSeq'] < 0 ||
+    v['senderSeq'] > 0xffffffff ||
+    typeof v['digest'] !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(v['digest'])
+  ) {
+    throw new StoredStateError('Stored transcript head is malformed');
+  }
+  return { senderSeq: v['senderSeq'], digest: v['digest'] };
+}
+
+/** @throws StoredStateError when the stored mark is malformed. */
+export async function loadTranscriptMark(store: ClientStore, conversationId: string): Promise<TranscriptMark> {
+  const value = await store.getRecord(`transcript/${conversationId}`);
+  if (value === undefined) return { own: undefined, seen: new Map() };
+  const v = value as Record<string, unknown>;
+  if (typeof value !== 'object' || value === null || (v['seen'] !== undefined && typeof v['seen'] !== 'object'))
+    throw new StoredStateError('Stored transcript mark is malformed');
+  const seen = new Map<string, TranscriptHead>();
+  for (const [device, head] of Object.entries((v['seen'] ?? {}) as Record<string, unknown>)) {
+    if (!/^[0-9a-f]{32}$/.test(device)) throw new StoredStateError('Stored transcript mark is malformed');
+    seen.set(device, parseHead(head));
+  }
+  return { own: v['own'] === undefined ? undefined : parseHead(v['own']), seen };
+}
+
+export function saveTranscriptMark(store: ClientStore, conversationId: string, mark: TranscriptMark): Promise<void> {
+  const seen = Object.fromEntries([...mark.seen].map(([device, head]) => [device, { ...head }]));
+  return store.putRecord(`transcript/${conversationId}`, mark.own ? { own: { ...mark.own }, seen } : { seen });
+}
+
+export function deleteTranscriptMark(store: ClientStore, conversationId: string): Promise<void> {
+  return store.deleteRecord(`transcript/${conversationId}`);
+}

@@ -1,8 +1,11 @@
 import {
   decodeContent,
+  decodeEnvelope,
   encodeContent,
   envelopeTypeOf,
   EnvelopeType,
+  fromHex,
+  MAX_RECEIPT_HEADS,
   SecureConversation,
   toHex,
   type ConversationMode,
@@ -10,6 +13,7 @@ import {
   type MessageChainContent,
   type MessageContent,
   type ReceiptContent,
+  type ReceiptHead,
   type Received,
   type DeviceIdentity,
   type RotationPolicy,
@@ -88,11 +92,13 @@ export class Conversation {
   readonly secure: SecureConversation;
   /** Our own envelopes posted but not yet seen back, by digest → message id. */
   protected readonly ownPending = new Map<string, string>();
-  /** Highest seq of a message from the other side (visitor ↔ agents). */
-  private theirLastSeq = 0;
-  /** How far this side (this device or, for agents, a colleague) has said `read` / `delivered`. */
-  private readByUs = 0;
-  private deliveredByUs = 0;
+  /** Where each message sits in its sender's numbered chain, by message id (receipts name those places). */
+  private readonly positions = new Map<string, { readonly device: string; readonly senderSeq: number }>();
+  /** Per sender of the other side (device id, hex): the senderSeq of its latest message. */
+  private readonly theirLatest = new Map<string, number>();
+  /** Per sender of the other side: how far this side (this device or, for agents, a colleague) said `read` / `delivered`. */
+  private readonly readAck = new Map<string, number>();
+  private readonly deliveredAck = new Map<string, number>();
 
   constructor(
     readonly conversationId: Uint8Array<ArrayBuffer>,
@@ -132,9 +138,8 @@ export class Conversation {
     if (seq <= this.lastSeq) return result;
     this.lastSeq = seq;
     const { received, events } = await this.secure.receive(bytes);
-    for (const e of events)
-      result.notices.push({ conversationId: this.id, seq, kind: e.kind, senderDeviceId: toHex(e.senderDeviceId) });
-    this.notices.push(...result.notices);
+    const { senderDeviceId, senderSeq } = decodeEnvelope(bytes);
+    result.notices.push(...this.report(events));
     if (received.kind === 'own-echo') {
       const id = this.ownPending.get(received.digest);
       if (id === undefined) return result;
@@ -160,17 +165,25 @@ export class Conversation {
       return result;
     }
     if (content.kind === 'receipt') {
-      if (ourSide) {
-        // Ours (this device or a colleague): what this side has already acknowledged.
-        if (content.status === 'read') this.readByUs = Math.max(this.readByUs, content.upToSeq);
-        this.deliveredByUs = Math.max(this.deliveredByUs, content.upToSeq);
-        return result;
-      }
+      const me = toHex(this.me.deviceId);
       const state = content.status === 'read' ? 'read' : 'delivered';
-      for (const m of this.messages) {
-        if (m.mine && m.seq !== undefined && m.seq <= content.upToSeq && RANK[m.state] < RANK[state]) {
-          const changed = this.update(m.id, { state });
-          if (changed) result.messages.push(changed);
+      for (const head of content.heads) {
+        const device = toHex(head.deviceId);
+        if (ourSide) {
+          // Ours (this device or a colleague): what this side has already acknowledged.
+          if (state === 'read') bump(this.readAck, device, head.senderSeq);
+          bump(this.deliveredAck, device, head.senderSeq);
+          continue;
+        }
+        // Only a head that is exactly this device's envelope at that number marks anything: a relay
+        // that dropped or swapped our envelopes makes the other side name a place we never wrote.
+        if (device !== me || this.secure.digestAt(this.me.deviceId, head.senderSeq) !== toHex(head.digest)) continue;
+        for (const m of this.messages) {
+          const at = this.positions.get(m.id);
+          if (m.mine && at?.device === me && at.senderSeq <= head.senderSeq && RANK[m.state] < RANK[state]) {
+            const changed = this.update(m.id, { state });
+            if (changed) result.messages.push(changed);
+          }
         }
       }
       return result;
@@ -187,9 +200,26 @@ export class Conversation {
       state: 'sent',
     };
     this.messages.push(message);
-    if (!ourSide) this.theirLastSeq = seq;
+    const device = toHex(senderDeviceId);
+    this.positions.set(message.id, { device, senderSeq });
+    if (!ourSide) bump(this.theirLatest, device, senderSeq);
     result.messages.push(message);
     return result;
+  }
+
+  /**
+   * Records what the transcript revealed, at the current {@link lastSeq}, in {@link notices}, and
+   * returns it as notices for the UI (a `trimmed` tail is found after a catch-up, not in a record).
+   */
+  report(events: readonly TranscriptEvent[]): TranscriptNotice[] {
+    const notices = events.map((e) => ({
+      conversationId: this.id,
+      seq: this.lastSeq,
+      kind: e.kind,
+      senderDeviceId: toHex(e.senderDeviceId),
+    }));
+    this.notices.push(...notices);
+    return notices;
   }
 
   /** Adds a message this device is about to send (state `sending`) to the list, before it is sealed. */
@@ -217,29 +247,42 @@ export class Conversation {
   async seal(content: MessageChainContent, clientMessageId?: string): Promise<Uint8Array<ArrayBuffer>[]> {
     const sealed = await this.secure.seal(envelopeTypeOf(content), encodeContent(content));
     return sealed.map((s) => {
-      if (clientMessageId !== undefined && s.type !== EnvelopeType.keyShare)
+      if (clientMessageId !== undefined && s.type !== EnvelopeType.keyShare) {
         this.ownPending.set(s.digest, clientMessageId);
+        this.positions.set(clientMessageId, { device: toHex(this.me.deviceId), senderSeq: s.senderSeq });
+      }
       return s.envelope;
     });
   }
 
   /**
-   * The receipt this device should send now, if any: `read` (or `delivered`) up to the other side's
-   * latest message, unless this side already acknowledged that far.
+   * The receipt this device should send now, if any: `read` (or `delivered`) for each sender of the
+   * other side with a message this side has not acknowledged that far. It names how far this device
+   * holds that sender's envelopes without a hole (docs/protocol.md §7), never a relay seq.
    */
   receiptDue(status: 'delivered' | 'read'): ReceiptContent | undefined {
-    const upTo = this.theirLastSeq;
-    const done = status === 'read' ? this.readByUs : Math.max(this.readByUs, this.deliveredByUs);
-    if (upTo <= done) return undefined;
-    if (status === 'read') this.readByUs = upTo;
-    this.deliveredByUs = Math.max(this.deliveredByUs, upTo);
-    return { kind: 'receipt', status, upToSeq: upTo, sentAt: Date.now() };
+    const heads: ReceiptHead[] = [];
+    for (const [device, latest] of this.theirLatest) {
+      const done = Math.max(
+        this.readAck.get(device) ?? -1,
+        status === 'read' ? -1 : (this.deliveredAck.get(device) ?? -1),
+      );
+      const held = latest > done ? this.secure.heldThrough(fromHex(device)) : undefined;
+      if (!held || held.senderSeq <= done || heads.length === MAX_RECEIPT_HEADS) continue;
+      heads.push({ deviceId: fromHex(device), senderSeq: held.senderSeq, digest: fromHex(held.digest) });
+      if (status === 'read') bump(this.readAck, device, held.senderSeq);
+      bump(this.deliveredAck, device, held.senderSeq);
+    }
+    return heads.length ? { kind: 'receipt', status, heads, sentAt: Date.now() } : undefined;
   }
 
   /** Messages of the other side this side has not marked read yet. */
   get unread(): number {
     const ours = this.iAmVisitor ? 'visitor' : 'agent';
-    return this.messages.filter((m) => m.author !== ours && (m.seq ?? 0) > this.readByUs).length;
+    return this.messages.filter((m) => {
+      const at = this.positions.get(m.id);
+      return m.author !== ours && at !== undefined && at.senderSeq > (this.readAck.get(at.device) ?? -1);
+    }).length;
   }
 
   /** The visitor's signing key as this conversation pinned it (the visitor's own, on the visitor's side). */
@@ -258,4 +301,9 @@ export class Conversation {
     this.messages[index] = updated;
     return updated;
   }
+}
+
+/** Raises `map`'s value for `key` to `value` (never lowers it). */
+function bump(map: Map<string, number>, key: string, value: number): void {
+  if (value > (map.get(key) ?? -1)) map.set(key, value);
 }

@@ -15,6 +15,7 @@ import type { ChatMessage, MessageState } from './chat-message.js';
 import { ChatSession, type ChatSessionEventMap, type ChatSessionOptions } from './chat-session.js';
 import {
   deleteConversationPointer,
+  deleteTranscriptMark,
   loadConversationPointer,
   saveConversationPointer,
   type ConversationPointer,
@@ -404,6 +405,7 @@ export class VisitorSession extends ChatSession {
     if (this.conversationId !== conversationId) return;
     // Everything goes: what was typed for it too, even before it was opened.
     this._write(() => deleteLocalHistory(this.options.store, this.orgId));
+    if (conversationId) this._write(() => deleteTranscriptMark(this.options.store, conversationId));
     this.outbox.discard(conversationId);
     this.outbox.discard(undefined);
     if (conversationId) this.conversations.delete(conversationId);

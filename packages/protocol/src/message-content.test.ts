@@ -14,6 +14,12 @@ import {
 } from './message-content.js';
 import { pad } from './padding.js';
 
+const head = (n: number, senderSeq: number) => ({
+  deviceId: new Uint8Array(16).fill(n),
+  senderSeq,
+  digest: new Uint8Array(32).fill(n + 100),
+});
+
 const samples: MessageChainContent[] = [
   { kind: 'text', text: 'Hello, Ünïcødé 👋', sentAt: 1_700_000_000_000 },
   {
@@ -24,8 +30,8 @@ const samples: MessageChainContent[] = [
     ],
     sentAt: 2,
   },
-  { kind: 'receipt', status: 'read', upToSeq: 41, sentAt: 3 },
-  { kind: 'receipt', status: 'delivered', upToSeq: 2 ** 40, sentAt: 4 },
+  { kind: 'receipt', status: 'read', heads: [head(1, 41)], sentAt: 3 },
+  { kind: 'receipt', status: 'delivered', heads: [head(2, 2 ** 32 - 1), head(3, 0)], sentAt: 4 },
   { kind: 'typing', sentAt: 5 },
 ];
 
@@ -37,7 +43,7 @@ describe('message content', () => {
   });
 
   it('refuses content in an envelope of another type (a receipt cannot pose as a message)', () => {
-    const receipt = encodeContent({ kind: 'receipt', status: 'read', upToSeq: 1, sentAt: 1 });
+    const receipt = encodeContent({ kind: 'receipt', status: 'read', heads: [head(1, 1)], sentAt: 1 });
     expect(() => decodeContent(receipt, EnvelopeType.message)).toThrow(DecodeError);
     const text = encodeContent({ kind: 'text', text: 'hi', sentAt: 1 });
     expect(() => decodeContent(text, EnvelopeType.typing)).toThrow(DecodeError);
@@ -60,8 +66,19 @@ describe('message content', () => {
 
   it('refuses unknown kinds, unknown receipt statuses and oversized forms', () => {
     expect(() => decodeContent(pad(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 1)))).toThrow(DecodeError);
-    const badStatus = pad(Uint8Array.of(3, 0, 0, 0, 0, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0, 0, 0, 1));
-    expect(() => decodeContent(badStatus, EnvelopeType.receipt)).toThrow(DecodeError);
+    const receipt = (status: number, n: number) => {
+      const bytes = new Uint8Array(11 + n * 52);
+      bytes.set([6, 0, 0, 0, 0, 0, 0, 0, 1, status, n]);
+      return pad(bytes);
+    };
+    expect(decodeContent(receipt(2, 1), EnvelopeType.receipt)).toMatchObject({ status: 'read' });
+    expect(() => decodeContent(receipt(7, 1), EnvelopeType.receipt)).toThrow(DecodeError);
+    expect(() => decodeContent(receipt(1, 0), EnvelopeType.receipt)).toThrow(DecodeError);
+    expect(() => decodeContent(receipt(1, 17), EnvelopeType.receipt)).toThrow(DecodeError);
+    expect(() => encodeContent({ kind: 'receipt', status: 'read', heads: [], sentAt: 1 })).toThrow(RangeError);
+    // Kind 3, the receipt by relay sequence number that a relay could renumber, is retired.
+    const retired = pad(Uint8Array.of(3, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 1));
+    expect(() => decodeContent(retired, EnvelopeType.receipt)).toThrow(DecodeError);
     const fields = Array.from({ length: MAX_FORM_FIELDS + 1 }, (_, i) => ({ name: `f${i}`, value: 'x' }));
     expect(() => encodeContent({ kind: 'form', fields, sentAt: 1 })).toThrow(RangeError);
     expect(() => encodeContent({ kind: 'form', fields: [{ name: 'n'.repeat(65), value: '' }], sentAt: 1 })).toThrow(

@@ -9,6 +9,8 @@ export const MAX_TEXT_BYTES = 16 * 1024;
 export const MAX_FORM_FIELDS = 16;
 export const MAX_FIELD_NAME_BYTES = 64;
 export const MAX_FIELD_VALUE_BYTES = 1024;
+/** Most senders one receipt names (docs/protocol.md §7). */
+export const MAX_RECEIPT_HEADS = 16;
 
 /** A chat message. Text only: a receiver renders it as text, never as HTML. */
 export interface MessageContent {
@@ -26,13 +28,27 @@ export interface FormContent {
 }
 
 /**
- * "I have received (or read) everything up to relay sequence number `upToSeq`". Sent in a receipt
- * envelope; it refers to records of the other side (visitor ↔ agents), never to the sender's own.
+ * "I hold every envelope of `deviceId` numbered 0 to `senderSeq`, the last one with digest
+ * `digest`" (docs/protocol.md §7): a place in that sender's hash chain, which the relay cannot
+ * renumber, unlike its own sequence numbers.
+ */
+export interface ReceiptHead {
+  readonly deviceId: Uint8Array<ArrayBuffer>;
+  readonly senderSeq: number;
+  /** The envelope digest (32 bytes) at `senderSeq`. */
+  readonly digest: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * "I have received (or read) these senders' envelopes up to these heads". Sent in a receipt
+ * envelope; it names senders of the other side (visitor ↔ agents), never the sender's own. The
+ * sender of a named envelope marks its messages only when the head's digest is exactly its own.
  */
 export interface ReceiptContent {
   readonly kind: 'receipt';
   readonly status: 'delivered' | 'read';
-  readonly upToSeq: number;
+  /** One to {@link MAX_RECEIPT_HEADS} heads, one per sender. */
+  readonly heads: readonly ReceiptHead[];
   readonly sentAt: number;
 }
 
@@ -62,7 +78,11 @@ export type Content = MessageChainContent | NoteContent;
 
 const KIND_TEXT = 1;
 const KIND_FORM = 2;
-const KIND_RECEIPT = 3;
+/**
+ * Kind 3 named relay sequence numbers, which the relay can renumber (issue 11, finding 4); it is
+ * retired and refused. Receipts by sender heads are kind 6.
+ */
+const KIND_RECEIPT = 6;
 const KIND_TYPING = 4;
 const RECEIPT_STATUS = ['delivered', 'read'] as const;
 
@@ -102,10 +122,13 @@ export function encodeContent(content: MessageChainContent): Uint8Array<ArrayBuf
       }
       break;
     case 'receipt':
+      if (content.heads.length < 1 || content.heads.length > MAX_RECEIPT_HEADS)
+        throw new RangeError(`A receipt names 1 to ${MAX_RECEIPT_HEADS} heads`);
       w.u8(KIND_RECEIPT)
         .u64(content.sentAt)
         .u8(RECEIPT_STATUS.indexOf(content.status) + 1)
-        .u64(content.upToSeq);
+        .u8(content.heads.length);
+      for (const head of content.heads) w.fixed(head.deviceId, 16).u32(head.senderSeq).fixed(head.digest, 32);
       break;
     case 'typing':
       w.u8(KIND_TYPING).u64(content.sentAt);
@@ -135,7 +158,12 @@ export function decodeContent(padded: Uint8Array, type: EnvelopeType = EnvelopeT
   } else if (kind === KIND_RECEIPT) {
     const status = RECEIPT_STATUS[r.u8() - 1];
     if (!status) throw new DecodeError('Unknown receipt status');
-    content = { kind: 'receipt', status, upToSeq: r.u64(), sentAt };
+    const count = r.u8();
+    if (count < 1 || count > MAX_RECEIPT_HEADS)
+      throw new DecodeError(`A receipt names 1 to ${MAX_RECEIPT_HEADS} heads`);
+    const heads: ReceiptHead[] = [];
+    for (let i = 0; i < count; i++) heads.push({ deviceId: r.fixed(16), senderSeq: r.u32(), digest: r.fixed(32) });
+    content = { kind: 'receipt', status, heads, sentAt };
   } else if (kind === KIND_TYPING) content = { kind: 'typing', sentAt };
   else throw new DecodeError(`Unknown content kind ${kind}`);
   r.end();

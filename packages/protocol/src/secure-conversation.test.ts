@@ -213,4 +213,68 @@ describe('SecureConversation', () => {
     expect(swapResults.map((r) => r.events.map((e) => e.kind))).toEqual([[], ['gap'], ['reorder'], [], []]);
     expect(texts(swapResults)).toEqual(['b', 'a', 'c', 'd']);
   });
+
+  it('a reloaded sender given back its head numbers past it: a withheld tail is a gap to others, never a fork', async () => {
+    const w = await world();
+    const agent = w.side(w.agents[0]!, false);
+    const before = w.side(w.visitor, true);
+    const first = await before.seal(EnvelopeType.message, text('one'));
+    const second = await before.seal(EnvelopeType.message, text('two'));
+    await deliver(agent, [...first, ...second]);
+    const head = before.ownHead!;
+    expect(head).toEqual({ senderSeq: 2, digest: second.at(-1)!.digest });
+
+    // Reloaded; the relay serves only the first message back.
+    const after = w.side(w.visitor, true);
+    after.restoreOwnHead(head);
+    await deliver(after, first);
+    const third = await after.seal(EnvelopeType.message, text('three'));
+    const events = (await deliver(agent, third)).flatMap((r) => r.events);
+    expect(events).toEqual([]);
+    expect(texts(await deliver(w.side(w.agents[0]!, false), [...first, ...second, ...third]))).toEqual([
+      'one',
+      'two',
+      'three',
+    ]);
+    // The withheld envelope served late to the reloaded sender is its own, late: no fork against itself.
+    const late = await after.receive(second.at(-1)!.envelope);
+    expect(late.events.map((e) => e.kind)).toEqual(['reorder']);
+  });
+
+  it('without its head, a reloaded sender reuses the withheld number and looks like a fork', async () => {
+    const w = await world();
+    const agent = w.side(w.agents[0]!, false);
+    const before = w.side(w.visitor, true);
+    const first = await before.seal(EnvelopeType.message, text('one'));
+    await deliver(agent, [...first, ...(await before.seal(EnvelopeType.message, text('two')))]);
+    const after = w.side(w.visitor, true);
+    await deliver(after, first);
+    const events = (await deliver(agent, await after.seal(EnvelopeType.message, text('three')))).flatMap(
+      (r) => r.events,
+    );
+    expect(events.map((e) => e.kind)).toContain('fork');
+  });
+
+  it('a history that stops short of the heads held on an earlier load is reported trimmed', async () => {
+    const w = await world();
+    const visitor = w.side(w.visitor, true);
+    const first = await visitor.seal(EnvelopeType.message, text('one'));
+    const second = await visitor.seal(EnvelopeType.message, text('two'));
+    const before = w.side(w.agents[0]!, false);
+    await deliver(before, [...first, ...second]);
+    const heads = before.heads;
+    expect([...heads.values()]).toEqual([{ senderSeq: 2, digest: second.at(-1)!.digest }]);
+
+    const whole = w.side(w.agents[0]!, false);
+    await deliver(whole, [...first, ...second]);
+    expect(whole.checkExtends(heads)).toEqual([]);
+    const trimmed = w.side(w.agents[0]!, false);
+    await deliver(trimmed, first);
+    expect(trimmed.checkExtends(heads).map((e) => [e.kind, e.senderDeviceId])).toEqual([
+      ['trimmed', w.visitor.deviceId],
+    ]);
+    // A head whose digest is not the envelope now served at that number: two histories.
+    const other = new Map([[[...heads.keys()][0]!, { senderSeq: 1, digest: '00'.repeat(32) }]]);
+    expect(whole.checkExtends(other).map((e) => e.kind)).toEqual(['fork']);
+  });
 });

@@ -92,10 +92,11 @@ export type Received =
  * What a sender's transcript revealed (docs/protocol.md §8). `gap`: envelopes of that sender were
  * skipped (dropped, or still to come). `reorder`: a skipped one arrived late. `fork`: two different
  * envelopes claim one place, or a hash link disagrees with its neighbour (a forged branch, or two
- * sessions of one device writing at once).
+ * sessions of one device writing at once). `trimmed`: the relay's history ends before a head this
+ * device held on an earlier load ({@link SecureConversation.checkExtends}).
  */
 export interface TranscriptEvent {
-  readonly kind: 'gap' | 'reorder' | 'fork';
+  readonly kind: 'gap' | 'reorder' | 'fork' | 'trimmed';
   readonly senderDeviceId: Uint8Array<ArrayBuffer>;
 }
 
@@ -104,6 +105,8 @@ export interface Sealed {
   readonly envelope: Uint8Array<ArrayBuffer>;
   readonly digest: string;
   readonly type: EnvelopeType;
+  /** Its place in this device's numbered chain (docs/protocol.md §7). */
+  readonly senderSeq: number;
 }
 
 /** A chain this device sends on, and what it was started for (rotation, docs/protocol.md §6). */
@@ -115,10 +118,22 @@ export interface SendingState {
   readonly startedAt: number;
 }
 
+/**
+ * Where this device's own numbered chain stands in a conversation (docs/protocol.md §7): the
+ * senderSeq and digest (hex) of the last envelope it wrote. A device keeps it in its store and gives
+ * it back after a reload, so a relay that withholds its last envelopes cannot make it reuse a number.
+ */
+export interface OwnHead {
+  readonly senderSeq: number;
+  readonly digest: string;
+}
+
 /** One sender's transcript as this device has seen it. */
 interface TranscriptState {
   /** Highest senderSeq accepted, -1 before any. */
   highest: number;
+  /** Every senderSeq from 0 to this one is accepted (-1: not even 0). Advanced lazily by {@link SecureConversation.heldThrough}. */
+  through: number;
   /** Digest of each accepted envelope, by senderSeq. */
   readonly digests: Map<number, string>;
   /** What the envelope at senderSeq + 1 said the digest at senderSeq must be. */
@@ -166,6 +181,8 @@ export class SecureConversation {
   private readonly _sent = new Set<string>();
   /** This device's sending chains, by the type of key share that begins them (messages 1, notes 6). */
   private readonly _sending = new Map<KeyShareType, SendingState>();
+  /** This device's own head from before a reload ({@link restoreOwnHead}); later numbers go past it. */
+  private _ownFloor: OwnHead | undefined;
 
   constructor(options: SecureConversationOptions) {
     this.me = options.me;
@@ -194,6 +211,83 @@ export class SecureConversation {
   /** A newer verified roster: later chains go to its readers; senders no longer on it are refused. */
   updateRoster(roster: VerifiedRoster): void {
     this.roster = roster;
+  }
+
+  /**
+   * The last envelope this device wrote here, as sealed now or read back from the history; or the
+   * head given to {@link restoreOwnHead}, if that is further. Persist it before posting what
+   * {@link seal} returned.
+   */
+  get ownHead(): OwnHead | undefined {
+    const state = this._transcript(this.me.deviceId);
+    const floor = this._ownFloor;
+    if (floor && floor.senderSeq >= state.highest) return floor;
+    const digest = state.digests.get(state.highest);
+    return digest === undefined ? undefined : { senderSeq: state.highest, digest };
+  }
+
+  /**
+   * Gives back the head this device persisted before a reload: its next envelope is numbered past
+   * it and linked to it, whatever the relay serves (a relay that withholds the tail cannot make an
+   * honest sender reuse a number and look like a fork, docs/protocol.md §7).
+   * @throws RangeError for a senderSeq that is not a u32.
+   */
+  restoreOwnHead(head: OwnHead): void {
+    if (!Number.isInteger(head.senderSeq) || head.senderSeq < 0 || head.senderSeq > 0xffffffff)
+      throw new RangeError('senderSeq is not a u32');
+    if (!this._ownFloor || head.senderSeq > this._ownFloor.senderSeq) this._ownFloor = head;
+  }
+
+  /**
+   * How far this device holds `deviceId`'s envelopes without a hole: every number from 0 to the
+   * head's `senderSeq` is accepted (and hash-linked), the last with the head's digest. What a
+   * receipt names (docs/protocol.md §7). Undefined before that sender's envelope 0.
+   */
+  heldThrough(deviceId: Uint8Array): OwnHead | undefined {
+    const state = this._transcripts.get(toHex(deviceId));
+    if (!state) return undefined;
+    while (state.digests.has(state.through + 1)) state.through++;
+    const digest = state.digests.get(state.through);
+    return digest === undefined ? undefined : { senderSeq: state.through, digest };
+  }
+
+  /** The digest (hex) of `deviceId`'s envelope at `senderSeq`, if this device accepted (or wrote) it. */
+  digestAt(deviceId: Uint8Array, senderSeq: number): string | undefined {
+    return this._transcripts.get(toHex(deviceId))?.digests.get(senderSeq);
+  }
+
+  /**
+   * {@link heldThrough} for every other sender, by device id (hex): what a device keeps between
+   * loads, to check with {@link checkExtends} that the relay's next history extends it.
+   */
+  get heads(): Map<string, OwnHead> {
+    const out = new Map<string, OwnHead>();
+    const mine = toHex(this.me.deviceId);
+    for (const key of this._transcripts.keys()) {
+      const head = key === mine ? undefined : this.heldThrough(fromHex(key));
+      if (head) out.set(key, head);
+    }
+    return out;
+  }
+
+  /**
+   * After the history is read, checks that it extends the heads this device held on an earlier
+   * load ({@link heads}): a sender whose envelopes now stop short of its head was `trimmed` (the
+   * relay cut the tail between sessions); one whose envelope at that number has another digest
+   * is a `fork`. A hole below a later envelope was already a `gap` as it was read.
+   */
+  checkExtends(heads: ReadonlyMap<string, OwnHead>): TranscriptEvent[] {
+    const events: TranscriptEvent[] = [];
+    for (const [device, head] of heads) {
+      const deviceId = fromHex(device);
+      const digest = this.digestAt(deviceId, head.senderSeq);
+      const highest = this._transcripts.get(device)?.highest ?? -1;
+      if (digest !== undefined && digest !== head.digest) events.push({ kind: 'fork', senderDeviceId: deviceId });
+      // A hole below a later envelope was reported as a `gap` while reading; a history that no
+      // longer reaches the head at all lost its tail.
+      else if (highest < head.senderSeq) events.push({ kind: 'trimmed', senderDeviceId: deviceId });
+    }
+    return events;
   }
 
   /**
@@ -363,17 +457,26 @@ export class SecureConversation {
   protected async recordOwn(envelope: Uint8Array<ArrayBuffer>, type: EnvelopeType): Promise<Sealed> {
     const digestHex = toHex(await envelopeDigest(envelope));
     this._sent.add(digestHex);
+    const { senderSeq, previous } = this.nextOwnLink();
     const state = this._transcript(this.me.deviceId);
-    state.highest += 1;
-    state.digests.set(state.highest, digestHex);
-    return { envelope, digest: digestHex, type };
+    // Numbers skipped past a restored head are this device's own, withheld so far: if the relay
+    // serves them later they arrive late (`reorder`), linked as the head said (else `fork`).
+    for (let s = Math.max(state.highest + 1, senderSeq - MAX_MISSING); s < senderSeq; s++) state.missing.add(s);
+    if (senderSeq > 0 && !state.digests.has(senderSeq - 1)) state.expected.set(senderSeq - 1, toHex(previous));
+    state.highest = senderSeq;
+    state.digests.set(senderSeq, digestHex);
+    return { envelope, digest: digestHex, type, senderSeq };
   }
 
-  /** The link for this device's next envelope: one past its highest, chained to that one's digest. */
+  /**
+   * The link for this device's next envelope: one past its highest (as read back, or as restored
+   * from before a reload, whichever is further), chained to that one's digest.
+   */
   protected nextOwnLink(): TranscriptLink {
-    const state = this._transcript(this.me.deviceId);
-    const previous = state.digests.get(state.highest);
-    return { senderSeq: state.highest + 1, previous: previous ? fromHex(previous) : ZERO_LINK };
+    const head = this.ownHead;
+    return head
+      ? { senderSeq: head.senderSeq + 1, previous: fromHex(head.digest) }
+      : { senderSeq: 0, previous: ZERO_LINK };
   }
 
   /**
@@ -452,7 +555,7 @@ export class SecureConversation {
     const key = toHex(deviceId);
     let state = this._transcripts.get(key);
     if (!state) {
-      state = { highest: -1, digests: new Map(), expected: new Map(), missing: new Set() };
+      state = { highest: -1, through: -1, digests: new Map(), expected: new Map(), missing: new Set() };
       this._transcripts.set(key, state);
     }
     return state;

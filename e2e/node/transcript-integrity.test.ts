@@ -1,0 +1,88 @@
+import {
+  loadOrCreateOrganisation,
+  MemoryClientStore,
+  publishRoster,
+  VisitorSession,
+  type ChatMessage,
+  type TranscriptNotice,
+} from '@sealchat/client';
+import { toHex } from '@sealchat/protocol';
+import type { RunningRelay } from '@sealchat/relay';
+import { describe, expect, it } from 'vitest';
+import { hostileSocket, type RelayFilter } from './hostile-socket.js';
+import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } from './support.js';
+
+/**
+ * Transcript integrity against a relay that is hostile towards one client (docs/protocol.md §7-8,
+ * issue 11 findings 4-6): it withholds a tail, renumbers records, forges pushes.
+ */
+const closers = useClosers();
+
+async function setup(running: RunningRelay) {
+  const agentStore = new MemoryClientStore();
+  const org = await loadOrCreateOrganisation(agentStore, { agentName: 'Robin' });
+  await publishRoster(running.url, org, { WebSocket: WS });
+  const agent = await agentSession(running, org.rootPublic, org.agent, closers, { store: agentStore });
+  const notices: TranscriptNotice[] = [];
+  agent.addEventListener('transcript', (e) => notices.push(e.detail));
+  return { org, agent, agentStore, notices };
+}
+
+/** A relay that withholds the records at `seqs` of one conversation and says its stream ends before them. */
+function withholding(conversationId: string, seqs: readonly number[]): RelayFilter {
+  return (frame) => {
+    if (frame.kind === 'record' && toHex(frame.conversationId) === conversationId && seqs.includes(frame.seq))
+      return undefined;
+    if (frame.kind === 'resumed' && seqs.includes(frame.lastSeq)) return { ...frame, lastSeq: Math.min(...seqs) - 1 };
+    return frame;
+  };
+}
+
+describe('a hostile relay and transcript integrity', () => {
+  it('a reloaded visitor whose last envelope the relay withholds never reuses a number: no fork at the agent', async () => {
+    const running = await startTestRelay(closers);
+    const { org, agent, notices } = await setup(running);
+    const store = new MemoryClientStore();
+    const first = await visitorSession(running, org.orgKey, closers, { store });
+    await first.send('one');
+    const two = await first.send('two');
+    const stored = await until<ChatMessage>(first, 'message', (m) => m.id === two.id && m.seq !== undefined);
+    await expect.poll(() => agent.messagesOf(two.conversationId).map((m) => m.text)).toEqual(['one', 'two']);
+    first.close();
+    await first.flush();
+
+    const second = await VisitorSession.start({
+      relayUrl: running.url,
+      orgKey: org.orgKey,
+      store,
+      WebSocket: hostileSocket(withholding(two.conversationId, [stored.seq!])),
+    });
+    closers.push(() => second.close());
+    await second.send('three');
+    await expect.poll(() => agent.messagesOf(two.conversationId).map((m) => m.text)).toEqual(['one', 'two', 'three']);
+    expect(notices.filter((n) => n.kind === 'fork')).toEqual([]);
+  });
+
+  it('a console reloaded against a relay that trimmed the tail reports it; and its receipts mark only what it got', async () => {
+    const running = await startTestRelay(closers);
+    const { org, agent, agentStore } = await setup(running);
+    const visitor = await visitorSession(running, org.orgKey, closers);
+    const one = await visitor.send('one');
+    const two = await visitor.send('two');
+    const stored = await until<ChatMessage>(visitor, 'message', (m) => m.id === two.id && m.seq !== undefined);
+    await expect.poll(() => agent.messagesOf(two.conversationId).map((m) => m.text)).toEqual(['one', 'two']);
+    await expect.poll(() => visitor.messages.map((m) => m.state)).toEqual(['delivered', 'delivered']);
+    agent.close();
+
+    const reloaded = await agentSession(running, org.rootPublic, org.agent, closers, {
+      store: agentStore,
+      WebSocket: hostileSocket(withholding(two.conversationId, [stored.seq!])),
+    });
+    const notices = reloaded.conversationList[0]!.notices;
+    expect(notices.map((n) => [n.kind, n.senderDeviceId])).toEqual([['trimmed', toHex(visitor.identity.deviceId)]]);
+    expect(reloaded.messagesOf(two.conversationId).map((m) => m.text)).toEqual(['one']);
+    reloaded.markRead(two.conversationId);
+    await expect.poll(() => visitor.messages.find((m) => m.id === one.id)?.state).toBe('read');
+    expect(visitor.messages.find((m) => m.id === two.id)?.state).toBe('delivered');
+  });
+});
