@@ -5,7 +5,9 @@ import {
   MemoryClientStore,
   publishRoster,
   revokeDevice,
+  type AgentSession,
   type ChatMessage,
+  type ConversationProblem,
 } from '@sealchat/client';
 import { generateDeviceIdentity } from '@sealchat/protocol';
 import { describe, expect, it } from 'vitest';
@@ -56,6 +58,52 @@ describe('messages of a device revoked since', () => {
     ).toEqual([
       ['visitor', undefined, 'Is my order shipped?', false],
       ['agent', 'Sam', 'Yes, this morning', true],
+    ]);
+  });
+});
+
+describe('control envelopes of a device revoked since', () => {
+  it('Sam’s claim and close stop counting when Sam is revoked: the open console and a new one agree, and say so', async () => {
+    const running = await startTestRelay(closers);
+    const orgStore = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(orgStore, { agentName: 'Robin' });
+    const samIdentity = await generateDeviceIdentity();
+    await publishRoster(running.url, await enrolAgentDevice(orgStore, org, samIdentity, { displayName: 'Sam' }), {
+      WebSocket: WS,
+    });
+    const robin = await agentSession(running, org.rootPublic, org.agent, closers);
+    const sam = await agentSession(running, org.rootPublic, samIdentity, closers);
+    const visitor = await visitorSession(running, org.orgKey, closers);
+    const { conversationId: id } = await visitor.send('Is my order shipped?');
+    await until<ChatMessage>(sam, 'message', (m) => m.text === 'Is my order shipped?');
+    const assignmentOf = (session: AgentSession) => session.conversationList.find((c) => c.id === id)?.assignment;
+
+    await sam.claim(id);
+    await sam.closeConversation(id);
+    await expect.poll(() => assignmentOf(robin)).toEqual({ assignee: sam.deviceId, closed: true });
+    sam.close();
+
+    const problems: ConversationProblem[] = [];
+    robin.addEventListener('problem', (e) => problems.push(e.detail));
+    await publishRoster(running.url, await revokeDevice(orgStore, org, samIdentity.deviceId), { WebSocket: WS });
+    await expect.poll(() => assignmentOf(robin)).toEqual({ assignee: undefined, closed: false });
+    expect(problems.map((p) => [p.conversationId, p.error.code, p.error.message])).toEqual([
+      [id, 'SEALCHAT_E_UNTRUSTED_SENDER', 'A claim by Sam, who is no longer on the team'],
+      [id, 'SEALCHAT_E_UNTRUSTED_SENDER', 'A close by Sam, who is no longer on the team'],
+    ]);
+
+    const consoleIdentity = await generateDeviceIdentity();
+    await publishRoster(running.url, await enrolDevice(orgStore, org, consoleIdentity, 'supervisor', 'Console'), {
+      WebSocket: WS,
+    });
+    const supervisor = await agentSession(running, org.rootPublic, consoleIdentity, closers, {
+      archiveKey: org.archive,
+    });
+    const conversation = supervisor.conversationList.find((c) => c.id === id)!;
+    expect(conversation.assignment).toEqual(assignmentOf(robin));
+    expect(conversation.refusedControls.map((r) => [r.action, r.senderName])).toEqual([
+      ['claim', 'Sam'],
+      ['close', 'Sam'],
     ]);
   });
 });

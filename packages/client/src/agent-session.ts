@@ -18,9 +18,11 @@ import {
   SealchatError,
   signRelayChallenge,
   toHex,
+  UntrustedSenderError,
   verifyArchiveKey,
   verifyRosterHistory,
   type ControlAction,
+  type ControlContent,
   type ConversationSummary,
   type DeviceIdentity,
   type GrantedSeed,
@@ -39,11 +41,49 @@ import { Outbox, type OutboxItem, type SealedItem } from './outbox.js';
 import type { RequestFrame } from './relay-connection.js';
 import { ConnectionLostError, RelayRequestError, toSealchatError } from './errors.js';
 
-/** Who handles a conversation, as the team's control envelopes say (last one wins). */
+/**
+ * Who handles a conversation, as the team's control envelopes say: folded in (counter, sender,
+ * digest) order, so every console agrees whatever order the relay delivered them in.
+ */
 export interface Assignment {
   /** Device id (hex) of the agent handling it; undefined while unassigned. */
   readonly assignee: string | undefined;
   readonly closed: boolean;
+}
+
+/** A control envelope of a device not on the current roster (a former member): read, never applied. */
+export interface RefusedControl {
+  readonly seq: number;
+  readonly action: ControlAction;
+  /** The sender's device id (hex) and name, from its certificate of the time. */
+  readonly senderDeviceId: string;
+  readonly senderName: string;
+}
+
+/** A control envelope as read, with what orders it among the conversation's others. */
+interface ReadControl {
+  readonly seq: number;
+  readonly control: ControlContent;
+  readonly sender: string;
+  readonly senderName: string;
+  readonly digest: string;
+}
+
+const UNASSIGNED: Assignment = { assignee: undefined, closed: false };
+
+/** The total order of control envelopes (docs/protocol.md §7): Lamport counter, then sender, then digest. */
+function controlOrder(a: ReadControl, b: ReadControl): number {
+  return a.control.counter - b.control.counter || compare(a.sender, b.sender) || compare(a.digest, b.digest);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function step(state: Assignment, control: ControlContent): Assignment {
+  return control.action === 'close' || control.action === 'reopen'
+    ? { assignee: state.assignee, closed: control.action === 'close' }
+    : { assignee: toHex(control.deviceId!), closed: state.closed };
 }
 
 /**
@@ -53,9 +93,18 @@ export interface Assignment {
  */
 export class AgentConversation extends Conversation {
   declare readonly secure: AgentSecureConversation;
-  assignment: Assignment = { assignee: undefined, closed: false };
+  assignment: Assignment = UNASSIGNED;
   /** Called when a control envelope changed the assignment. */
   onAssignment: ((conversation: AgentConversation) => void) | undefined;
+  /** Called when a control envelope of a device not on the roster is read, or the roster revokes its sender. */
+  onControlRefused: ((conversation: AgentConversation, refused: RefusedControl) => void) | undefined;
+  /** Every control envelope of the organisation's devices read so far, in {@link controlOrder}. */
+  private readonly controls: ReadControl[] = [];
+  /** Device ids (hex) on the current roster, with their names: only their controls count. */
+  private members: ReadonlyMap<string, string>;
+  /** The highest counter this device has issued here, so that its own controls in flight keep their order. */
+  private issued = 0;
+  private readonly myId: string;
   /** This device's control envelopes posted and not yet back, by digest: applied when the relay stored them. */
   readonly ownControls = new Map<string, Uint8Array<ArrayBuffer>>();
 
@@ -86,10 +135,46 @@ export class AgentConversation extends Conversation {
       options,
       new AgentSecureConversation({ me, orgId, conversationId, roster, ...options }),
     );
+    this.members = membersOf(roster);
+    this.myId = toHex(me.deviceId);
+  }
+
+  /**
+   * The control envelopes read from devices no longer on the roster (former members), in the order
+   * they would have applied: not applied, for the console to say so.
+   */
+  get refusedControls(): readonly RefusedControl[] {
+    return this.controls.filter((c) => !this.members.has(c.sender)).map(refusal);
+  }
+
+  /**
+   * The counter for a control this device issues now: one more than any it has seen or issued
+   * (a Lamport clock; docs/protocol.md §7).
+   */
+  nextControlCounter(): number {
+    let highest = this.issued;
+    for (const c of this.controls) if (this.members.has(c.sender)) highest = Math.max(highest, c.control.counter);
+    // A member that wrote 2^53 − 1 leaves later controls tied on the counter: ordered by sender and digest.
+    this.issued = Math.min(highest + 1, Number.MAX_SAFE_INTEGER);
+    return this.issued;
+  }
+
+  /** As {@link Conversation.updateRoster}; the controls of a device it revokes stop counting. */
+  override updateRoster(roster: VerifiedRoster): void {
+    super.updateRoster(roster);
+    const before = this.members;
+    this.members = membersOf(roster);
+    for (const c of this.controls)
+      if (before.has(c.sender) && !this.members.has(c.sender)) this.onControlRefused?.(this, refusal(c));
+    const folded = this.fold();
+    if (folded.assignee !== this.assignment.assignee || folded.closed !== this.assignment.closed) {
+      this.assignment = folded;
+      this.onAssignment?.(this);
+    }
   }
 
   override async accept(seq: number, bytes: Uint8Array): Promise<Accepted> {
-    const digest = this.ownControls.size > 0 ? toHex(await envelopeDigest(bytes)) : '';
+    let digest = this.ownControls.size > 0 ? toHex(await envelopeDigest(bytes)) : '';
     const own = this.ownControls.get(digest);
     const result = await super.accept(seq, bytes);
     const payload = result.payload;
@@ -105,10 +190,16 @@ export class AgentConversation extends Conversation {
     }
     if (own) {
       this.ownControls.delete(digest);
-      this.apply(own);
+      const senderName = this.members.get(this.myId) ?? '';
+      this.apply({ seq, control: decodeControl(own), sender: this.myId, senderName, digest });
     }
     // Only the organisation's devices coordinate; a visitor cannot assign or close.
-    else if (payload?.type === EnvelopeType.control && payload.sender.role !== 'visitor') this.apply(payload.plaintext);
+    else if (payload?.type === EnvelopeType.control && payload.sender.role !== 'visitor') {
+      digest ||= toHex(await envelopeDigest(bytes));
+      const control = decodeControl(payload.plaintext);
+      const sender = toHex(payload.sender.deviceId);
+      this.apply({ seq, control, sender, senderName: payload.sender.displayName ?? '', digest });
+    }
     if (payload?.type === EnvelopeType.note) {
       // Only roster devices write notes (AgentSecureConversation refuses anyone else's).
       const note = decodeNote(payload.plaintext);
@@ -155,15 +246,37 @@ export class AgentConversation extends Conversation {
     });
   }
 
-  private apply(plaintext: Uint8Array): void {
-    const control = decodeControl(plaintext);
-    const { assignee, closed } = this.assignment;
-    this.assignment =
-      control.action === 'close' || control.action === 'reopen'
-        ? { assignee, closed: control.action === 'close' }
-        : { assignee: toHex(control.deviceId!), closed };
+  /**
+   * Places a control among those read. One of a device not on the roster (a former member, whose
+   * chain verified under the roster of its time) is kept aside and reported, never applied. One
+   * that sorts last applies on top; one that sorts earlier (the relay delivered it late) re-folds.
+   */
+  private apply(read: ReadControl): void {
+    let at = this.controls.length;
+    while (at > 0 && controlOrder(this.controls[at - 1]!, read) > 0) at--;
+    this.controls.splice(at, 0, read);
+    if (!this.members.has(read.sender)) {
+      this.onControlRefused?.(this, refusal(read));
+      return;
+    }
+    this.assignment = at === this.controls.length - 1 ? step(this.assignment, read.control) : this.fold();
     this.onAssignment?.(this);
   }
+
+  /** The assignment the counted controls give, from the start, in order. */
+  private fold(): Assignment {
+    let state = UNASSIGNED;
+    for (const c of this.controls) if (this.members.has(c.sender)) state = step(state, c.control);
+    return state;
+  }
+}
+
+function membersOf(roster: VerifiedRoster): ReadonlyMap<string, string> {
+  return new Map(roster.devices.map((d) => [toHex(d.deviceId), d.displayName]));
+}
+
+function refusal(c: ReadControl): RefusedControl {
+  return { seq: c.seq, action: c.control.action, senderDeviceId: c.sender, senderName: c.senderName };
 }
 
 /**
@@ -296,12 +409,15 @@ export class AgentSession extends ChatSession {
   ): Promise<void> {
     await this.started;
     const conversation = this.conversations.get(conversationId);
-    if (!conversation) throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
+    if (!(conversation instanceof AgentConversation))
+      throw new SealchatError('SEALCHAT_E_NOT_FOUND', 'No such conversation');
     if (!conversation.hasVisitor) throw new SealchatError('SEALCHAT_E_NO_VISITOR', 'The visitor has not written yet');
+    // Counted now, not when sealed: the order is the one the agent clicked in.
+    const counter = conversation.nextControlCounter();
     this.outbox.enqueue({
       id: Outbox.newClientMessageId(),
       conversationId,
-      content: { kind: 'control', action, deviceId, sentAt: Date.now() },
+      content: { kind: 'control', action, deviceId, sentAt: Date.now(), counter },
     });
   }
 
@@ -599,6 +715,13 @@ export class AgentSession extends ChatSession {
     if (seeds) conversation.secure.grant(seeds);
     conversation.onAssignment = (c) =>
       this.dispatchEvent(new CustomEvent('assignment', { detail: { conversationId: c.id, ...c.assignment } }));
+    // A former member's claim, assign or close: not applied, and reported like any refused record.
+    conversation.onControlRefused = (c, refused) =>
+      this.emit('problem', {
+        conversationId: c.id,
+        seq: refused.seq,
+        error: new UntrustedSenderError(`A ${refused.action} by ${refused.senderName}, who is no longer on the team`),
+      });
     return conversation;
   }
 

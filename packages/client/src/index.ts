@@ -46,7 +46,7 @@ export { openVisitorChat } from './visitor-chat.js';
 export type { VisitorChat, VisitorChatOptions } from './visitor-chat.js';
 export type { VisitorSessionOptions } from './visitor-session.js';
 export { AgentSession, AgentConversation } from './agent-session.js';
-export type { Assignment } from './agent-session.js';
+export type { Assignment, RefusedControl } from './agent-session.js';
 export type { AgentSessionOptions } from './agent-session.js';
 export type { PresenceStatus } from '@sealchat/protocol';
 export { loadOrCreateOrganisation, publishRoster } from './organisation-bootstrap.js';
