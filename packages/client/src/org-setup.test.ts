@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   RosterError,
+  RosterSignerError,
   bytesEqual,
+  issueCertificate,
+  verifyPastRoster,
   decodeClientFrame,
   encodeRelayFrame,
   exportPublicKey,
@@ -15,7 +18,7 @@ import {
 import { MemoryClientStore } from './client-store.js';
 import { createOrganisation, loadOrganisation, registerOrganisation, restoreOrganisation } from './org-setup.js';
 import type { WebSocketConstructor } from './relay-connection.js';
-import { enrolAgentDevice } from './team-roster.js';
+import { currentRoster, enrolAgentDevice } from './team-roster.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 const ws = { WebSocket: WebSocket as unknown as WebSocketConstructor };
@@ -153,6 +156,70 @@ describe('registerOrganisation', () => {
     expect(relay.published).toEqual([10]);
   });
 
+  it('F2: a relay roster signed by a supervisor device, not the root, launders nobody into the next roster', async () => {
+    const origin = new MemoryClientStore();
+    const first = await restoreOrganisation(origin, created.backup.text, PASSPHRASE);
+    const onFirst = await currentRoster(origin, first);
+    const rogue = await generateDeviceIdentity();
+    const now = Date.now();
+    const bySupervisor = { privateKey: first.supervisor.signing.privateKey, publicKey: first.supervisor.signingPublic };
+    // The supervisor's key (an ex-supervisor's, say, colluding with the relay) signs a roster listing
+    // its own "agent", far above the organisation's version.
+    const forged = await issueRoster(
+      {
+        orgId: first.orgId,
+        version: onFirst.version + 3,
+        previousDigest: randomBytes(32),
+        issuedAt: now - 1000,
+        expiresAt: now + 3_600_000,
+        archivePublic: undefined,
+        supervisors: onFirst.supervisors.map((c) => c.encoded),
+        agents: [
+          await issueCertificate(
+            {
+              orgId: first.orgId,
+              deviceId: rogue.deviceId,
+              displayName: 'Rogue',
+              role: 'agent',
+              signingPublic: rogue.signingPublic,
+              agreementPublic: rogue.agreementPublic,
+              issuedAt: now - 1000,
+              expiresAt: now + 3_600_000,
+            },
+            bySupervisor,
+          ),
+        ],
+      },
+      bySupervisor,
+    );
+    const relay = await rosterRelay(forged);
+    const store = new MemoryClientStore();
+    const restored = await restoreOrganisation(store, created.backup.text, PASSPHRASE);
+    await expect(registerOrganisation(relay.url, store, restored, ws)).rejects.toBeInstanceOf(RosterSignerError);
+    expect(relay.published).toEqual([]);
+    const kept = await currentRoster(store, restored);
+    expect(kept.devices.some((d) => bytesEqual(d.deviceId, rogue.deviceId))).toBe(false);
+  });
+
+  it('F2: an expired roster on the relay is followed, but nobody only it lists is re-certified', async () => {
+    const relay = await rosterRelay();
+    const origin = new MemoryClientStore();
+    const first = await restoreOrganisation(origin, created.backup.text, PASSPHRASE);
+    const colleague = await generateDeviceIdentity();
+    const enrolled = await enrolAgentDevice(origin, first, colleague, { displayName: 'Sam', lifetimeMs: 200 });
+    await relay.hold(enrolled.roster, enrolled.rootPublic);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    const store = new MemoryClientStore();
+    const restored = await restoreOrganisation(store, created.backup.text, PASSPHRASE);
+    const registered = await registerOrganisation(relay.url, store, restored, ws);
+    expect(registered.rosterVersion).toBe(enrolled.version + 1);
+    const roster = await verifyRoster(registered.roster, { orgRootKey: registered.rootPublic, now: Date.now() });
+    expect(roster.previousDigest).toEqual((await verifyPastRoster(enrolled.roster, enrolled.rootPublic)).digest);
+    expect(roster.devices.some((d) => bytesEqual(d.deviceId, colleague.deviceId))).toBe(false);
+    expect(roster.devices.some((d) => bytesEqual(d.deviceId, restored.supervisor.deviceId))).toBe(true);
+  });
+
   it('refuses a roster the relay forged with a high version, and publishes nothing', async () => {
     const forger = await generateSigningKeyPair();
     const now = Date.now();
@@ -160,6 +227,7 @@ describe('registerOrganisation', () => {
       {
         orgId: created.organisation.orgId,
         version: 2 ** 40,
+        previousDigest: new Uint8Array(32).fill(1),
         issuedAt: now,
         expiresAt: now + 3_600_000,
         archivePublic: undefined,

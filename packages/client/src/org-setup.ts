@@ -3,6 +3,8 @@ import {
   DecodeError,
   ORG_ID_LENGTH,
   SealchatError,
+  bytesEqual,
+  verifyPastRoster,
   verifyRoster,
   type VerifiedRoster,
 } from '@sealchat/protocol';
@@ -189,12 +191,23 @@ export async function registerOrganisation(
 ): Promise<RecoverableOrganisation> {
   let current = organisation;
   const relayRoster = await fetchRelayRoster(relayUrl, organisation, options);
-  if (relayRoster && relayRoster.version >= organisation.rosterVersion) {
-    // Adopted first, so the roster issued above it keeps everyone the relay's roster lists (the
-    // colleagues and bots enrolled elsewhere, the other supervisors' devices): restoring a backup in
-    // a second browser must not revoke the team.
+  const ours = await verifyPastRoster(organisation.roster, organisation.rootPublic);
+  const follows =
+    relayRoster &&
+    (ours.version === relayRoster.version + 1 && bytesEqual(ours.previousDigest, relayRoster.digest)
+      ? false
+      : !bytesEqual(ours.digest, relayRoster.digest));
+  if (relayRoster && follows) {
+    // The relay's roster is not the one ours follows (a restore, or another console issued since).
+    // Taken over first when it is the root's own word and current, so the roster issued after it
+    // keeps everyone it lists (the colleagues and bots enrolled elsewhere, the other supervisors'
+    // devices): restoring a backup in a second browser must not revoke the team. A roster signed
+    // by a device, or expired, is only followed: nobody it lists is re-certified (docs/security.md).
     await adoptRoster(store, organisation, relayRoster);
-    const reissued = await loadOrganisation(store, { ...options, rosterVersionAbove: relayRoster.version });
+    const reissued = await loadOrganisation(store, {
+      ...options,
+      follows: { version: relayRoster.version, digest: relayRoster.digest },
+    });
     if (!reissued) throw new StoredStateError('The organisation is no longer in this store');
     current = reissued;
   }
@@ -218,7 +231,8 @@ function backupFile(name: string, createdAt: number, text: string): OrgBackupFil
  * The roster the relay holds for this organisation, verified under its root key, or undefined when
  * it has none. Only the organisation can sign a roster, so the relay can neither push the version up
  * nor add a device. An expired roster (an organisation left idle) still counts, so one that does not
- * verify now is verified as of its own issue time, read from its header (docs/protocol.md §4.3).
+ * verify now is verified as of its own issue time: `registerOrganisation` follows it, and takes
+ * over only a current one signed by the root (docs/protocol.md §4.3).
  * @throws RosterError when the relay's roster is not this organisation's.
  * @throws SealchatError `SEALCHAT_E_CONNECTION_LOST` when the relay cannot be reached.
  */
@@ -245,17 +259,7 @@ export async function fetchRelayRoster(
   try {
     return await verifyRoster(bytes, { orgRootKey, now: Date.now() });
   } catch {
-    // Most likely expired: verified again below as of its own issue time.
+    // Most likely expired: verified again as of its own issue time (the callers judge expiry).
   }
-  let issuedAt: number;
-  try {
-    const header = new ByteReader(new ByteReader(bytes).bytes());
-    header.u8(); // protocol version
-    header.fixed(ORG_ID_LENGTH);
-    header.u64(); // roster version: taken from the verified roster below
-    issuedAt = header.u64();
-  } catch (cause) {
-    throw new DecodeError("The relay's roster does not decode", { cause });
-  }
-  return verifyRoster(bytes, { orgRootKey, now: issuedAt });
+  return verifyPastRoster(bytes, orgRootKey);
 }

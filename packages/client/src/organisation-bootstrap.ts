@@ -1,6 +1,5 @@
 import {
-  ByteReader,
-  ORG_ID_LENGTH,
+  MAX_ADMINISTER_LIFETIME_MS,
   bytesEqual,
   exportPublicKey,
   formatOrgKey,
@@ -12,9 +11,10 @@ import {
   orgIdFromRootKey,
   SealchatError,
   toHex,
-  verifyRoster,
+  verifyPastRoster,
   type DeviceIdentity,
   type VerifiedCertificate,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import { StoredStateError } from './errors.js';
 import type { ClientStore } from './client-store.js';
@@ -61,6 +61,12 @@ export interface OrganisationOptions {
    * has, since the relay refuses a roster that is not newer than its own. Default 0.
    */
   readonly rosterVersionAbove?: number;
+  /**
+   * The roster the next one must follow (the relay's, when it holds a newer one than this store):
+   * the new roster gets its version + 1 and names its digest, without taking over anyone it lists
+   * (docs/protocol.md §4.3). Implies `rosterVersionAbove: follows.version`.
+   */
+  readonly follows?: { readonly version: number; readonly digest: Uint8Array<ArrayBuffer> };
 }
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -75,7 +81,7 @@ export async function loadOrCreateOrganisation(
 ): Promise<Organisation> {
   const lifetime = options.lifetimeMs ?? 30 * DAY;
   const renewBefore = options.renewBeforeMs ?? DAY;
-  const above = options.rosterVersionAbove ?? 0;
+  const above = Math.max(options.rosterVersionAbove ?? 0, options.follows?.version ?? 0);
   if (!Number.isSafeInteger(above) || above < 0)
     throw new TypeError(`rosterVersionAbove must be a non-negative integer`);
   // The store generates both pairs (or org-backup.ts imported them), so their private keys are
@@ -87,26 +93,33 @@ export async function loadOrCreateOrganisation(
   const supervisor = await loadOrCreateIdentity(store, 'supervisor');
   const agent = await loadOrCreateIdentity(store, 'agent');
   const saved = parseSavedRoster(await store.getRecord('org/roster'));
+  const previous = saved ? await ownPastRoster(saved.roster, rootPublic) : undefined;
   const now = Date.now();
   let roster = saved?.roster;
   let rosterVersion = saved?.version ?? 0;
-  if (!saved || saved.expiresAt - now < renewBefore || saved.version <= above) {
+  // This console's supervisor administers for days at a time (docs/protocol.md §4.2): renewed with
+  // the roster while at least two days are left.
+  const ownAdmin = previous?.supervisors.find((s) => bytesEqual(s.deviceId, supervisor.deviceId));
+  const adminDue = !ownAdmin?.administer || ownAdmin.expiresAt - now < ADMIN_RENEW_BEFORE;
+  if (!saved || saved.expiresAt - now < renewBefore || saved.version <= above || adminDue) {
     const issuedAt = now - 60_000;
     const expiresAt = now + lifetime;
+    const byRoot = { privateKey: rootKey.privateKey, publicKey: rootPublic };
+    const bySupervisor = { privateKey: supervisor.signing.privateKey, publicKey: supervisor.signingPublic };
     const supervisorCertificate = await issueCertificate(
       {
         orgId,
         deviceId: supervisor.deviceId,
         displayName: 'Supervisor',
         role: 'supervisor',
+        administer: true,
         signingPublic: supervisor.signingPublic,
         agreementPublic: supervisor.agreementPublic,
         issuedAt,
-        expiresAt,
+        expiresAt: Math.min(expiresAt, issuedAt + MAX_ADMINISTER_LIFETIME_MS),
       },
-      { privateKey: rootKey.privateKey, publicKey: rootPublic },
+      byRoot,
     );
-    const bySupervisor = { privateKey: supervisor.signing.privateKey, publicKey: supervisor.signingPublic };
     const agentCertificate = await issueCertificate(
       {
         orgId,
@@ -120,10 +133,10 @@ export async function loadOrCreateOrganisation(
       },
       bySupervisor,
     );
-    // Devices enrolled since (team.ts, a bot) stay on: renewing must not revoke anyone.
-    const others = saved
-      ? await enrolledBesides(saved.roster, rootPublic, [supervisor.deviceId, agent.deviceId])
-      : { supervisors: [], agents: [] };
+    // Devices enrolled since (team.ts, a bot) stay on: renewing must not revoke anyone. Only this
+    // store's own roster is carried over, never one a relay served (docs/security.md, finding 2).
+    const own = [supervisor.deviceId, agent.deviceId];
+    const other = (c: VerifiedCertificate) => !own.some((id) => bytesEqual(id, c.deviceId));
     const recertify = (c: VerifiedCertificate) =>
       issueCertificate(
         {
@@ -131,25 +144,30 @@ export async function loadOrCreateOrganisation(
           deviceId: c.deviceId,
           displayName: c.displayName,
           role: c.role,
+          administer: c.administer,
           signingPublic: c.signingPublic,
           agreementPublic: c.agreementPublic,
           issuedAt,
-          expiresAt,
+          expiresAt: c.administer ? Math.min(expiresAt, issuedAt + MAX_ADMINISTER_LIFETIME_MS) : expiresAt,
         },
-        c.role === 'supervisor' ? { privateKey: rootKey.privateKey, publicKey: rootPublic } : bySupervisor,
+        c.role === 'supervisor' ? byRoot : bySupervisor,
       );
     rosterVersion = Math.max(rosterVersion, above) + 1;
     roster = await issueRoster(
       {
         orgId,
         version: rosterVersion,
+        previousDigest: predecessorDigest(rosterVersion, previous, options.follows),
         issuedAt,
         expiresAt,
         archivePublic: await exportPublicKey(archive.publicKey),
-        supervisors: [supervisorCertificate, ...(await Promise.all(others.supervisors.map(recertify)))],
-        agents: [agentCertificate, ...(await Promise.all(others.agents.map(recertify)))],
+        supervisors: [
+          supervisorCertificate,
+          ...(await Promise.all((previous?.supervisors ?? []).filter(other).map(recertify))),
+        ],
+        agents: [agentCertificate, ...(await Promise.all((previous?.agents ?? []).filter(other).map(recertify)))],
       },
-      bySupervisor,
+      byRoot,
     );
     await store.putRecord('org/roster', { roster: toHex(roster), version: rosterVersion, expiresAt });
   }
@@ -166,27 +184,43 @@ export async function loadOrCreateOrganisation(
   };
 }
 
+/** Renew this console's administering certificate while at least this much of it is left. */
+const ADMIN_RENEW_BEFORE = 2 * DAY;
+
 /**
- * The devices on a saved roster other than `own`, when it verifies under this root as of its own
- * issue time (it may have expired: that is why it is being renewed); none when it does not.
+ * This store's own saved roster, verified under this root as of its own issue time (it may have
+ * expired: that is why it is being renewed); undefined when it does not verify.
  */
-async function enrolledBesides(
+async function ownPastRoster(
   bytes: Uint8Array<ArrayBuffer>,
   orgRootKey: Uint8Array<ArrayBuffer>,
-  own: readonly Uint8Array[],
-): Promise<{ supervisors: VerifiedCertificate[]; agents: VerifiedCertificate[] }> {
+): Promise<VerifiedRoster | undefined> {
   try {
-    const header = new ByteReader(new ByteReader(bytes).bytes());
-    header.u8(); // protocol version
-    header.fixed(ORG_ID_LENGTH);
-    header.u64(); // roster version
-    const verified = await verifyRoster(bytes, { orgRootKey, now: header.u64() });
-    const other = (c: VerifiedCertificate) => !own.some((id) => bytesEqual(id, c.deviceId));
-    return { supervisors: verified.supervisors.filter(other), agents: verified.agents.filter(other) };
+    return await verifyPastRoster(bytes, orgRootKey);
   } catch {
-    return { supervisors: [], agents: [] };
+    return undefined;
   }
 }
+
+/**
+ * The digest a new roster at `version` names as its predecessor: the roster it follows when that is
+ * at hand (the relay's, or this store's), else {@link UNKNOWN_PREDECESSOR} (a restore before the
+ * relay was asked; the root alone may sign such a roster, and a verifier holding the version
+ * before refuses it as a fork, so `registerOrganisation` re-issues it once it sees the relay's).
+ */
+function predecessorDigest(
+  version: number,
+  previous: VerifiedRoster | undefined,
+  follows: OrganisationOptions['follows'],
+): Uint8Array<ArrayBuffer> | undefined {
+  if (version === 1) return undefined;
+  if (follows && follows.version === version - 1) return follows.digest;
+  if (previous && previous.version === version - 1) return previous.digest;
+  return UNKNOWN_PREDECESSOR;
+}
+
+/** A predecessor digest that names no roster: 32 bytes of 0xff. */
+export const UNKNOWN_PREDECESSOR: Uint8Array<ArrayBuffer> = new Uint8Array(32).fill(0xff);
 
 function parseSavedRoster(
   value: unknown,

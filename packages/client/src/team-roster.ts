@@ -4,6 +4,7 @@ import {
   fromHex,
   issueCertificate,
   issueRoster,
+  MAX_ADMINISTER_LIFETIME_MS,
   toHex,
   verifyRoster,
   type DeviceRole,
@@ -29,6 +30,8 @@ const DAY = 24 * 60 * 60 * 1000;
  * the relay would refuse as a rollback.
  */
 const ROSTER_RECORD = 'org/roster';
+/** A newer roster the relay holds that {@link adoptRoster} would not take over: the next change follows it. */
+const FOLLOW_RECORD = 'org/roster-follows';
 
 export interface RosterChangeOptions {
   /** Lifetime of the new roster and of every certificate on it. Default 30 days. */
@@ -51,6 +54,8 @@ export interface IssuedRoster {
 export interface ListedDevice extends PublicDevice {
   readonly displayName: string;
   readonly role: DeviceRole;
+  /** Whether its certificate administers (supervisors only); a newly enrolled device never does. */
+  readonly administer?: boolean;
 }
 
 /**
@@ -86,8 +91,14 @@ export async function currentRoster(
  * starts from: a change issued from an older one would drop whoever that roster added, and the relay
  * would refuse its version anyway. Does nothing when `roster` is not newer than the one saved here,
  * unless it has the same version with other bytes (the relay took another supervisor's roster first).
+ *
+ * Whatever is adopted is re-certified by the root at the next change, so only the root's own word is
+ * taken over (another console of this organisation signed it), and only while it is current: a
+ * roster signed by a device (a revoked administrator may still hold a key that signed one) or an
+ * expired one is only *followed*: the next change gets the version after it and names its digest,
+ * but nobody it lists is re-certified (docs/security.md, finding 2).
  * @param roster verified by the caller under this organisation's root key (`fetchRelayRoster` does).
- * @returns whether it was adopted.
+ * @returns whether it was adopted (false when only followed, or not newer).
  * @throws TypeError when `roster` is another organisation's.
  * @throws StoredStateError when the saved roster record is malformed.
  */
@@ -108,12 +119,34 @@ export async function adoptRoster(
   // (another supervisor published first), so the relay's is the one everyone else holds.
   const lostRace = roster.version === savedVersion && savedBytes !== toHex(roster.encoded);
   if (!lostRace && roster.version <= Math.max(savedVersion, org.rosterVersion)) return false;
+  if (!roster.signedByRoot || Date.now() >= roster.expiresAt) {
+    await store.putRecord(FOLLOW_RECORD, { version: roster.version, digest: toHex(roster.digest) });
+    return false;
+  }
   await store.putRecord(ROSTER_RECORD, {
     roster: toHex(roster.encoded),
     version: roster.version,
     expiresAt: roster.expiresAt,
   });
   return true;
+}
+
+/** The roster {@link adoptRoster} followed without taking it over, if newer than `current`. */
+async function followed(
+  store: ClientStore,
+  current: VerifiedRoster,
+): Promise<{ version: number; digest: Uint8Array<ArrayBuffer> } | undefined> {
+  const value = await store.getRecord(FOLLOW_RECORD);
+  if (value === undefined) return undefined;
+  const v = value as Record<string, unknown>;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof v['version'] !== 'number' ||
+    typeof v['digest'] !== 'string'
+  )
+    throw new StoredStateError('Stored followed roster is malformed');
+  return v['version'] >= current.version ? { version: v['version'], digest: fromHex(v['digest']) } : undefined;
 }
 
 /**
@@ -221,6 +254,7 @@ async function reissueRoster(
     agreementPublic: c.agreementPublic,
     displayName: c.displayName,
     role: c.role,
+    administer: c.administer,
   });
   const listedNow = current.devices.map(listed);
   // Likewise this browser's console device, when a roster adopted from elsewhere left it out.
@@ -250,6 +284,10 @@ async function reissueRoster(
   const expiresAt = now + (options.lifetimeMs ?? 30 * DAY);
   const byRoot = { privateKey: org.rootKey.privateKey, publicKey: org.rootPublic };
   const bySupervisor = { privateKey: org.supervisor.signing.privateKey, publicKey: org.supervisor.signingPublic };
+  // Administering certificates live days (docs/protocol.md §4.2): this console's own always, and
+  // a colleague's only when the roster held here already lets it administer.
+  const administers = (device: ListedDevice): boolean =>
+    bytesEqual(device.deviceId, org.supervisor.deviceId) || device.administer === true;
   const certify = (device: ListedDevice): Promise<Uint8Array<ArrayBuffer>> =>
     issueCertificate(
       {
@@ -257,25 +295,31 @@ async function reissueRoster(
         deviceId: device.deviceId,
         displayName: device.displayName,
         role: device.role,
+        administer: device.role === 'supervisor' && administers(device),
         signingPublic: device.signingPublic,
         agreementPublic: device.agreementPublic,
         issuedAt,
-        expiresAt,
+        expiresAt:
+          device.role === 'supervisor' && administers(device)
+            ? Math.min(expiresAt, issuedAt + MAX_ADMINISTER_LIFETIME_MS)
+            : expiresAt,
       },
       device.role === 'supervisor' ? byRoot : bySupervisor,
     );
-  const version = current.version + 1;
+  const follows = await followed(store, current);
+  const version = (follows?.version ?? current.version) + 1;
   const roster = await issueRoster(
     {
       orgId: org.orgId,
       version,
+      previousDigest: follows?.digest ?? current.digest,
       issuedAt,
       expiresAt,
       archivePublic: await exportPublicKey(org.archive.publicKey),
       supervisors: await Promise.all([self, ...others.filter((d) => d.role === 'supervisor')].map(certify)),
       agents: await Promise.all(others.filter((d) => d.role === 'agent').map(certify)),
     },
-    bySupervisor,
+    byRoot,
   );
   // Saved before it is published: a version the relay has must never be issued twice with other bytes.
   await store.putRecord(ROSTER_RECORD, { roster: toHex(roster), version, expiresAt });
