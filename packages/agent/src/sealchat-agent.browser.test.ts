@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentSession, ChatMessage, Conversation } from '@sealchat/client';
+import type { AgentSession, ChatMessage, Conversation, RefusedControl } from '@sealchat/client';
 import './define.js';
 
 /** Just enough of a conversation to render. */
 function fakeConversation(
   id: string,
   messages: ChatMessage[],
-  fields: { notices?: { kind: string }[]; assignee?: string; closed?: boolean } = {},
+  fields: { notices?: { kind: string }[]; assignee?: string; closed?: boolean; refused?: RefusedControl[] } = {},
 ): Conversation {
   return {
     id,
@@ -15,6 +15,7 @@ function fakeConversation(
     notices: fields.notices ?? [],
     unread: 0,
     assignment: { assignee: fields.assignee, closed: fields.closed ?? false },
+    refusedControls: fields.refused ?? [],
   } as unknown as Conversation;
 }
 
@@ -342,6 +343,23 @@ describe('<sealchat-agent> private notes and the team', () => {
     document.body.append(el);
     await el.updateComplete;
     expect(el.shadowRoot!.querySelectorAll('[role="log"] li')[1]!.textContent).toContain('Sam (former member)');
+    el.remove();
+  });
+
+  it('says in words, visibly, that a former member’s close was not applied', async () => {
+    const refused: RefusedControl[] = [{ seq: 4, action: 'close', senderDeviceId: '5a', senderName: 'Sam' }];
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSessionOf([withText('aaaa01', 'hello', { refused })]);
+    document.body.append(el);
+    await el.updateComplete;
+    const notice = el.shadowRoot!.querySelector<HTMLElement>('.refused')!;
+    expect(notice.checkVisibility()).toBe(true);
+    expect(notice.getBoundingClientRect().height).toBeGreaterThan(0);
+    expect(notice.textContent).toMatch(/not applied, the sender is no longer on the team: close by Sam\./i);
+    expect(el.shadowRoot!.querySelector('.assignment')!.textContent).toContain('Open · unassigned');
+    el.session = fakeSessionOf([withText('aaaa01', 'hello')]);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('.refused')).toBeNull();
     el.remove();
   });
 

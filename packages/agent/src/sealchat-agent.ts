@@ -34,6 +34,28 @@ function authorOf(m: ChatMessage): string {
   return m.former ? `${name} (former member)` : name;
 }
 
+const ACTION_LABEL = { claim: 'claim', assign: 'assignment', close: 'close', reopen: 'reopen' } as const;
+
+/** Refused team actions named per conversation; more are counted, not listed. */
+const MAX_REFUSED_NAMED = 3;
+
+/**
+ * The team actions (claim, assign, close, reopen) of devices no longer on the team, which this
+ * console read and did not apply: said in words, so the state shown is not a mystery.
+ */
+function renderRefused(c: AgentConversation) {
+  const refused = c.refusedControls;
+  if (refused.length === 0) return nothing;
+  const named = refused
+    .slice(-MAX_REFUSED_NAMED)
+    .map((r) => `${ACTION_LABEL[r.action]} by ${r.senderName || 'a device'}`)
+    .join(', ');
+  const more = refused.length - MAX_REFUSED_NAMED;
+  return html`<p class="warning refused" role="status">
+    Not applied, the sender is no longer on the team: ${named}${more > 0 ? ` and ${more} more` : ''}.
+  </p>`;
+}
+
 function renderText(text: string) {
   return linkify(text).map((segment) =>
     segment.kind === 'link'
@@ -149,6 +171,7 @@ export class SealchatAgent extends LitElement {
     this.listening?.removeEventListener('deleted', this.onChange);
     this.listening?.removeEventListener('assignment', this.onChange);
     this.listening?.removeEventListener('team', this.onChange);
+    this.listening?.removeEventListener('problem', this.onChange);
     this.listening = this.session;
     this.session?.addEventListener('message', this.onMessage);
     this.session?.addEventListener('conversation', this.onChange);
@@ -159,6 +182,8 @@ export class SealchatAgent extends LitElement {
     this.session?.addEventListener('assignment', this.onChange);
     // A new roster (a colleague approved or revoked): the "Assign to" list follows.
     this.session?.addEventListener('team', this.onChange);
+    // A refused record, such as a former member's claim: the conversation says so.
+    this.session?.addEventListener('problem', this.onChange);
   }
 
   protected override updated(): void {
@@ -340,7 +365,7 @@ export class SealchatAgent extends LitElement {
         <button type="button" @click=${() => this.exportTranscript(c, 'text')}>Export text</button>
         <button type="button" class="danger" @click=${() => this.erase(c)}>Erase…</button>
       </p>
-      ${this.renderAssignment(c)}
+      ${this.renderAssignment(c)} ${renderRefused(c)}
       <p class="safety">
         ${
           this.codes.has(c.id)
