@@ -2,8 +2,11 @@
 // Writes packages/protocol/test-vectors/v1-notes.json: known-answer vectors for the private notes
 // (envelope types 6 and 7, docs/protocol.md §6–§8), in the conversation of v1.json and with its
 // test-only keys, so v1.json itself stays byte for byte as it was. The agent of v1.json answers the
-// visitor's key share with a note key share, a note, then a key share and a message. Run it once,
-// on purpose; like v1.json, these vectors are meant not to change:
+// visitor's key share with a note key share, a note, then a key share and a message. The roster is
+// version 7 of v2-trust.json (format 2): v1.json's own roster is format 1, which no longer verifies,
+// and v1-notes.json, made under it, did not change, since the envelopes bind only the roster's
+// version and readers, which are the same. Run it once, on purpose; like v1.json, these vectors are
+// meant not to change:
 //
 //   node packages/protocol/scripts/make-note-vectors.mjs
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { resolve } from 'node:path';
 import { describeEnvelope, describeKeyShare, loadProtocol } from './vector-tools.mjs';
 
 const v1 = JSON.parse(readFileSync(resolve(import.meta.dirname, '../test-vectors/v1.json'), 'utf8'));
+const trust = JSON.parse(readFileSync(resolve(import.meta.dirname, '../test-vectors/v2-trust.json'), 'utf8'));
 const out = resolve(import.meta.dirname, '../test-vectors/v1-notes.json');
 const p = await loadProtocol();
 
@@ -36,7 +40,8 @@ async function identity(d) {
 
 const agent = await identity(v1.agent);
 const orgId = bytes(v1.org.orgId);
-const roster = await p.verifyRoster(bytes(v1.roster.encoded), { orgRootKey: bytes(v1.org.rootPublic), now: NOW });
+const rosterV7 = trust.rosters.find((r) => r.version === v1.roster.version);
+const roster = await p.verifyRoster(bytes(rosterV7.encoded), { orgRootKey: bytes(v1.org.rootPublic), now: NOW });
 const agentSide = new p.AgentSecureConversation({
   me: agent,
   orgId,
@@ -83,7 +88,8 @@ const vectors = {
     'Sealchat protocol v1 known-answer vectors for private notes (envelope types 6 and 7): in the conversation ' +
     'of v1.json, after the visitor’s key share (v1.json envelopes[0]), the agent writes a note key share (to ' +
     'the supervisor, the archive key and itself, not the visitor), a note, then a key share and a message. ' +
-    'Keys, roster and conversation are v1.json’s. Made by packages/protocol/scripts/make-note-vectors.mjs; ' +
+    'Keys and conversation are v1.json’s, the roster version 7 of v2-trust.json. Made by ' +
+    'packages/protocol/scripts/make-note-vectors.mjs; ' +
     'see test-vectors/README.md.',
   warning: 'TEST-ONLY KEYS (those of v1.json). Never use them for anything else.',
   protocolVersion: p.PROTOCOL_VERSION,

@@ -1,11 +1,14 @@
 /**
  * Frozen known-answer vectors for private notes (test-vectors/v1-notes.json, made once by
- * scripts/make-note-vectors.mjs with the keys of v1.json, which stays as it was). A failure here
- * means the bytes of envelope types 6 or 7 changed. Runs in Node and in Chromium.
+ * scripts/make-note-vectors.mjs with the keys of v1.json, which stays as it was). The roster is
+ * version 7 of v2-trust.json: v1.json's format-1 roster no longer verifies, and the envelopes bind
+ * only the roster's version and readers, which v2's version 7 shares. A failure here means the bytes
+ * of envelope types 6 or 7 changed. Runs in Node and in Chromium.
  */
 import { describe, expect, it } from 'vitest';
 import notesJson from '../test-vectors/v1-notes.json';
 import v1Json from '../test-vectors/v1.json';
+import trustJson from '../test-vectors/v2-trust.json';
 import { AgentSecureConversation } from './agent-secure-conversation.js';
 import { toHex } from './bytes.js';
 import {
@@ -99,8 +102,12 @@ async function archive() {
   };
 }
 
-const roster = () =>
-  verifyRoster(bytes(object(V['roster'], 'roster'), 'encoded'), { orgRootKey: rootPublic, now: NOW });
+/** Roster version 7 of v2-trust.json: the version and readers v1.json's key share binds. */
+const rosterV7 = list(object(trustJson, 'v2-trust.json'), 'rosters')
+  .map((r, i) => object(r, `rosters[${i}]`))
+  .find((r) => number(r, 'version') === number(object(V['roster'], 'roster'), 'version'));
+if (!rosterV7) throw new TypeError('v2-trust.json: no roster of v1.json’s version');
+const roster = () => verifyRoster(bytes(rosterV7, 'encoded'), { orgRootKey: rootPublic, now: NOW });
 
 async function agentSide(me: DeviceIdentity, withArchive = false) {
   const side = new AgentSecureConversation({
@@ -115,7 +122,7 @@ async function agentSide(me: DeviceIdentity, withArchive = false) {
   return side;
 }
 
-describe('wire-format vectors v1: private notes', () => {
+describe('wire-format vectors: private notes (v1 envelopes, trust v2 roster version 7)', () => {
   it('every envelope decodes to the header in the vectors and hashes to its digest; the agent’s transcript starts at 0 and links up', async () => {
     let previous = new Uint8Array(32);
     for (const [i, e] of envelopes.entries()) {

@@ -23,6 +23,11 @@ export function number(o: Json, key: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`${key}: not an integer`);
   return value;
 }
+export function boolean(o: Json, key: string): boolean {
+  const value = o[key];
+  if (typeof value !== 'boolean') throw new TypeError(`${key}: not a boolean`);
+  return value;
+}
 export function bytes(o: Json, key: string): Bytes {
   return fromHex(string(o, key));
 }
