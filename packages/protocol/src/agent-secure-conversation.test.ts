@@ -23,6 +23,7 @@ import {
   OpenError,
   readKeyShareIntro,
   RosterError,
+  RosterSignerError,
   SecureConversation,
   sealKeyShare,
   sealPayload,
@@ -581,17 +582,51 @@ describe('former members: a device revoked since, read under the roster of its t
     const foreign = await otherOrg.roster(1, [sam]);
     await expect(verifyPastRoster(foreign, w.org.rootPublic)).rejects.toThrow(RosterError);
     await expect(verifyPastRoster(new Uint8Array([1, 2, 3]), w.org.rootPublic)).rejects.toThrow(RosterError);
+    // Version 3 listing Sam again, after the real version 2 and with the real supervisor certificate,
+    // but signed by the forger: it has no standing on version 2, nor does the supervisor, whose
+    // certificate does not administer.
+    const next = {
+      orgId: w.org.orgId,
+      version: 3,
+      previousDigest: past[1]!.digest,
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      archivePublic: undefined,
+      supervisors: [w.org.supervisorCertificate],
+      agents: [await w.org.certify(sam)],
+    };
+    const forgedNext = await issueRoster(next, {
+      privateKey: forger.signing.privateKey,
+      publicKey: forger.signingPublic,
+    });
+    const bySupervisor = await issueRoster(next, {
+      privateKey: w.org.supervisor.signing.privateKey,
+      publicKey: w.org.supervisor.signingPublic,
+    });
+    for (const roster of [forgedNext, bySupervisor]) {
+      await expect(verifyPastRoster(roster, w.org.rootPublic, past[1])).rejects.toBeInstanceOf(RosterSignerError);
+      await expect(verifyPastRoster(roster, w.org.rootPublic)).rejects.toBeInstanceOf(RosterSignerError);
+    }
 
-    // verifyRosterHistory keeps the good ones and reports the rest; a version served twice with
-    // different bytes is dropped altogether.
+    // verifyRosterHistory keeps the good ones and reports the rest (another org's roster, here at a
+    // version of its own, forged successors, another version 2), and never lets a served roster
+    // replace one it holds.
     const twin = await w.org.roster(2, []);
-    const history = await verifyRosterHistory([w.roster.encoded, forged, foreign, twin], {
+    const foreignLater = await otherOrg.roster(4, [sam]);
+    const history = await verifyRosterHistory([w.roster.encoded, forgedNext, foreignLater, twin], {
       orgRootKey: w.org.rootPublic,
       known: [past[1]!],
     });
-    expect(history.rosters.map((r) => r.version)).toEqual([1]);
+    expect(history.rosters.map((r) => toHex(r.digest))).toEqual([past[0]!.digest, past[1]!.digest].map(toHex));
     expect(history.refused).toHaveLength(3);
     expect(history.refused.every((e) => e instanceof RosterError)).toBe(true);
+    // A version served twice with different bytes is dropped altogether: the forged version 1 (or
+    // another org's) costs the real one its place, but cannot take it.
+    for (const other of [forged, foreign]) {
+      const ambiguous = await verifyRosterHistory([w.roster.encoded, other], { orgRootKey: w.org.rootPublic });
+      expect(ambiguous.rosters).toEqual([]);
+      expect(ambiguous.refused.map((e) => e.message)).toEqual(['Two different rosters claim version 1']);
+    }
     // And a conversation refuses a roster of another organisation outright.
     const conversation = w.agentSide(sam);
     const otherVerified = await verifyPastRoster(foreign, otherOrg.rootPublic);

@@ -10,6 +10,7 @@ import {
   issueRoster,
   openKeyShare,
   RosterError,
+  RosterSignerError,
   SealchatError,
   SecureConversation,
   toHex,
@@ -318,20 +319,16 @@ describe('hostile relay (property)', () => {
     const v1 = await org.roster(1, [scene.agent]);
     const v2 = await org.roster(2, []);
     const seen = await verifyRoster(v2, { orgRootKey: org.rootPublic, now: Date.now() });
-    await expect(
-      verifyRoster(v1, {
-        orgRootKey: org.rootPublic,
-        now: Date.now(),
-        minVersion: seen.version,
-        knownDigest: seen.digest,
-      }),
-    ).rejects.toBeInstanceOf(RosterError);
-    // The relay signs a roster adding the outsider with a key of its own.
+    const rollback = verifyRoster(v1, { orgRootKey: org.rootPublic, now: Date.now(), previous: seen });
+    await expect(rollback).rejects.toBeInstanceOf(RosterError);
+    await expect(rollback).rejects.toThrow(/older/);
+    // The relay signs a roster adding the outsider with a key of its own, in the right place in the chain.
     const now = Date.now();
     const forged = await issueRoster(
       {
         orgId: org.orgId,
         version: 3,
+        previousDigest: seen.digest,
         issuedAt: now,
         expiresAt: now + 3_600_000,
         archivePublic: undefined,
@@ -340,7 +337,10 @@ describe('hostile relay (property)', () => {
       },
       { privateKey: scene.outsider.signing.privateKey, publicKey: scene.outsider.signingPublic },
     );
-    await expect(verifyRoster(forged, { orgRootKey: org.rootPublic, now })).rejects.toBeInstanceOf(RosterError);
+    await expect(verifyRoster(forged, { orgRootKey: org.rootPublic, now })).rejects.toBeInstanceOf(RosterSignerError);
+    await expect(verifyRoster(forged, { orgRootKey: org.rootPublic, now, previous: seen })).rejects.toBeInstanceOf(
+      RosterSignerError,
+    );
     expect(toHex(seen.orgId)).toBe(toHex(org.orgId));
   });
 });

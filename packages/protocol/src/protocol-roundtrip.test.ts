@@ -23,6 +23,8 @@ import {
   parseOrgKey,
   ReceivingChain,
   RosterError,
+  RosterForkError,
+  RosterSignerError,
   sealKeyShare,
   sealPayload,
   SendingChain,
@@ -31,7 +33,7 @@ import {
   verifyRoster,
   ZERO_LINK,
 } from './index.js';
-import { createTestOrganisation } from './testing/index.js';
+import { createTestOrganisation, type TestOrganisation } from './testing/index.js';
 
 const HOUR = 3_600_000;
 
@@ -60,7 +62,30 @@ describe('private keys', () => {
   });
 });
 
-describe('trust chain: root → supervisor → agents, roster signed by a supervisor', () => {
+describe('trust chain: root → supervisor → agents, roster signed by the root or an administering supervisor', () => {
+  /** Signs as the org root, which may sign any roster. */
+  const rootOf = (org: TestOrganisation) => ({ privateKey: org.root.privateKey, publicKey: org.rootPublic });
+  const supervisorOf = (org: TestOrganisation) => ({
+    privateKey: org.supervisor.signing.privateKey,
+    publicKey: org.supervisor.signingPublic,
+  });
+  /** A certificate for the test organisation's supervisor, issued by the root, that administers. */
+  const administering = (org: TestOrganisation, now: number) =>
+    issueCertificate(
+      {
+        orgId: org.orgId,
+        deviceId: org.supervisor.deviceId,
+        displayName: 'Supervisor',
+        role: 'supervisor',
+        administer: true,
+        signingPublic: org.supervisor.signingPublic,
+        agreementPublic: org.supervisor.agreementPublic,
+        issuedAt: now - HOUR,
+        expiresAt: now + 6 * 24 * HOUR,
+      },
+      rootOf(org),
+    );
+
   it('verifies, and lists supervisors, agents and the archive key', async () => {
     const org = await createTestOrganisation();
     const agent = await generateDeviceIdentity();
@@ -69,7 +94,33 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
     expect(roster.supervisors.map((s) => s.deviceId)).toEqual([org.supervisor.deviceId]);
     expect(roster.agents.map((a) => a.deviceId)).toEqual([agent.deviceId]);
     expect(roster.archive?.deviceId).toEqual(org.archive.deviceId);
-    expect(roster.signerKey).toEqual(org.supervisor.signingPublic);
+    expect(roster.signerKey).toEqual(org.rootPublic);
+    expect(roster.signedByRoot).toBe(true);
+  });
+
+  it('a supervisor that administers on a roster signs the next one', async () => {
+    const org = await createTestOrganisation();
+    const agent = await generateDeviceIdentity();
+    const now = Date.now();
+    const fields = {
+      orgId: org.orgId,
+      issuedAt: now - 1000,
+      expiresAt: now + HOUR,
+      archivePublic: undefined,
+      supervisors: [await administering(org, now)],
+      agents: [await org.certify(agent)],
+    };
+    const v1 = await verifyRoster(await issueRoster({ ...fields, version: 1 }, rootOf(org)), {
+      orgRootKey: org.rootPublic,
+      now,
+    });
+    const v2 = await verifyRoster(
+      await issueRoster({ ...fields, version: 2, previousDigest: v1.digest, agents: [] }, supervisorOf(org)),
+      { orgRootKey: org.rootPublic, now, previous: v1 },
+    );
+    expect(v2.signerKey).toEqual(org.supervisor.signingPublic);
+    expect(v2.signedByRoot).toBe(false);
+    expect(v2.agents).toEqual([]);
   });
 
   it('refuses a lower version (rollback), the same version with other bytes, expiry and another org', async () => {
@@ -78,14 +129,15 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
     const now = Date.now();
     const v3 = await org.roster(3, [agent]);
     const seen = await verifyRoster(v3, { orgRootKey: org.rootPublic, now });
-    await expect(verifyRoster(v3, { orgRootKey: org.rootPublic, now, minVersion: 4 })).rejects.toThrow(/older/);
+    const v4 = await verifyRoster(await org.roster(4, [agent]), { orgRootKey: org.rootPublic, now, previous: seen });
+    await expect(verifyRoster(v3, { orgRootKey: org.rootPublic, now, previous: v4 })).rejects.toThrow(/older/);
     const otherV3 = await org.roster(3, []);
-    await expect(
-      verifyRoster(otherV3, { orgRootKey: org.rootPublic, now, minVersion: 3, knownDigest: seen.digest }),
-    ).rejects.toThrow(/differs/);
-    await expect(
-      verifyRoster(v3, { orgRootKey: org.rootPublic, now, minVersion: 3, knownDigest: seen.digest }),
-    ).resolves.toMatchObject({ version: 3 });
+    const fork = verifyRoster(otherV3, { orgRootKey: org.rootPublic, now, previous: seen });
+    await expect(fork).rejects.toBeInstanceOf(RosterForkError);
+    await expect(fork).rejects.toThrow(/differs/);
+    await expect(verifyRoster(v3, { orgRootKey: org.rootPublic, now, previous: seen })).resolves.toMatchObject({
+      version: 3,
+    });
     await expect(verifyRoster(v3, { orgRootKey: org.rootPublic, now: now + 2 * 24 * HOUR })).rejects.toThrow(/expired/);
     const other = await createTestOrganisation();
     await expect(verifyRoster(v3, { orgRootKey: other.rootPublic, now })).rejects.toThrow(/another organisation/);
@@ -108,14 +160,14 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
         supervisors: [org.supervisorCertificate],
         agents: [forgedCert],
       },
-      { privateKey: org.supervisor.signing.privateKey, publicKey: org.supervisor.signingPublic },
+      rootOf(org),
     );
     const error = await verifyRoster(roster, { orgRootKey: org.rootPublic, now }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RosterError);
     expect((error as RosterError).cause).toBeInstanceOf(CertificateError);
   });
 
-  it('refuses a supervisor not certified by the root, and a roster signed by a non-supervisor', async () => {
+  it('refuses a supervisor not certified by the root, and a roster signed by a non-supervisor or a supervisor that does not administer', async () => {
     const org = await createTestOrganisation();
     const now = Date.now();
     const impostor = await generateDeviceIdentity();
@@ -132,10 +184,12 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
       },
       { privateKey: impostor.signing.privateKey, publicKey: impostor.signingPublic },
     );
+    const somePredecessor = crypto.getRandomValues(new Uint8Array(32));
     const bySelf = await issueRoster(
       {
         orgId: org.orgId,
         version: 9,
+        previousDigest: somePredecessor,
         issuedAt: now,
         expiresAt: now + HOUR,
         archivePublic: undefined,
@@ -145,11 +199,13 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
       { privateKey: impostor.signing.privateKey, publicKey: impostor.signingPublic },
     );
     await expect(verifyRoster(bySelf, { orgRootKey: org.rootPublic, now })).rejects.toBeInstanceOf(RosterError);
+    const v8 = await verifyRoster(await org.roster(8, []), { orgRootKey: org.rootPublic, now });
     const stranger = await generateSigningKeyPair();
     const byStranger = await issueRoster(
       {
         orgId: org.orgId,
         version: 9,
+        previousDigest: v8.digest,
         issuedAt: now,
         expiresAt: now + HOUR,
         archivePublic: undefined,
@@ -158,7 +214,29 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
       },
       { privateKey: stranger.privateKey, publicKey: await exportPublicKey(stranger.publicKey) },
     );
-    await expect(verifyRoster(byStranger, { orgRootKey: org.rootPublic, now })).rejects.toThrow(/not signed/);
+    await expect(verifyRoster(byStranger, { orgRootKey: org.rootPublic, now })).rejects.toBeInstanceOf(
+      RosterSignerError,
+    );
+    await expect(verifyRoster(byStranger, { orgRootKey: org.rootPublic, now, previous: v8 })).rejects.toBeInstanceOf(
+      RosterSignerError,
+    );
+    // The supervisor listed on version 8 holds a certificate that does not administer: being listed is not enough.
+    const bySupervisor = await issueRoster(
+      {
+        orgId: org.orgId,
+        version: 9,
+        previousDigest: v8.digest,
+        issuedAt: now,
+        expiresAt: now + HOUR,
+        archivePublic: undefined,
+        supervisors: [org.supervisorCertificate],
+        agents: [],
+      },
+      supervisorOf(org),
+    );
+    await expect(verifyRoster(bySupervisor, { orgRootKey: org.rootPublic, now, previous: v8 })).rejects.toBeInstanceOf(
+      RosterSignerError,
+    );
   });
 
   it('refuses an expired agent certificate', async () => {
@@ -176,7 +254,7 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
         supervisors: [org.supervisorCertificate],
         agents: [expired],
       },
-      { privateKey: org.supervisor.signing.privateKey, publicKey: org.supervisor.signingPublic },
+      rootOf(org),
     );
     await expect(verifyRoster(roster, { orgRootKey: org.rootPublic, now })).rejects.toThrow(/not valid at this time/);
   });
@@ -185,10 +263,14 @@ describe('trust chain: root → supervisor → agents, roster signed by a superv
     const org = await createTestOrganisation();
     const roster = await org.roster(1, []);
     const tampered = roster.slice();
-    tampered[30] = tampered[30]! ^ 1;
-    await expect(verifyRoster(tampered, { orgRootKey: org.rootPublic, now: Date.now() })).rejects.toBeInstanceOf(
-      RosterError,
+    // A byte of issuedAt (after the u32 length, format, org id, version and previous digest): it still
+    // decodes, so only the signature can catch it.
+    tampered[66] = tampered[66]! ^ 1;
+    const error = await verifyRoster(tampered, { orgRootKey: org.rootPublic, now: Date.now() }).catch(
+      (e: unknown) => e,
     );
+    expect(error).toBeInstanceOf(RosterError);
+    expect((error as RosterError).cause).toBeInstanceOf(SignatureError);
   });
 });
 
