@@ -515,6 +515,7 @@ export class AgentSession extends ChatSession {
       challenge,
       this.orgId,
       this.identity.deviceId,
+      this.connection.url,
     );
     await this.connection.request({
       kind: 'auth-agent',
@@ -631,7 +632,6 @@ export class AgentSession extends ChatSession {
    */
   private async granted(conversationId: Uint8Array<ArrayBuffer>, grant: Uint8Array): Promise<void> {
     if (this.archive || !(await this.openGrant(conversationId, grant))) return;
-      this.connection.url,
     if (this.conversations.has(toHex(conversationId))) await this.attach(this.renew(conversationId), EMPTY_CAPABILITY);
   }
 
