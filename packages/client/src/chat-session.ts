@@ -1,4 +1,5 @@
 import {
+  fromHex,
   ReplayError,
   SealchatError,
   toHex,
@@ -159,6 +160,12 @@ export abstract class ChatSession extends EventTarget {
   close(): void {
     this.outbox.stop();
     for (const timer of this.deliveredTimers.values()) clearTimeout(timer);
+    // What the last records moved is written now, not lost with the timer.
+    for (const [conversation, timer] of this.markTimers) {
+      clearTimeout(timer);
+      void this.saveMark(conversation).catch(() => undefined);
+    }
+    this.markTimers.clear();
     this.connection.close();
   }
 
@@ -172,12 +179,6 @@ export abstract class ChatSession extends EventTarget {
   }
 
   override removeEventListener<K extends keyof ChatSessionEventMap>(
-    // What the last records moved is written now, not lost with the timer.
-    for (const [conversation, timer] of this.markTimers) {
-      clearTimeout(timer);
-      void this.saveMark(conversation).catch(() => undefined);
-    }
-    this.markTimers.clear();
     type: K,
     listener: (event: ChatSessionEventMap[K]) => void,
   ): void;
@@ -263,6 +264,19 @@ export abstract class ChatSession extends EventTarget {
    * SecureConversation drop what we already had. Resolves once the announced backlog is processed.
    */
   protected async attach(conversation: Conversation, capability: Uint8Array<ArrayBuffer>): Promise<void> {
+    if (!this.marked.has(conversation)) {
+      this.marked.add(conversation);
+      const mark = await loadTranscriptMark(this.options.store, conversation.id);
+      if (mark.own) conversation.secure.restoreOwnHead(mark.own);
+      // An agent keeps the visitor it saw open the conversation: a re-read cannot swap it.
+      if (mark.visitor && !this.isVisitor)
+        conversation.secure.pinVisitor({
+          deviceId: fromHex(mark.visitor.deviceId),
+          signingPublic: fromHex(mark.visitor.signingPublic),
+          agreementPublic: fromHex(mark.visitor.agreementPublic),
+        });
+      this.unchecked.set(conversation, mark.seen);
+    }
     const answer = await this.connection.request({
       kind: 'resume-conversation',
       conversationId: conversation.conversationId,
@@ -275,11 +289,12 @@ export abstract class ChatSession extends EventTarget {
     if (answer.reset) conversation.lastSeq = 0;
     conversation.epoch = answer.epoch;
     await this.caughtUp(conversation, answer.lastSeq);
-    if (!this.marked.has(conversation)) {
-      this.marked.add(conversation);
-      const mark = await loadTranscriptMark(this.options.store, conversation.id);
-      if (mark.own) conversation.secure.restoreOwnHead(mark.own);
-      this.unchecked.set(conversation, mark.seen);
+    const seen = this.unchecked.get(conversation);
+    if (seen && conversation.lastSeq >= answer.lastSeq && this.connection.state === 'open') {
+      // The whole history as the relay serves it now: it must reach every head held before.
+      this.unchecked.delete(conversation);
+      for (const notice of conversation.report(conversation.secure.checkExtends(seen))) this.emit('transcript', notice);
+      await this.saveMark(conversation);
     }
   }
 
@@ -293,13 +308,6 @@ export abstract class ChatSession extends EventTarget {
           resolve();
         }
       };
-    const seen = this.unchecked.get(conversation);
-    if (seen && conversation.lastSeq >= answer.lastSeq && this.connection.state === 'open') {
-      // The whole history as the relay serves it now: it must reach every head held before.
-      this.unchecked.delete(conversation);
-      for (const notice of conversation.report(conversation.secure.checkExtends(seen))) this.emit('transcript', notice);
-      await this.saveMark(conversation);
-    }
       this.addEventListener('caught-up-check', check);
       this.connection.addEventListener('state', check);
       void this.processing.then(check);
@@ -328,18 +336,6 @@ export abstract class ChatSession extends EventTarget {
     return { conversationId: conversation.conversationId, envelopes };
   }
 
-  /** Called whenever the outbox's waiting items change; a store-backed session persists them. */
-  protected outboxChanged: ((items: readonly OutboxItem[]) => void) | undefined;
-
-  protected onFrame(frame: RelayFrame): void {
-    if (frame.kind === 'roster') {
-      // A pushed roster: verified like any other, so the next message rotates to its readers.
-      // One that does not verify (or rolls back) is refused and the session keeps its current one.
-      void this.acceptRoster(frame.roster).catch((error: unknown) => this.emit('error', toSealchatError(error)));
-      return;
-    }
-    if (frame.kind !== 'record') return;
-    const conversation = this.conversations.get(toHex(frame.conversationId));
   /**
    * Seals an item, then keeps this device's new head in the store before the outbox posts it: after
    * a reload the device numbers past it even if the relay withholds what it posted (docs/protocol.md §7).
@@ -354,7 +350,16 @@ export abstract class ChatSession extends EventTarget {
   /** Writes a conversation's transcript mark: this device's own head, and the heads it holds of the others. */
   private saveMark(conversation: Conversation): Promise<void> {
     const seen = this.unchecked.get(conversation) ?? conversation.secure.heads;
-    return saveTranscriptMark(this.options.store, conversation.id, { own: conversation.secure.ownHead, seen });
+    const visitor = this.isVisitor ? undefined : conversation.secure.visitor;
+    return saveTranscriptMark(this.options.store, conversation.id, {
+      own: conversation.secure.ownHead,
+      seen,
+      visitor: visitor && {
+        deviceId: toHex(visitor.deviceId),
+        signingPublic: toHex(visitor.signingPublic),
+        agreementPublic: toHex(visitor.agreementPublic),
+      },
+    });
   }
 
   /** Saves a conversation's mark soon after records moved it (one write for a burst). */
@@ -369,10 +374,25 @@ export abstract class ChatSession extends EventTarget {
     );
   }
 
+  /** Called whenever the outbox's waiting items change; a store-backed session persists them. */
+  protected outboxChanged: ((items: readonly OutboxItem[]) => void) | undefined;
+
+  protected onFrame(frame: RelayFrame): void {
+    if (frame.kind === 'roster') {
+      // A pushed roster: verified like any other, so the next message rotates to its readers.
+      // One that does not verify (or rolls back) is refused and the session keeps its current one.
+      void this.acceptRoster(frame.roster).catch((error: unknown) => this.emit('error', toSealchatError(error)));
+      return;
+    }
+    if (frame.kind !== 'record') return;
+    const conversation = this.conversations.get(toHex(frame.conversationId));
     if (!conversation) return;
     this.processing = this.processing.then(async () => {
       try {
+        const introduced = !conversation.hasVisitor;
         const { messages, notices, typing } = await conversation.accept(frame.seq, frame.envelope);
+        // The visitor's pin is kept at once; the rest of the mark can wait for the burst to end.
+        if (introduced && conversation.hasVisitor && !this.isVisitor) await this.saveMark(conversation);
         for (const notice of notices) this.emit('transcript', notice);
         for (const message of messages) this.emit('message', message);
         if (typing && Date.now() - typing.sentAt < TYPING_INTERVAL_MS * 2) this.emit('typing', typing);

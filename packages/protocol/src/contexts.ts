@@ -28,6 +28,8 @@ export const Context = {
   transcript: 'sealchat/v1 transcript',
   archiveId: 'sealchat/v1 archive-id',
   rosterDigest: 'sealchat/v1 roster-digest',
+  /** Signature over a roster head: "this roster is the current one" at a time (§4.4). */
+  rosterHead: 'sealchat/v1 roster-head',
   safetyCode: 'sealchat/v1 safety-code',
   /** HPKE `info` prefix of a history grant: a conversation's chain seeds re-sealed to one agent device (§14). */
   historyGrant: 'sealchat/v1 history-grant',

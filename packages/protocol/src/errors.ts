@@ -77,6 +77,29 @@ export class RosterSignerError extends RosterError {
   }
 }
 
+/**
+ * A roster head (docs/protocol.md §4.4) that cannot vouch for the roster in hand: it does not
+ * decode, names another organisation or another roster (version or digest), is signed by neither the
+ * root nor a device that administers on that roster, or is dated in the future. A visitor then shares
+ * no keys: it cannot tell whether the roster it holds is still the organisation's.
+ */
+export class RosterHeadError extends SealchatError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'SEALCHAT_E_ROSTER_HEAD', message, options);
+  }
+}
+
+/**
+ * A roster head that verifies but is older than the verifier's limit (`maxAgeMs`, by default
+ * `DEFAULT_MAX_HEAD_AGE_MS`): nobody who administers the organisation has said for that long that
+ * the roster is still current, so a newer one (a revocation) may exist that the relay is hiding.
+ */
+export class StaleRosterHeadError extends RosterHeadError {
+  constructor(message: string) {
+    super(message, { code: 'SEALCHAT_E_ROSTER_HEAD_STALE' });
+  }
+}
+
 /** A key share or message could not be opened: wrong key, tampered bytes, or bound to another context. */
 export class OpenError extends SealchatError {
   constructor(message: string, options?: { cause?: unknown }) {

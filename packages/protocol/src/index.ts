@@ -101,6 +101,8 @@ export {
   RosterForkError,
   RosterJumpError,
   RosterSignerError,
+  RosterHeadError,
+  StaleRosterHeadError,
   OpenError,
   ChainIndexError,
   ReplayError,
@@ -137,6 +139,8 @@ export {
   archiveIdFromKey,
 } from './roster.js';
 export type { VerifiedRoster, RosterFields, RosterMark, ArchiveKey } from './roster.js';
+export { ROSTER_HEAD_FORMAT, DEFAULT_MAX_HEAD_AGE_MS, issueRosterHead, verifyRosterHead } from './roster-head.js';
+export type { VerifiedRosterHead } from './roster-head.js';
 export {
   CONVERSATION_ID_LENGTH,
   TRANSCRIPT_LINK_LENGTH,
@@ -170,7 +174,7 @@ export { SecureConversation } from './secure-conversation.js';
 export { AgentSecureConversation, verifyArchiveKey } from './agent-secure-conversation.js';
 export type { AgentSecureConversationOptions } from './agent-secure-conversation.js';
 export { MAX_GRANTED_SEEDS, openHistoryGrant, sealHistoryGrant, type GrantedSeed } from './history-grant.js';
-export { verifyPastRoster, verifyRosterHistory } from './past-rosters.js';
+export { verifyHeldRoster, verifyPastRoster, verifyRosterHistory } from './past-rosters.js';
 export type { RosterHistory } from './past-rosters.js';
 export { safetyCode } from './safety-code.js';
 export { encodeControl, decodeControl } from './control-content.js';

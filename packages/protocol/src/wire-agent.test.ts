@@ -316,3 +316,36 @@ describe('history grant frames (revision 4)', () => {
     }
   });
 });
+
+describe('roster head frames (revision 5)', () => {
+  const head = new Uint8Array(165).fill(0x5a);
+
+  it('round-trips get-roster-head and roster-head in the core codec (a visitor’s) and publish-roster-head in the full one', () => {
+    const ask: CoreClientFrame = { kind: 'get-roster-head', requestId: 9, orgId: id16(3) };
+    expect(hex(encodeCoreClientFrame(ask))).toBe('011500000009' + '03'.repeat(16));
+    expect(encodeClientFrame(ask)).toEqual(encodeCoreClientFrame(ask));
+    expect(decodeClientFrame(encodeCoreClientFrame(ask))).toEqual(ask);
+    const answer = encodeRelayFrame({ kind: 'roster-head', requestId: 9, head });
+    expect(hex(answer.slice(0, 10))).toBe('019500000009000000a5');
+    expect(decodeCoreRelayFrame(answer)).toEqual({ kind: 'roster-head', requestId: 9, head });
+    const publish: ClientFrame = { kind: 'publish-roster-head', requestId: 2, orgRootKey: new Uint8Array(32), head };
+    const bytes = encodeClientFrame(publish);
+    expect(hex(bytes.slice(0, 6))).toBe('011600000002');
+    expect(decodeClientFrame(bytes)).toEqual(publish);
+    expect(() => encodeCoreClientFrame(publish as unknown as CoreClientFrame)).toThrow(TypeError);
+  });
+
+  it('refuses a head over 256 bytes and trailing bytes', () => {
+    const big = encodeRelayFrame({ kind: 'roster-head', requestId: 1, head: new Uint8Array(257) });
+    expect(() => decodeRelayFrame(big)).toThrow(DecodeError);
+    const publish = encodeClientFrame({
+      kind: 'publish-roster-head',
+      requestId: 1,
+      orgRootKey: new Uint8Array(32),
+      head: new Uint8Array(257),
+    });
+    expect(() => decodeClientFrame(publish)).toThrow(DecodeError);
+    const ask = encodeClientFrame({ kind: 'get-roster-head', requestId: 1, orgId: id16(1) });
+    expect(() => decodeClientFrame(Uint8Array.of(...ask, 0))).toThrow(DecodeError);
+  });
+});

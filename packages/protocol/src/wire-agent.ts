@@ -2,12 +2,13 @@ import type { ByteReader } from './codec.js';
 import { DecodeError } from './errors.js';
 import { CONVERSATION_ID_LENGTH } from './envelope.js';
 import { DEVICE_ID_LENGTH } from './identity.js';
-import { SIGNATURE_LENGTH } from './keys.js';
+import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from './keys.js';
 import { ORG_ID_LENGTH } from './org-key.js';
 import {
   CAPABILITY_LENGTH,
   MAX_ENVELOPE_BYTES,
   MAX_ROSTER_BYTES,
+  MAX_ROSTER_HEAD_BYTES,
   PRESENCE_CODES,
   frameStart,
   kindOf,
@@ -129,7 +130,18 @@ export type AgentClientFrame =
    * by conversation id, strictly after `after` (all zeros: from the start), at most `limit`
    * (1 to {@link MAX_HISTORY_GRANTS_PAGE}).
    */
-  | { kind: 'get-history-grants'; requestId: number; after: Uint8Array<ArrayBuffer>; limit: number };
+  | { kind: 'get-history-grants'; requestId: number; after: Uint8Array<ArrayBuffer>; limit: number }
+  /**
+   * Revision 5, anyone (the head is signed): stores a roster head for the org of `orgRootKey`
+   * (docs/protocol.md §4.4). Answered by `ok`. Here, not in the core set, so the visitor's bundle
+   * does not carry it: consoles and keepers send it over an `agentWire` connection.
+   */
+  | {
+      kind: 'publish-roster-head';
+      requestId: number;
+      orgRootKey: Uint8Array<ArrayBuffer>;
+      head: Uint8Array<ArrayBuffer>;
+    };
 
 /** Relay frames beyond what the visitor's client receives. */
 export type AgentRelayFrame =
@@ -189,6 +201,7 @@ const CLIENT_KINDS = {
   'get-roster-history': 18,
   'put-history-grant': 19,
   'get-history-grants': 20,
+  'publish-roster-head': 22,
 } as const satisfies Record<AgentClientFrame['kind'], number>;
 
 const RELAY_KINDS = {
@@ -288,6 +301,8 @@ export function encodeAgentClientFrame(frame: AgentClientFrame): Uint8Array<Arra
         .finish();
     case 'get-history-grants':
       return w.fixed(frame.after, CONVERSATION_ID_LENGTH).u32(frame.limit).finish();
+    case 'publish-roster-head':
+      return w.fixed(frame.orgRootKey, PUBLIC_KEY_LENGTH).bytes(frame.head).finish();
   }
 }
 
@@ -345,6 +360,8 @@ export function readAgentClientFrame(kind: AgentClientFrame['kind'], r: ByteRead
       };
     case 'get-history-grants':
       return { kind, requestId, after: r.fixed(CONVERSATION_ID_LENGTH), limit: grantsLimit(r) };
+    case 'publish-roster-head':
+      return { kind, requestId, orgRootKey: r.fixed(PUBLIC_KEY_LENGTH), head: r.bytes(MAX_ROSTER_HEAD_BYTES) };
   }
 }
 

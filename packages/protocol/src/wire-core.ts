@@ -22,15 +22,18 @@ export const CAPABILITY_LENGTH = 32;
 export const MAX_ENVELOPE_BYTES = 60 * 1024;
 /** Largest roster a frame may carry; the relay's frame limit bounds what it accepts far below this. */
 export const MAX_ROSTER_BYTES = 1024 * 1024;
+/** Largest roster head a frame may carry (one is 165 bytes; docs/protocol.md §4.4). */
+export const MAX_ROSTER_HEAD_BYTES = 256;
 /**
  * Feature revision this codec speaks, announced in `hello`/`welcome` (docs/relay-protocol.md
  * §Versioning). Revision 1 is the original frame set; revision 2 adds resume with an epoch, history
  * pages, presence and deletion; revision 3 the organisation's settings, audit log and roster history;
- * revision 4 history grants (wire-agent.ts).
+ * revision 4 history grants (wire-agent.ts); revision 5 roster heads (`get-roster-head` here,
+ * `publish-roster-head` in wire-agent.ts).
  * The relay pushes frames of a revision only to sockets that said `hello` with it, so a revision-1
  * client never sees a kind it cannot decode.
  */
-export const WIRE_REVISION = 4;
+export const WIRE_REVISION = 5;
 /** Most devices one `presence` frame may list. */
 const MAX_PRESENCE_DEVICES = 10_000;
 
@@ -79,7 +82,9 @@ export type CoreClientFrame =
       capability: Uint8Array<ArrayBuffer>;
     }
   /** Revision 2: asks whether an org has an agent online; `subscribe` keeps the answer coming on change. */
-  | { kind: 'watch-presence'; requestId: number; orgId: Uint8Array<ArrayBuffer>; subscribe: boolean };
+  | { kind: 'watch-presence'; requestId: number; orgId: Uint8Array<ArrayBuffer>; subscribe: boolean }
+  /** Revision 5: the org's stored roster head (docs/protocol.md §4.4); anyone may ask. */
+  | { kind: 'get-roster-head'; requestId: number; orgId: Uint8Array<ArrayBuffer> };
 
 /** Core frames the relay sends. `requestId` 0 marks a frame nobody asked for (live records, pushes). */
 export type CoreRelayFrame =
@@ -95,6 +100,8 @@ export type CoreRelayFrame =
   | { kind: 'record'; conversationId: Uint8Array<ArrayBuffer>; seq: number; envelope: Uint8Array<ArrayBuffer> }
   | { kind: 'ack'; requestId: number; seq: number }
   | { kind: 'roster'; requestId: number; roster: Uint8Array<ArrayBuffer> }
+  /** Revision 5: answer to `get-roster-head`, the signed head as published. */
+  | { kind: 'roster-head'; requestId: number; head: Uint8Array<ArrayBuffer> }
   /**
    * Revision 2: answer to `resume-conversation`, sent before the records it announces. `reset` means
    * the client's epoch is not the relay's (a restore) or its seq is ahead: discard local state, the
@@ -123,6 +130,7 @@ const CLIENT_KINDS = {
   'resume-conversation': 9,
   'delete-conversation': 11,
   'watch-presence': 13,
+  'get-roster-head': 21,
 } as const satisfies Record<CoreClientFrame['kind'], number>;
 
 const RELAY_KINDS = {
@@ -136,6 +144,7 @@ const RELAY_KINDS = {
   resumed: 0x8c,
   'conversation-deleted': 0x8e,
   presence: 0x8f,
+  'roster-head': 0x95,
 } as const satisfies Record<CoreRelayFrame['kind'], number>;
 
 /** The name `table` gives `code`; undefined when it has none. */
@@ -187,6 +196,7 @@ export function encodeCoreClientFrame(frame: CoreClientFrame): Uint8Array<ArrayB
   switch (frame.kind) {
     case 'open-conversation':
     case 'get-roster':
+    case 'get-roster-head':
       return w.fixed(frame.orgId, ORG_ID_LENGTH).finish();
     case 'post':
       return w
@@ -223,6 +233,7 @@ export function readCoreClientFrame(code: number, r: ByteReader): CoreClientFram
   switch (kind) {
     case 'open-conversation':
     case 'get-roster':
+    case 'get-roster-head':
       return { kind, requestId, orgId: r.fixed(ORG_ID_LENGTH) };
     case 'post':
       return {
@@ -277,6 +288,8 @@ export function encodeCoreRelayFrame(frame: CoreRelayFrame): Uint8Array<ArrayBuf
       return w.u32(frame.requestId).u64(frame.seq).finish();
     case 'roster':
       return w.u32(frame.requestId).bytes(frame.roster).finish();
+    case 'roster-head':
+      return w.u32(frame.requestId).bytes(frame.head).finish();
     case 'resumed':
       return w
         .u32(frame.requestId)
@@ -342,6 +355,8 @@ export function readCoreRelayFrame(code: number, r: ByteReader): CoreRelayFrame 
       return { kind, requestId: r.u32(), seq: r.u64() };
     case 'roster':
       return { kind, requestId: r.u32(), roster: r.bytes(MAX_ROSTER_BYTES) };
+    case 'roster-head':
+      return { kind, requestId: r.u32(), head: r.bytes(MAX_ROSTER_HEAD_BYTES) };
     case 'resumed':
       return { kind, requestId: r.u32(), epoch: r.u64(), lastSeq: r.u64(), firstSeq: r.u64(), reset: flag(r) };
     case 'conversation-deleted':
