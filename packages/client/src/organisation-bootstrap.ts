@@ -11,7 +11,7 @@ import {
   orgIdFromRootKey,
   SealchatError,
   toHex,
-  verifyPastRoster,
+  verifyHeldRoster,
   type DeviceIdentity,
   type VerifiedCertificate,
   type VerifiedRoster,
@@ -196,7 +196,7 @@ async function ownPastRoster(
   orgRootKey: Uint8Array<ArrayBuffer>,
 ): Promise<VerifiedRoster | undefined> {
   try {
-    return await verifyPastRoster(bytes, orgRootKey);
+    return await verifyHeldRoster(bytes, orgRootKey);
   } catch {
     return undefined;
   }

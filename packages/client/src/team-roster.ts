@@ -6,7 +6,7 @@ import {
   issueRoster,
   MAX_ADMINISTER_LIFETIME_MS,
   toHex,
-  verifyRoster,
+  verifyHeldRoster,
   type DeviceRole,
   type PublicDevice,
   type VerifiedCertificate,
@@ -82,7 +82,7 @@ export async function currentRoster(
       throw new StoredStateError('Stored organisation roster is malformed');
     if (v['version'] > org.rosterVersion) bytes = fromHex(v['roster']);
   }
-  return verifyRoster(bytes, { orgRootKey: org.rootPublic, now });
+  return verifyHeldRoster(bytes, org.rootPublic, now);
 }
 
 /**

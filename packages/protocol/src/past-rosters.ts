@@ -1,5 +1,7 @@
 import { bytesEqual } from './bytes.js';
+import { Context } from './contexts.js';
 import { RosterError } from './errors.js';
+import { labelledHash } from './keys.js';
 import { peekRosterHeader, verifyRoster, type VerifiedRoster } from './roster.js';
 
 /**
@@ -28,6 +30,24 @@ export async function verifyPastRoster(
     now: issuedAt,
     ...(previous && previous.version === version - 1 ? { previous } : {}),
   });
+}
+
+/**
+ * Verifies a roster this verifier accepted before and kept (a relay's stored roster, a console's
+ * own saved one): signature and certificates are checked again, but not its signer's standing,
+ * which needed the roster before it and was checked when it was accepted. Only for bytes from the
+ * verifier's own storage, never for bytes another party sent.
+ * @param now when to judge expiry; default the roster's own issue time (an expired one still reads).
+ * @throws RosterError as for {@link verifyPastRoster}, and for expiry when `now` is given.
+ */
+export async function verifyHeldRoster(
+  encoded: Uint8Array<ArrayBuffer>,
+  orgRootKey: Uint8Array<ArrayBuffer>,
+  now?: number,
+): Promise<VerifiedRoster> {
+  const { issuedAt, version } = peekRosterHeader(encoded);
+  const digest = await labelledHash(Context.rosterDigest, encoded);
+  return verifyRoster(encoded, { orgRootKey, now: now ?? issuedAt, previous: { version, digest } });
 }
 
 /** What {@link verifyRosterHistory} kept, and what it refused (a relay serving those is faulty or hostile). */

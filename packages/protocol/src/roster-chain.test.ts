@@ -131,6 +131,8 @@ describe('roster chain: who may sign the next roster', () => {
     const v2 = await verifyAfter(t, await roster(t, 2, v1, [t.adminCert], t.admin), v1);
     expect(v2.signedByRoot).toBe(false);
     expect(v2.signerKey).toEqual(t.admin.signingPublic);
+    // Held and served again (a refresh, a relay's stored roster): it is the roster already accepted.
+    expect((await verifyAfter(t, v2.encoded, v2)).digest).toEqual(v2.digest);
     const long = await roster(t, 2, v1, [t.adminCert], t.admin, { expiresAt: Date.now() + 8 * DAY });
     await expect(verifyAfter(t, long, v1)).rejects.toBeInstanceOf(RosterSignerError);
     // Backdated to before the certificate: no standing then either.

@@ -12,7 +12,7 @@ import {
   orgIdFromRootKey,
   relayOrigin,
   verifyRelayChallenge,
-  verifyPastRoster,
+  verifyHeldRoster,
   verifyRoster,
   type ClientFrame,
   type ConversationSummary,
@@ -712,7 +712,7 @@ export class Relay implements FanoutSink {
       // The stored roster is the predecessor: the new one must be its successor (version + 1, naming
       // its digest) signed by the root or by a device that administers on it, or a root-signed roster
       // further up (docs/protocol.md §4.3). An expired predecessor still counts, as of its issue time.
-      const previous = org?.roster ? await verifyPastRoster(org.roster, org.rootKey) : undefined;
+      const previous = org?.roster ? await verifyHeldRoster(org.roster, org.rootKey) : undefined;
       roster = await verifyRoster(frame.roster, { orgRootKey: frame.orgRootKey, now: Date.now(), previous });
     } catch (error) {
       if (error instanceof SealchatError) {
@@ -1108,7 +1108,8 @@ export class Relay implements FanoutSink {
     const org = await this.store.getOrg(orgId);
     if (!org?.roster) return undefined;
     try {
-      const roster = await verifyRoster(org.roster, { orgRootKey: org.rootKey, now: Date.now() });
+      // Verified at publication, chain link and signer included; here only what time changes.
+      const roster = await verifyHeldRoster(org.roster, org.rootKey, Date.now());
       // A newer roster may have been published while this one was checked.
       const latest = this.rosters.get(orgKey);
       if (latest && latest.version > roster.version) return latest;

@@ -141,5 +141,9 @@ describe('relay: roster chain', () => {
     expect(expectKind(await s.publisher.request({ kind: 'get-roster', orgId: s.org.orgId }), 'roster').roster).toEqual(
       v4,
     );
+    // With a device-signed roster stored, agents still log in and the root still goes on.
+    const agent = await s.h.connect();
+    expectKind(await agent.authAgent(s.org.orgId, s.agent), 'ok');
+    expectKind(await publish(s, await rosterOf(s, 5, v4, [])), 'ok');
   });
 });
