@@ -4,9 +4,10 @@ import { WebSocket } from 'ws';
 
 /**
  * What a hostile relay does to the frames one client receives: return the frame (changed or not)
- * to pass it on, undefined to withhold it. The client's own frames reach the real relay untouched.
+ * to pass it on, undefined to withhold it, several to inject frames before it. The client's own
+ * frames reach the real relay untouched.
  */
-export type RelayFilter = (frame: RelayFrame) => RelayFrame | undefined;
+export type RelayFilter = (frame: RelayFrame) => RelayFrame | readonly RelayFrame[] | undefined;
 
 /**
  * A WebSocket (Node's `ws`) whose incoming frames go through `filter` first: the real relay behind
@@ -42,8 +43,9 @@ export function hostileSocket(filter: RelayFilter): WebSocketConstructor {
         return;
       }
       this._ws.addEventListener('message', (event) => {
-        const frame = filter(decodeRelayFrame(new Uint8Array(event.data as ArrayBuffer)));
-        if (frame) listener({ data: encodeRelayFrame(frame).buffer });
+        const out = filter(decodeRelayFrame(new Uint8Array(event.data as ArrayBuffer)));
+        const frames: readonly RelayFrame[] = out === undefined ? [] : 'kind' in out ? [out] : out;
+        for (const frame of frames) listener({ data: encodeRelayFrame(frame).buffer });
       });
     }
   };

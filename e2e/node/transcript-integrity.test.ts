@@ -6,7 +6,15 @@ import {
   type ChatMessage,
   type TranscriptNotice,
 } from '@sealchat/client';
-import { toHex } from '@sealchat/protocol';
+import {
+  encodeContent,
+  EnvelopeType,
+  fromHex,
+  generateDeviceIdentity,
+  SecureConversation,
+  toHex,
+  verifyRoster,
+} from '@sealchat/protocol';
 import type { RunningRelay } from '@sealchat/relay';
 import { describe, expect, it } from 'vitest';
 import { hostileSocket, type RelayFilter } from './hostile-socket.js';
@@ -84,5 +92,45 @@ describe('a hostile relay and transcript integrity', () => {
     reloaded.markRead(two.conversationId);
     await expect.poll(() => visitor.messages.find((m) => m.id === one.id)?.state).toBe('read');
     expect(visitor.messages.find((m) => m.id === two.id)?.state).toBe('delivered');
+  });
+
+  it('a relay cannot swap the visitor of a conversation a console has seen: the pin outlives a reload', async () => {
+    const running = await startTestRelay(closers);
+    const { org, agent, agentStore } = await setup(running);
+    const visitor = await visitorSession(running, org.orgKey, closers);
+    const hello = await visitor.send('hello');
+    const id = hello.conversationId;
+    await expect.poll(() => agent.messagesOf(id).map((m) => m.text)).toEqual(['hello']);
+    agent.close();
+
+    // The relay's own "visitor": a device of its making, opening the same conversation first.
+    const roster = await verifyRoster(org.roster, { orgRootKey: org.rootPublic, now: Date.now() });
+    const impostor = new SecureConversation({
+      me: await generateDeviceIdentity(),
+      orgId: roster.orgId,
+      conversationId: fromHex(id),
+      roster,
+      iAmVisitor: true,
+    });
+    const forged = await impostor.seal(
+      EnvelopeType.message,
+      encodeContent({ kind: 'text', text: 'forged', sentAt: 1 }),
+    );
+    const shift = forged.length;
+    const swapping: RelayFilter = (frame) => {
+      if (frame.kind === 'resumed') return { ...frame, lastSeq: frame.lastSeq + shift };
+      if (frame.kind !== 'record' || toHex(frame.conversationId) !== id) return frame;
+      const real = { ...frame, seq: frame.seq + shift };
+      if (frame.seq !== 1) return real;
+      return [...forged.map((s, i) => ({ ...frame, seq: i + 1, envelope: s.envelope })), real];
+    };
+    const problems: string[] = [];
+    const reloaded = await agentSession(running, org.rootPublic, org.agent, closers, {
+      store: agentStore,
+      WebSocket: hostileSocket(swapping),
+    });
+    reloaded.addEventListener('problem', (e) => problems.push(e.detail.error.code));
+    await expect.poll(() => reloaded.messagesOf(id).map((m) => m.text)).toEqual(['hello']);
+    expect(await reloaded.safetyCode(id)).toBe(await visitor.safetyCode());
   });
 });

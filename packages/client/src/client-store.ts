@@ -127,6 +127,34 @@ export interface TranscriptMark {
   readonly own: TranscriptHead | undefined;
   /** By sender device id (hex). */
   readonly seen: ReadonlyMap<string, TranscriptHead>;
+  /** An agent's pin of the conversation's visitor, from its opening record (hex keys). */
+  readonly visitor?: PinnedVisitor | undefined;
+}
+
+/** The visitor a conversation opened with, as an agent device pinned it (docs/protocol.md §8 step 4). */
+export interface PinnedVisitor {
+  readonly deviceId: string;
+  readonly signingPublic: string;
+  readonly agreementPublic: string;
+}
+
+function parseVisitor(value: unknown): PinnedVisitor {
+  const v = value as Record<string, unknown>;
+  const hex = (field: string, length: number) =>
+    typeof v[field] === 'string' && new RegExp(`^[0-9a-f]{${length * 2}}$`).test(v[field]);
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !hex('deviceId', 16) ||
+    !hex('signingPublic', 32) ||
+    !hex('agreementPublic', 32)
+  )
+    throw new StoredStateError('Stored visitor pin is malformed');
+  return {
+    deviceId: v['deviceId'] as string,
+    signingPublic: v['signingPublic'] as string,
+    agreementPublic: v['agreementPublic'] as string,
+  };
 }
 
 function parseHead(value: unknown): TranscriptHead {
@@ -158,12 +186,20 @@ export async function loadTranscriptMark(store: ClientStore, conversationId: str
     if (!/^[0-9a-f]{32}$/.test(device)) throw new StoredStateError('Stored transcript mark is malformed');
     seen.set(device, parseHead(head));
   }
-  return { own: v['own'] === undefined ? undefined : parseHead(v['own']), seen };
+  return {
+    own: v['own'] === undefined ? undefined : parseHead(v['own']),
+    seen,
+    visitor: v['visitor'] === undefined ? undefined : parseVisitor(v['visitor']),
+  };
 }
 
 export function saveTranscriptMark(store: ClientStore, conversationId: string, mark: TranscriptMark): Promise<void> {
   const seen = Object.fromEntries([...mark.seen].map(([device, head]) => [device, { ...head }]));
-  return store.putRecord(`transcript/${conversationId}`, mark.own ? { own: { ...mark.own }, seen } : { seen });
+  return store.putRecord(`transcript/${conversationId}`, {
+    ...(mark.own ? { own: { ...mark.own } } : {}),
+    seen,
+    ...(mark.visitor ? { visitor: { ...mark.visitor } } : {}),
+  });
 }
 
 export function deleteTranscriptMark(store: ClientStore, conversationId: string): Promise<void> {

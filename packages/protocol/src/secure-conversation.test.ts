@@ -277,4 +277,28 @@ describe('SecureConversation', () => {
     const other = new Map([[[...heads.keys()][0]!, { senderSeq: 1, digest: '00'.repeat(32) }]]);
     expect(whole.checkExtends(other).map((e) => e.kind)).toEqual(['fork']);
   });
+
+  it('agents pin the visitor from its opening record, or from the pin kept by an earlier load', async () => {
+    const w = await world();
+    const visitor = w.side(w.visitor, true);
+    const opening = await visitor.seal(EnvelopeType.message, text('hello'));
+    const impostor = w.side(await generateDeviceIdentity(), true);
+    await impostor.seal(EnvelopeType.message, text('first'));
+    // A later key share of the impostor (not its opening record: senderSeq 2) introduces nobody.
+    const rotated = w.side(await generateDeviceIdentity(), true, w.roster, { rotation: { maxMessages: 1 } });
+    await rotated.seal(EnvelopeType.message, text('a'));
+    const [laterShare] = await rotated.seal(EnvelopeType.message, text('b'));
+    expect(decodeEnvelope(laterShare!.envelope).senderSeq).toBe(2);
+    const fresh = w.side(w.agents[0]!, false);
+    await expect(fresh.receive(laterShare!.envelope)).rejects.toThrow(UntrustedSenderError);
+    expect(fresh.visitor).toBeUndefined();
+
+    // A reloaded agent given its pin refuses a forged opening record served before the real one.
+    const forgedOpening = await w.side(await generateDeviceIdentity(), true).seal(EnvelopeType.message, text('x'));
+    const reloaded = w.side(w.agents[0]!, false);
+    reloaded.pinVisitor(w.visitor);
+    await expect(reloaded.receive(forgedOpening[0]!.envelope)).rejects.toThrow(UntrustedSenderError);
+    expect(texts(await deliver(reloaded, opening))).toEqual(['hello']);
+    expect(() => reloaded.pinVisitor(impostor.visitor!)).toThrow(UntrustedSenderError);
+  });
 });

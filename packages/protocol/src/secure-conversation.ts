@@ -208,6 +208,19 @@ export class SecureConversation {
     return this._visitorDevice;
   }
 
+  /**
+   * Pins the conversation's visitor as this device saw it open the conversation on an earlier load
+   * (agents keep it in their store): the relay cannot then introduce another "visitor" by serving
+   * a forged opening record first (docs/protocol.md §8 step 4).
+   * @throws UntrustedSenderError when another visitor is pinned already.
+   */
+  pinVisitor(visitor: PublicDevice): void {
+    const pinned = this._visitorDevice;
+    if (pinned && !bytesEqual(pinned.signingPublic, visitor.signingPublic))
+      throw new UntrustedSenderError('Another visitor is pinned in this conversation');
+    this._visitorDevice ??= visitor;
+  }
+
   /** A newer verified roster: later chains go to its readers; senders no longer on it are refused. */
   updateRoster(roster: VerifiedRoster): void {
     this.roster = roster;
@@ -514,8 +527,15 @@ export class SecureConversation {
       bytesEqual(this._visitorDevice.deviceId, envelope.senderDeviceId)
     ) {
       known = { ...this._visitorDevice, role: 'visitor', displayName: undefined, mine };
-    } else if (!this._visitorDevice && envelope.type === EnvelopeType.keyShare && !this._iAmVisitor) {
-      // The first non-roster key share introduces the visitor: its keys must be self-consistent.
+    } else if (
+      !this._visitorDevice &&
+      envelope.type === EnvelopeType.keyShare &&
+      envelope.senderSeq === 0 &&
+      bytesEqual(envelope.transcript, ZERO_LINK) &&
+      !this._iAmVisitor
+    ) {
+      // The visitor's opening record introduces it: its first envelope (senderSeq 0, no link), a
+      // key share signed by its device and bound to this conversation. Its keys must be self-consistent.
       const intro = readKeyShareIntro(envelope);
       if (!bytesEqual(envelope.senderDeviceId, await deviceIdFromSigningKey(intro.senderSigningPublic))) {
         throw new UntrustedSenderError('Sender id does not match its signing key');
