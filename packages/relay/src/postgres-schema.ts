@@ -112,6 +112,14 @@ export const PG_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (org_id, device_id, conversation_id)
    );
    CREATE INDEX history_grants_by_conversation ON history_grants (conversation_id);`,
+  // v5 (wire revision 5): each organisation's newest roster head (docs/protocol.md §4.4), one row
+  // per org, replaced by a newer one and gone with its org.
+  `CREATE TABLE roster_heads (
+     org_id bytea PRIMARY KEY REFERENCES orgs (org_id) ON DELETE CASCADE,
+     roster_version bigint NOT NULL CHECK (roster_version > 0),
+     signed_at bigint NOT NULL CHECK (signed_at >= 0),
+     head bytea NOT NULL
+   );`,
 ];
 
 /** A schema name the relay accepts: a plain lower-case identifier, so it never needs escaping rules. */

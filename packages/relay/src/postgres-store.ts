@@ -16,6 +16,7 @@ import {
   type StoredOrg,
   type StoredRecord,
   type StoredRoster,
+  type StoredRosterHead,
   type SweepResult,
 } from './store.js';
 import {
@@ -27,6 +28,7 @@ import {
   toHistoryGrant,
   toRecord,
   toRoster,
+  toRosterHead,
   type AuditRow,
   type ConversationRow,
   type GrantRow,
@@ -34,6 +36,7 @@ import {
   type QueuedAppend,
   type RecordRow,
   type RosterRow,
+  type RosterHeadRow,
 } from './store-rows.js';
 
 /** The largest group commit sent as one statement; the rest waits for the next round trip. */
@@ -212,6 +215,32 @@ export class PostgresStore implements RelayStore {
       [blob(orgId), fromVersion, limit],
     );
     return rows.map(toRoster);
+  }
+
+  /**
+   * One statement: stored only while the org's roster is the version the head names, and never over
+   * a newer head for it. A roster published concurrently may still commit just after; the relay
+   * serves a head only while it names the org's roster, so such a head is never handed out.
+   */
+  async saveRosterHead(orgId: Uint8Array, head: StoredRosterHead): Promise<boolean> {
+    const result = await this.pool.query(
+      `INSERT INTO roster_heads (org_id, roster_version, signed_at, head)
+         SELECT org_id, roster_version, $2, $3 FROM orgs WHERE org_id = $1 AND roster IS NOT NULL AND roster_version = $4
+       ON CONFLICT (org_id) DO UPDATE SET
+         roster_version = excluded.roster_version, signed_at = excluded.signed_at, head = excluded.head
+       WHERE roster_heads.roster_version < excluded.roster_version
+          OR (roster_heads.roster_version = excluded.roster_version AND roster_heads.signed_at <= excluded.signed_at)`,
+      [blob(orgId), head.signedAt, blob(head.head), head.rosterVersion],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async rosterHead(orgId: Uint8Array): Promise<StoredRosterHead | undefined> {
+    const [row] = await this.rows<RosterHeadRow>(
+      'SELECT roster_version, signed_at, head FROM roster_heads WHERE org_id = $1',
+      [blob(orgId)],
+    );
+    return row && toRosterHead(row);
   }
 
   async createConversation(c: Omit<StoredConversation, 'lastSeq'>): Promise<void> {
@@ -398,8 +427,8 @@ export class PostgresStore implements RelayStore {
 
   async removeOrg(orgId: Uint8Array): Promise<boolean> {
     await this.flush();
-    // The cascades remove its origins, conversations, records, audit log, roster history and history
-    // grants in the same transaction.
+    // The cascades remove its origins, conversations, records, audit log, roster history, roster head
+    // and history grants in the same transaction.
     const result = await this.pool.query('DELETE FROM orgs WHERE org_id = $1', [blob(orgId)]);
     return (result.rowCount ?? 0) > 0;
   }

@@ -23,6 +23,11 @@ export const RelayErrorCode = {
   /** A roster signed by neither the root nor a device that administers on the stored roster. */
   rosterSigner: 'SEALCHAT_E_ROSTER_SIGNER',
   /**
+   * A roster head (docs/protocol.md §4.4) that does not verify against the org's current roster, or
+   * is older than the head the relay holds for it.
+   */
+  rosterHeadRejected: 'SEALCHAT_E_ROSTER_HEAD_REJECTED',
+  /**
    * A write lost a race: the audit log's next index is not the one sent (re-read, then retry), or the
    * roster changed twice while a history grant was being stored (retry).
    */

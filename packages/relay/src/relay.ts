@@ -14,6 +14,7 @@ import {
   verifyRelayChallenge,
   verifyHeldRoster,
   verifyRoster,
+  verifyRosterHead,
   type ClientFrame,
   type ConversationSummary,
   type RelayFrame,
@@ -39,7 +40,7 @@ import {
 } from './store.js';
 
 /** The feature revision this relay speaks (wire.ts `WIRE_REVISION`); see docs/relay-protocol.md §Versioning. */
-export const RELAY_WIRE_REVISION = 4;
+export const RELAY_WIRE_REVISION = 5;
 /** The revision that brought `history-granted`: only sockets that said `hello` with it are pushed one. */
 const HISTORY_GRANT_REVISION = 4;
 /** A `history` page stops adding records past this many envelope bytes (it always carries at least one). */
@@ -409,6 +410,10 @@ export class Relay implements FanoutSink {
         return this.publishRoster(conn, frame);
       case 'get-roster':
         return this.getRoster(conn, frame);
+      case 'publish-roster-head':
+        return this.publishRosterHead(conn, frame);
+      case 'get-roster-head':
+        return this.getRosterHead(conn, frame);
       case 'open-conversation':
         return this.openConversation(conn, frame);
       case 'attach-conversation':
@@ -785,6 +790,50 @@ export class Relay implements FanoutSink {
     if (!org?.roster)
       throw new RelayRequestError(RelayErrorCode.notFound, 'No roster is published for that organisation');
     this.send(conn, { kind: 'roster', requestId: frame.requestId, roster: org.roster });
+  }
+
+  /**
+   * Keeps a roster head (docs/protocol.md §4.4) for the org's current roster. Anyone may publish one:
+   * it must verify against that roster (signed by the root or one of its administrators), and not be
+   * older than the head held for it. No age limit here: each visitor applies its own.
+   */
+  private async publishRosterHead(conn: Connection, frame: Frame<'publish-roster-head'>): Promise<void> {
+    const orgId = await orgIdFromRootKey(frame.orgRootKey);
+    const org = await this.store.getOrg(orgId);
+    if (!org) throw new RelayRequestError(RelayErrorCode.unknownOrg, 'This relay does not serve that organisation');
+    const rejected = new RelayRequestError(
+      RelayErrorCode.rosterHeadRejected,
+      'Roster head rejected: it does not name the current roster, its signer does not administer it, or a newer head is held',
+    );
+    const roster = bytesEqual(org.rootKey, frame.orgRootKey) ? await this.currentRoster(orgId) : undefined;
+    if (!roster) throw rejected;
+    let signedAt: number;
+    try {
+      ({ signedAt } = await verifyRosterHead(frame.head, {
+        orgRootKey: org.rootKey,
+        roster,
+        now: Date.now(),
+        maxAgeMs: Infinity,
+      }));
+    } catch (error) {
+      if (!(error instanceof SealchatError)) throw error;
+      this.logger.log('info', 'roster-head-refused', { conn: conn.id, code: error.code });
+      throw rejected;
+    }
+    if (!(await this.store.saveRosterHead(orgId, { rosterVersion: roster.version, signedAt, head: frame.head }))) {
+      throw rejected;
+    }
+    this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  /** The org's roster head, only while it names the org's current roster. No authentication: it is public and signed. */
+  private async getRosterHead(conn: Connection, frame: Frame<'get-roster-head'>): Promise<void> {
+    const org = await this.store.getOrg(frame.orgId);
+    const head = org?.roster ? await this.store.rosterHead(frame.orgId) : undefined;
+    if (!head || head.rosterVersion !== org?.rosterVersion) {
+      throw new RelayRequestError(RelayErrorCode.notFound, 'No roster head is published for the current roster');
+    }
+    this.send(conn, { kind: 'roster-head', requestId: frame.requestId, head: head.head });
   }
 
   private async openConversation(conn: Connection, frame: Frame<'open-conversation'>): Promise<void> {

@@ -71,6 +71,14 @@ export const MIGRATIONS: readonly string[] = [
      UNIQUE (org_id, device_id, conversation_id)
    );
    CREATE INDEX history_grants_by_conversation ON history_grants (conversation_id);`,
+  // v6 (wire revision 5): each organisation's newest roster head (docs/protocol.md §4.4), one row
+  // per org, replaced by a newer one and gone with its org.
+  `CREATE TABLE roster_heads (
+     org_id BLOB PRIMARY KEY REFERENCES orgs (org_id) ON DELETE CASCADE,
+     roster_version INTEGER NOT NULL CHECK (roster_version > 0),
+     signed_at INTEGER NOT NULL CHECK (signed_at >= 0),
+     head BLOB NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** Epochs are random in [1, 2^48 - 1]: unguessable enough that two restores never share one. */

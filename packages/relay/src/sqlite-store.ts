@@ -19,6 +19,7 @@ import {
   type StoredHistoryGrant,
   type StoredRecord,
   type StoredRoster,
+  type StoredRosterHead,
 } from './store.js';
 import {
   blob,
@@ -29,6 +30,7 @@ import {
   toHistoryGrant,
   toRecord,
   toRoster,
+  toRosterHead,
   type AuditRow,
   type ConversationRow,
   type GrantRow,
@@ -36,6 +38,7 @@ import {
   type QueuedAppend,
   type RecordRow,
   type RosterRow,
+  type RosterHeadRow,
 } from './store-rows.js';
 
 /**
@@ -99,6 +102,18 @@ export class SqliteStore implements RelayStore {
         'SELECT version, roster FROM roster_history WHERE org_id = ? AND version >= ? ORDER BY version LIMIT ?',
       ),
       orgRosters: db.prepare<[Buffer]>('DELETE FROM roster_history WHERE org_id = ?'),
+      // Only while the org's roster is the one the head names, and never over a newer head for it.
+      saveRosterHead: db.prepare<[number, Buffer, Buffer, number]>(
+        `INSERT INTO roster_heads (org_id, roster_version, signed_at, head)
+           SELECT org_id, roster_version, ?, ? FROM orgs WHERE org_id = ? AND roster IS NOT NULL AND roster_version = ?
+         ON CONFLICT (org_id) DO UPDATE SET
+           roster_version = excluded.roster_version, signed_at = excluded.signed_at, head = excluded.head
+         WHERE roster_heads.roster_version < excluded.roster_version
+            OR (roster_heads.roster_version = excluded.roster_version AND roster_heads.signed_at <= excluded.signed_at)`,
+      ),
+      rosterHead: db.prepare<[Buffer], RosterHeadRow>(
+        'SELECT roster_version, signed_at, head FROM roster_heads WHERE org_id = ?',
+      ),
       // The devices a roster lists arrive as a JSON array of hex ids: one statement whatever their number.
       dropGrants: db.prepare<[Buffer, string]>(
         'DELETE FROM history_grants WHERE org_id = ? AND device_id NOT IN (SELECT unhex(value) FROM json_each(?))',
@@ -243,6 +258,15 @@ export class SqliteStore implements RelayStore {
     return this.stmts.rosterHistory.all(blob(orgId), fromVersion, limit).map(toRoster);
   }
 
+  async saveRosterHead(orgId: Uint8Array, head: StoredRosterHead): Promise<boolean> {
+    return this.stmts.saveRosterHead.run(head.signedAt, blob(head.head), blob(orgId), head.rosterVersion).changes > 0;
+  }
+
+  async rosterHead(orgId: Uint8Array): Promise<StoredRosterHead | undefined> {
+    const row = this.stmts.rosterHead.get(blob(orgId));
+    return row && toRosterHead(row);
+  }
+
   async createConversation(c: Omit<StoredConversation, 'lastSeq'>): Promise<void> {
     this.stmts.createConversation.run(blob(c.conversationId), blob(c.orgId), blob(c.capabilityHash), c.createdAt);
   }
@@ -377,7 +401,7 @@ export class SqliteStore implements RelayStore {
       this.stmts.clearOrigins.run(id);
       this.stmts.orgAudit.run(id);
       this.stmts.orgRosters.run(id);
-      // History grants went with the conversations (ON DELETE CASCADE).
+      // History grants went with the conversations, the roster head goes with the org (ON DELETE CASCADE).
       return this.stmts.deleteOrg.run(id).changes > 0;
     })();
   }

@@ -6,6 +6,7 @@ import type {
   StoredOrg,
   StoredRecord,
   StoredRoster,
+  StoredRosterHead,
 } from './store.js';
 
 /**
@@ -47,6 +48,12 @@ export interface AuditRow {
 export interface GrantRow {
   conversation_id: Buffer;
   sealed: Buffer;
+}
+
+export interface RosterHeadRow {
+  roster_version: number | string;
+  signed_at: number | string;
+  head: Buffer;
 }
 
 export interface RosterRow {
@@ -110,6 +117,10 @@ export function toAuditRecord(row: AuditRow): StoredAuditRecord {
 
 export function toRoster(row: RosterRow): StoredRoster {
   return { version: Number(row.version), roster: bytes(row.roster) };
+}
+
+export function toRosterHead(row: RosterHeadRow): StoredRosterHead {
+  return { rosterVersion: Number(row.roster_version), signedAt: Number(row.signed_at), head: bytes(row.head) };
 }
 
 export function toHistoryGrant(row: GrantRow): StoredHistoryGrant {

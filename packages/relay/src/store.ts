@@ -55,6 +55,16 @@ export interface StoredRoster {
 }
 
 /**
+ * A roster head as the relay keeps it (docs/protocol.md §4.4): the signed bytes, the roster version
+ * they name and when they were signed. Public, and unforgeable by the relay.
+ */
+export interface StoredRosterHead {
+  readonly rosterVersion: number;
+  readonly signedAt: number;
+  readonly head: Uint8Array<ArrayBuffer>;
+}
+
+/**
  * A history grant as stored: a conversation's chain seeds, sealed by a supervisor to one device of the
  * org. Opaque ciphertext to the relay; at most one per (org, device, conversation).
  */
@@ -149,6 +159,15 @@ export interface RelayStore {
    * order. Each was accepted by {@link saveRoster} (or was the org's roster when the history began).
    */
   rosterHistory(orgId: Uint8Array, fromVersion: number, limit: number): Promise<StoredRoster[]>;
+  /**
+   * Keeps `head` as the org's roster head, replacing the one held, in one step that checks the org's
+   * roster is still version `head.rosterVersion` (a roster published meanwhile wins) and that the
+   * held head, if it names that version too, is not newer. The caller has verified it against that
+   * roster. Returns false, storing nothing, otherwise. A head goes with its org ({@link removeOrg}).
+   */
+  saveRosterHead(orgId: Uint8Array, head: StoredRosterHead): Promise<boolean>;
+  /** The org's roster head, whichever roster it names (a newer roster makes it stale, not gone). */
+  rosterHead(orgId: Uint8Array): Promise<StoredRosterHead | undefined>;
 
   createConversation(conversation: Omit<StoredConversation, 'lastSeq'>): Promise<void>;
   getConversation(conversationId: Uint8Array): Promise<StoredConversation | undefined>;

@@ -180,6 +180,35 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       expect(await store.saveRoster(random(16), 1, random(10), 100, [])).toBe(false);
     });
 
+    it('keeps one roster head per org, only for its current roster and never over a newer one', async () => {
+      const head = (rosterVersion: number, signedAt: number) => ({ rosterVersion, signedAt, head: random(165) });
+      expect(await store.rosterHead(orgId)).toBeUndefined();
+      // No roster yet, or a head naming another version than the org's: nothing stored.
+      expect(await store.saveRosterHead(orgId, head(1, 10))).toBe(false);
+      expect(await store.saveRoster(orgId, 2, random(40), 100, [])).toBe(true);
+      expect(await store.saveRosterHead(orgId, head(1, 10))).toBe(false);
+      expect(await store.saveRosterHead(random(16), head(2, 10))).toBe(false);
+      const first = head(2, 100);
+      expect(await store.saveRosterHead(orgId, first)).toBe(true);
+      expect(await store.rosterHead(orgId)).toEqual(first);
+      // An older head for the same roster is refused; the same time again (a retry) and a newer one replace it.
+      expect(await store.saveRosterHead(orgId, head(2, 99))).toBe(false);
+      expect(await store.saveRosterHead(orgId, head(2, 100))).toBe(true);
+      const later = head(2, 200);
+      expect(await store.saveRosterHead(orgId, later)).toBe(true);
+      expect(await open().then((again) => again.rosterHead(orgId))).toEqual(later);
+      // A new roster leaves the old head in place (it names the old roster) until one names the new roster,
+      // even one signed earlier than the old head.
+      expect(await store.saveRoster(orgId, 3, random(40), 100, [])).toBe(true);
+      expect(await store.rosterHead(orgId)).toEqual(later);
+      const forNew = head(3, 150);
+      expect(await store.saveRosterHead(orgId, forNew)).toBe(true);
+      expect(await store.rosterHead(orgId)).toEqual(forNew);
+      // The head goes with its org.
+      expect(await store.removeOrg(orgId)).toBe(true);
+      expect(await store.rosterHead(orgId)).toBeUndefined();
+    });
+
     it('stores nothing for a roster version already held or older (another relay published first)', async () => {
       const first = random(40);
       expect(await store.saveRoster(orgId, 2, first, 100, [])).toBe(true);
