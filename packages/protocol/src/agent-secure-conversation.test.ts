@@ -226,7 +226,8 @@ describe('private notes', () => {
         rosterVersion: 1,
         mode: 'archive' as const,
       });
-      const readers = [w.org.supervisor, colleague, agent];
+      // Archive mode: an honest share lists the archive key too (one without it is refused first).
+      const readers = [w.org.supervisor, colleague, agent, w.roster.archive!];
       return { w, agent, colleague, receiver, binding, readers };
     }
 

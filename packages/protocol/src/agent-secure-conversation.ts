@@ -299,6 +299,7 @@ export class AgentSecureConversation extends SecureConversation {
         throw new UntrustedSenderError('Key share carries keys that are not the sender’s');
       if (intro.mode !== this.pinnedMode)
         throw new ConversationModeError(`Note key share in ${intro.mode} mode in a ${this.pinnedMode} conversation`);
+      this.checkArchiveShare(intro.mode, intro.recipients);
       if (this.chains.has(key)) throw new NoteChainError('A note key share for a message chain');
       const opener = this.opener(intro.recipients);
       if (opener) {

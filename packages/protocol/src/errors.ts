@@ -153,6 +153,16 @@ export class ConversationModeError extends SealchatError {
 }
 
 /**
+ * An `archive`-mode key share that does not list the roster's archive key: its chain could never
+ * be read through the archive, so the conversation would silently stop being archived.
+ */
+export class ArchiveShareError extends SealchatError {
+  constructor(message: string) {
+    super('SEALCHAT_E_ARCHIVE_SHARE', message);
+  }
+}
+
+/**
  * A note broke the rule that keeps notes from the visitor (docs/protocol.md §8): a note key share
  * lists the conversation's visitor or came before the visitor was known, a note is on a message
  * chain, or a message, receipt, typing notice or control envelope is on a note chain.

@@ -110,6 +110,7 @@ export {
   UntrustedSenderError,
   NoChainError,
   ConversationModeError,
+  ArchiveShareError,
   NoteChainError,
   ArchiveKeyError,
 } from './errors.js';

@@ -20,6 +20,7 @@ import {
   type TranscriptLink,
 } from './envelope.js';
 import {
+  ArchiveShareError,
   ConversationModeError,
   NoChainError,
   ReplayError,
@@ -335,6 +336,7 @@ export class SecureConversation {
       if (this._iAmVisitor && !mine && intro.mode !== this._ownMode) {
         throw new ConversationModeError(`Key share in ${intro.mode} mode; this visitor chose ${this._ownMode}`);
       }
+      this.checkArchiveShare(intro.mode, intro.recipients);
       const chainKey = this.chainKey(envelope.senderDeviceId, envelope.chainId);
       const opener = this.opener(intro.recipients);
       if (opener) {
@@ -386,6 +388,17 @@ export class SecureConversation {
     return envelope.type > EnvelopeType.control ? { kind: 'hidden' } : undefined;
   }
   /* eslint-enable @typescript-eslint/no-unused-vars */
+
+  /**
+   * Refuses an `archive`-mode key share that leaves out the roster's archive key: a hostile or
+   * buggy sender could otherwise make its chain unarchivable without anyone noticing.
+   * @throws ArchiveShareError
+   */
+  protected checkArchiveShare(mode: ConversationMode, recipients: readonly Uint8Array[]): void {
+    const archive = this.roster.archive;
+    if (mode === 'archive' && archive && !recipients.some((r) => bytesEqual(r, archive.deviceId)))
+      throw new ArchiveShareError('An archive-mode key share leaves out the archive key');
+  }
 
   /** Who opens a key share listing `recipients`: this device when it is one. */
   protected opener(recipients: readonly Uint8Array[]): ShareOpener | undefined {
