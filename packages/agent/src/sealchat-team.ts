@@ -369,7 +369,8 @@ export class SealchatTeam extends LitElement {
       return;
     }
     try {
-      await publishRoster(relay, { rootPublic: organisation.rootPublic, roster });
+      // With the root key, so the relay also gets a fresh head for it: visitors write only under one.
+      await publishRoster(relay, { rootPublic: organisation.rootPublic, rootKey: organisation.rootKey, roster });
       this.unpublished = false;
       this.notice = done;
       this.changed(version, true);

@@ -49,7 +49,7 @@ export { AgentSession, AgentConversation } from './agent-session.js';
 export type { Assignment, RefusedControl } from './agent-session.js';
 export type { AgentSessionOptions } from './agent-session.js';
 export type { PresenceStatus } from '@sealchat/protocol';
-export { loadOrCreateOrganisation, publishRoster } from './organisation-bootstrap.js';
+export { loadOrCreateOrganisation, publishRoster, publishRosterHead } from './organisation-bootstrap.js';
 export type { Organisation, OrganisationOptions } from './organisation-bootstrap.js';
 export {
   createOrganisation,
@@ -114,7 +114,13 @@ export {
   removeDevice,
   removeAgentDevice,
 } from './team-roster.js';
-export type { IssuedRoster, ListedDevice, RosterChangeOptions, EnrolOptions } from './team-roster.js';
+export type {
+  IssuedRoster,
+  ListedDevice,
+  RosterChangeOptions,
+  EnrolOptions,
+  EnrolDeviceOptions,
+} from './team-roster.js';
 export { setRetention, getOrgSettings, relayAuditTransport } from './org-admin.js';
 export { fetchRosterHistory } from './org-admin.js';
 export type { OrgAdminChannel, OrgSettings } from './org-admin.js';

@@ -47,6 +47,8 @@ async function rosterRelay(forged?: Uint8Array<ArrayBuffer>) {
                 : { kind: 'error', requestId: frame.requestId, code: 'SEALCHAT_E_NOT_FOUND', message: 'no roster' },
             ),
           );
+        } else if (frame.kind === 'publish-roster-head') {
+          socket.send(encodeRelayFrame({ kind: 'ok', requestId: frame.requestId }));
         } else if (frame.kind === 'publish-roster') {
           try {
             const verified = await verifyRoster(frame.roster, { orgRootKey: frame.orgRootKey, now: Date.now() });

@@ -1,11 +1,13 @@
 import {
   MAX_ADMINISTER_LIFETIME_MS,
+  agentWire,
   bytesEqual,
   exportPublicKey,
   formatOrgKey,
   fromHex,
   issueCertificate,
   issueRoster,
+  issueRosterHead,
   loadOrCreateIdentity,
   loadOrCreateKeyPair,
   orgIdFromRootKey,
@@ -240,21 +242,63 @@ function parseSavedRoster(
 }
 
 /**
- * Publishes the organisation's roster to the relay. A relay in demo mode registers an unknown
- * organisation this way; otherwise the operator registers it first.
- * @throws RelayRequestError when the relay refuses (unknown org, rollback).
+ * Publishes the organisation's roster to the relay, and, given the root key, a fresh roster head for
+ * it ({@link publishRosterHead}): the new roster makes the relay's head stale, and visitors write
+ * only under a fresh one. A relay in demo mode registers an unknown organisation this way;
+ * otherwise the operator registers it first.
+ * @throws RelayRequestError when the relay refuses the roster (unknown org, rollback) or the head.
  */
 export async function publishRoster(
   relayUrl: string,
-  org: Pick<Organisation, 'rootPublic' | 'roster'>,
+  org: Pick<Organisation, 'rootPublic' | 'roster'> & { readonly rootKey?: CryptoKeyPair | undefined },
   options: RelayConnectionOptions = {},
 ): Promise<void> {
-  const connection = await openOneOff(relayUrl, options);
+  const { rootKey } = org;
+  const connection = await openOneOff(relayUrl, rootKey ? { ...options, wire: agentWire } : options);
   try {
     await connection.request({ kind: 'publish-roster', orgRootKey: org.rootPublic, roster: org.roster });
+    if (rootKey) await sendRosterHead(connection, { ...org, rootKey }, Date.now());
   } finally {
     connection.close();
   }
+}
+
+/**
+ * Signs a roster head for the organisation's own roster with its root key, "this roster is current
+ * now", and publishes it (docs/protocol.md §4.4). Visitors refuse a head older than their limit
+ * (4 days by default), so consoles call this after every roster publish, on load and every few
+ * hours while open. The relay refuses the head when it holds a newer roster than `org.roster`.
+ * @returns when the head was signed (ms since the epoch).
+ * @throws RelayRequestError when the relay refuses (`SEALCHAT_E_ROSTER_HEAD_REJECTED`, unknown org).
+ * @throws RosterError when `org.roster` no longer verifies (expired).
+ */
+export async function publishRosterHead(
+  relayUrl: string,
+  org: Pick<Organisation, 'rootKey' | 'rootPublic' | 'roster'>,
+  options: RelayConnectionOptions = {},
+): Promise<number> {
+  const connection = await openOneOff(relayUrl, { ...options, wire: agentWire });
+  try {
+    return await sendRosterHead(connection, org, Date.now());
+  } finally {
+    connection.close();
+  }
+}
+
+async function sendRosterHead(
+  connection: RelayConnection,
+  org: Pick<Organisation, 'rootKey' | 'rootPublic' | 'roster'>,
+  signedAt: number,
+): Promise<number> {
+  // The console's own roster, from its own storage: never one the relay served (docs/security.md F2).
+  const roster = await verifyHeldRoster(org.roster, org.rootPublic, signedAt);
+  const head = await issueRosterHead(
+    roster,
+    { privateKey: org.rootKey.privateKey, publicKey: org.rootPublic },
+    signedAt,
+  );
+  await connection.request({ kind: 'publish-roster-head', orgRootKey: org.rootPublic, head });
+  return signedAt;
 }
 
 /**

@@ -43,9 +43,23 @@ export interface EnrolOptions extends RosterChangeOptions {
   readonly displayName?: string;
 }
 
-/** A roster issued and saved in the organisation's store, ready for `publishRoster`. */
+export interface EnrolDeviceOptions extends RosterChangeOptions {
+  /**
+   * Let a supervisor administer: sign roster heads and the next roster (docs/protocol.md §4.2, §4.4),
+   * as a keeper device does (docs/operations.md). Its certificate then lives at most 7 days and is
+   * renewed, with the capability, whenever a console re-issues the roster. Default false; ignored
+   * for an agent.
+   */
+  readonly administer?: boolean;
+}
+
+/**
+ * A roster issued and saved in the organisation's store, ready for `publishRoster`, which also
+ * publishes a fresh roster head for it with `rootKey` (docs/protocol.md §4.4).
+ */
 export interface IssuedRoster {
   readonly rootPublic: Uint8Array<ArrayBuffer>;
+  readonly rootKey: CryptoKeyPair;
   readonly roster: Uint8Array<ArrayBuffer>;
   readonly version: number;
 }
@@ -161,7 +175,7 @@ export function enrolDevice(
   device: PublicDevice,
   role: DeviceRole,
   displayName: string,
-  options: RosterChangeOptions = {},
+  options: EnrolDeviceOptions = {},
 ): Promise<IssuedRoster> {
   const entry: ListedDevice = {
     deviceId: device.deviceId,
@@ -169,6 +183,7 @@ export function enrolDevice(
     agreementPublic: device.agreementPublic,
     displayName,
     role,
+    ...(role === 'supervisor' && options.administer === true ? { administer: true } : {}),
   };
   return reissueRoster(
     store,
@@ -323,5 +338,5 @@ async function reissueRoster(
   );
   // Saved before it is published: a version the relay has must never be issued twice with other bytes.
   await store.putRecord(ROSTER_RECORD, { roster: toHex(roster), version, expiresAt });
-  return { rootPublic: org.rootPublic, roster, version };
+  return { rootPublic: org.rootPublic, rootKey: org.rootKey, roster, version };
 }
