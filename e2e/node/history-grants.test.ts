@@ -129,6 +129,38 @@ describe('history grants over a real relay', { timeout: 30_000 }, () => {
     expect(samLive.conversationList.map((c) => c.id)).toEqual([conversationId]);
   });
 
+  it('a console that read a conversation through a grant does not read it again on every reconnect', async () => {
+    const running = await startTestRelay(closers);
+    const { org, console, visitor, conversationId, sam, admin } = await pastConversation(running);
+    const sockets = new Set<InstanceType<typeof WebSocket>>();
+    const SamWebSocket = class extends WebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.add(this);
+      }
+    };
+    const samLive = await agentSession(running, org.rootPublic, sam, closers, {
+      WebSocket: SamWebSocket as unknown as typeof WS,
+      reconnectDelayMs: 50,
+      maxReconnectDelayMs: 100,
+    });
+    const shown = until(samLive, 'message', (m: ChatMessage) => m.note === true);
+    await admin.shareHistory(console, { deviceId: sam.deviceId, name: 'Sam' });
+    await shown;
+
+    // The network drops; the console reconnects, fetches its grants again, and attaches.
+    const reread: string[] = [];
+    samLive.addEventListener('conversation', (event) => reread.push((event as CustomEvent<{ id: string }>).detail.id));
+    for (const socket of sockets) socket.close();
+    const after = until<ChatMessage>(samLive, 'message', (m) => m.text === 'Still there?');
+    await until(samLive, 'state', (state: string) => state === 'open');
+    await visitor.send('Still there?');
+    await after;
+    // The grant it holds is the grant it fetched again: nothing to read anew.
+    expect(reread).toEqual([]);
+    expect(texts(samLive, conversationId)).toEqual([...PAST, ['Still there?', false]]);
+  });
+
   it('without a grant an agent enrolled later reads nothing of the past; an ephemeral conversation has nothing to share', async () => {
     const running = await startTestRelay(closers);
     const { org, console, conversationId, sam, admin } = await pastConversation(running, 'ephemeral');

@@ -185,8 +185,10 @@ export class AgentSecureConversation extends SecureConversation {
     const key = this.chainKey(envelope.senderDeviceId, envelope.chainId);
     const granted = this.granted.get(`${type}:${key}`);
     const mine = bytesEqual(envelope.senderDeviceId, this.me.deviceId);
+    // A copy: the chain zeroes its seed once it has stepped, and the granted one is still held
+    // (here for grantableSeeds, and by the session that compares it with the grant fetched again).
     if (granted && !mine && !chains.has(key))
-      chains.set(key, new ReceivingChain(envelope.chainId, granted, { maxSkip: this.maxSkip }));
+      chains.set(key, new ReceivingChain(envelope.chainId, granted.slice(), { maxSkip: this.maxSkip }));
     this.kept?.set(`${type}:${key}`, envelope);
   }
 

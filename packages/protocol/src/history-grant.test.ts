@@ -115,6 +115,24 @@ describe('history grants', () => {
     expect(without.refused.every((e) => e instanceof NoChainError)).toBe(true);
   });
 
+  // The caller (AgentSession) keeps what it granted, to read the conversation again on a later
+  // load and to see whether a grant fetched again changed anything (issue 11, finding 9).
+  it('reading with granted seeds leaves the seeds it was given intact, so a second reader reads too', async () => {
+    const w = await pastConversation();
+    await read(w.archiveHolder, w.sealed);
+    const seeds = await w.archiveHolder.grantableSeeds();
+    const given = seeds.map((s) => s.seed.slice());
+    expect((await read(w.reader(w.late, seeds), w.sealed)).texts).toHaveLength(3);
+    expect(seeds.map((s) => s.seed)).toEqual(given);
+    expect((await read(w.reader(w.late, seeds), w.sealed)).texts).toEqual([
+      'Where is my order?',
+      'Checking',
+      'note: Courier lost it',
+    ]);
+    // The archive holder's own seeds stay grantable after it read with them, too.
+    expect((await w.archiveHolder.grantableSeeds()).map((s) => s.seed)).toEqual(given);
+  });
+
   it('a grant opens only for its device, organisation and conversation, and not once altered', async () => {
     const w = await pastConversation();
     await read(w.archiveHolder, w.sealed);
