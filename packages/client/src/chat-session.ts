@@ -92,13 +92,16 @@ export abstract class ChatSession extends EventTarget {
   private readonly unchecked = new WeakMap<Conversation, TranscriptMark['seen']>();
   private readonly markTimers = new Map<Conversation, ReturnType<typeof setTimeout>>();
 
+  private device: DeviceIdentity;
+
   protected constructor(
     protected readonly options: ChatSessionOptions,
-    readonly identity: DeviceIdentity,
+    identity: DeviceIdentity,
     protected readonly orgRootKey: Uint8Array<ArrayBuffer>,
     readonly orgId: Uint8Array<ArrayBuffer>,
   ) {
     super();
+    this.device = identity;
     this.connection = new RelayConnection(options.relayUrl, options);
     this.outbox = new Outbox(
       this.connection,
@@ -121,6 +124,16 @@ export abstract class ChatSession extends EventTarget {
 
   get state(): ConnectionState {
     return this.connection.state;
+  }
+
+  /** This device's keys. A visitor's are replaced when it erases its conversation. */
+  get identity(): DeviceIdentity {
+    return this.device;
+  }
+
+  /** The keys conversations opened from now on are written with; those already open keep theirs. */
+  protected renewIdentity(identity: DeviceIdentity): void {
+    this.device = identity;
   }
 
   /** Every message of a conversation, in order. */

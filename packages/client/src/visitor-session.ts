@@ -1,15 +1,20 @@
 import {
   bytesEqual,
+  DEFAULT_MAX_HEAD_AGE_MS,
   loadOrCreateIdentity,
   orgIdFromRootKey,
   parseOrgKey,
+  RosterError,
+  RosterHeadError,
   safetyCode,
   SealchatError,
   toHex,
+  verifyRosterHead,
   type ConversationMode,
   type FormContent,
   type MessageContent,
   type RelayFrame,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { ChatMessage, MessageState } from './chat-message.js';
 import { ChatSession, type ChatSessionEventMap, type ChatSessionOptions } from './chat-session.js';
@@ -25,6 +30,12 @@ import { ConnectionLostError, RelayRequestError, toSealchatError } from './error
 import { contentOf, deleteLocalHistory, draftOf, loadLocalHistory, saveLocalHistory } from './local-history.js';
 import { Outbox, type OutboxItem, type SealedItem } from './outbox.js';
 
+/**
+ * Key-store name of the visitor's device for one organisation: each organisation on a site sees
+ * another device, and an erasure replaces it, so no key links two conversations (docs/key-storage.md).
+ */
+const deviceName = (orgId: Uint8Array): string => `visitor/${toHex(orgId)}`;
+
 /** Delivery states in order (as in Conversation); merging never moves a message back. */
 const RANK: Record<MessageState, number> = { failed: 0, sending: 0, sent: 1, delivered: 2, read: 3 };
 
@@ -38,6 +49,14 @@ export interface VisitorSessionOptions extends ChatSessionOptions {
    * kept for re-reading. Only messages not yet stored by the relay are kept locally, until they are.
    */
   readonly mode?: ConversationMode;
+  /**
+   * The oldest roster head (docs/protocol.md §4.4) under which this visitor shares keys, in ms.
+   * Default 4 days (`DEFAULT_MAX_HEAD_AGE_MS`), which a team away for a long weekend still meets;
+   * a relay hiding a revocation reaches new visitors for at most this long.
+   */
+  readonly maxRosterHeadAgeMs?: number;
+  /** Refuse a roster below this version (the embed snippet's `min-roster-version`). Default 0. */
+  readonly minRosterVersion?: number;
 }
 
 /**
@@ -64,6 +83,8 @@ export class VisitorSession extends ChatSession {
   private _loadError: SealchatError | undefined;
   /** Writes to the store, one after another. */
   private _writes: Promise<void> = Promise.resolve();
+  /** The device key being replaced after an erasure; a new conversation waits for it. */
+  private _renewal: Promise<void> | undefined;
   private _dirty = false;
   private _closed = false;
   private _opening: Promise<void> | undefined;
@@ -73,6 +94,8 @@ export class VisitorSession extends ChatSession {
   private readonly _fromDisk = new WeakSet<ChatMessage>();
   /** Ids the conversation uses for an entry {@link _merge} keeps under another id (`seq:<n>` → client id). */
   private readonly _alias = new Map<string, string>();
+  /** When the newest roster head this session verified was signed; nothing is sealed under a stale one. */
+  private _vouchedAt = -Infinity;
 
   /**
    * Loads what the store keeps, connects, and resolves once the first connection is set up (so it
@@ -105,13 +128,21 @@ export class VisitorSession extends ChatSession {
   }
 
   private static async _load(options: VisitorSessionOptions): Promise<VisitorSession> {
+    const { store, maxRosterHeadAgeMs: age, minRosterVersion: min } = options;
+    if (age !== undefined && !(age > 0)) throw new TypeError(`maxRosterHeadAgeMs must be above 0, not ${age}`);
+    if (min !== undefined && !(Number.isSafeInteger(min) && min >= 0))
+      throw new TypeError(`minRosterVersion must be a whole number from 0, not ${min}`);
     const orgRootKey = await parseOrgKey(options.orgKey);
-    const [identity, orgId] = await Promise.all([
-      loadOrCreateIdentity(options.store, 'visitor'),
-      orgIdFromRootKey(orgRootKey),
-    ]);
+    const orgId = await orgIdFromRootKey(orgRootKey);
+    const pointer = await loadConversationPointer(store, orgId);
+    const name = deviceName(orgId);
+    // A conversation opened while one key served every organisation of the site goes on with it
+    // until erased: its readers know the visitor by that key.
+    const legacy =
+      pointer && !(await store.getKeyPair(`${name}/signing`)) && (await store.getKeyPair('visitor/signing'));
+    const identity = await loadOrCreateIdentity(store, legacy ? 'visitor' : name);
     const session = new VisitorSession(options, identity, orgRootKey, orgId);
-    session._pointer = await loadConversationPointer(options.store, orgId);
+    session._pointer = pointer;
     await session._restore();
     return session;
   }
@@ -207,6 +238,7 @@ export class VisitorSession extends ChatSession {
 
   protected override async onConnected(): Promise<void> {
     const roster = await this.refreshRoster();
+    await this._confirm(roster);
     const presence = await this.connection.request({ kind: 'watch-presence', orgId: this.orgId, subscribe: true });
     if (presence.kind === 'presence') this._setOnline(presence.anyoneOnline);
     if (this._pointer) {
@@ -252,6 +284,13 @@ export class VisitorSession extends ChatSession {
 
   /** Opens the conversation when the first item that needs one has its turn (so never before the catch-up). */
   protected override async sealItem(item: OutboxItem): Promise<SealedItem> {
+    // A page open for days: the head checked at connect time has aged, so ask again before sharing keys.
+    const { maxRosterHeadAgeMs = DEFAULT_MAX_HEAD_AGE_MS } = this.options as VisitorSessionOptions;
+    if (Date.now() - this._vouchedAt > maxRosterHeadAgeMs)
+      await this._confirm(this.roster!).catch((error: unknown) => {
+        this.emit('error', toSealchatError(error));
+        throw error;
+      });
     if (item.conversationId === undefined && !this._conversation) await this._ensureConversation();
     const conversation = this._conversation;
     const { content, id } = item;
@@ -263,6 +302,32 @@ export class VisitorSession extends ChatSession {
     )
       conversation.draft(content, id);
     return super.sealItem({ ...item, conversationId: item.conversationId ?? conversation?.id });
+  }
+
+  /**
+   * Shares keys only under a roster someone who administers the organisation recently called current
+   * (docs/protocol.md §4.4): a relay may still hold a roster from before a revocation.
+   * @throws RosterHeadError (or StaleRosterHeadError) when the relay has no such head; RosterError
+   *   for a roster below `minRosterVersion`.
+   */
+  private async _confirm(roster: VerifiedRoster): Promise<void> {
+    const { maxRosterHeadAgeMs, minRosterVersion = 0 } = this.options as VisitorSessionOptions;
+    if (roster.version < minRosterVersion)
+      throw new RosterError(`Roster version ${roster.version} is below the ${minRosterVersion} this site requires`);
+    const answer = await this.connection
+      .request({ kind: 'get-roster-head', orgId: this.orgId })
+      .catch((error: unknown) => {
+        // None published, or a relay too old to keep one: nothing vouches for the roster.
+        throw error instanceof RelayRequestError ? new RosterHeadError(error.message, { cause: error }) : error;
+      });
+    if (answer.kind !== 'roster-head') throw new RosterHeadError(`Expected a roster head, got ${answer.kind}`);
+    const head = await verifyRosterHead(answer.head, {
+      orgRootKey: this.orgRootKey,
+      roster,
+      now: Date.now(),
+      maxAgeMs: maxRosterHeadAgeMs,
+    });
+    this._vouchedAt = head.signedAt;
   }
 
   private async _queue(content: MessageContent | FormContent, id = Outbox.newClientMessageId()): Promise<ChatMessage> {
@@ -414,8 +479,18 @@ export class VisitorSession extends ChatSession {
     this._epoch = 0;
     this._list = [];
     this._alias.clear();
-    await deleteConversationPointer(this.options.store, this.orgId);
+    // A new device for the next conversation, so nothing links it to the one erased.
+    await Promise.all([deleteConversationPointer(this.options.store, this.orgId), this._renew()]);
     this.dispatchEvent(new CustomEvent('deleted', { detail: conversationId }));
+  }
+
+  private _renew(): Promise<void> {
+    const { store } = this.options;
+    const name = deviceName(this.orgId);
+    return (this._renewal = (async () => {
+      await Promise.all([store.deleteKeyPair(`${name}/signing`), store.deleteKeyPair(`${name}/agreement`)]);
+      this.renewIdentity(await loadOrCreateIdentity(store, name));
+    })());
   }
 
   /** Opens the conversation once, however many messages wait for it. */
@@ -424,6 +499,8 @@ export class VisitorSession extends ChatSession {
   }
 
   private async _openConversation(): Promise<void> {
+    // Not with the device of a conversation just erased (a renewal that failed is tried again).
+    await this._renewal?.catch(() => this._renew());
     const answer = await this.connection.request({ kind: 'open-conversation', orgId: this.orgId });
     if (answer.kind !== 'conversation-opened') {
       throw new SealchatError('SEALCHAT_E_BAD_ANSWER', `Expected conversation-opened, got ${answer.kind}`);
