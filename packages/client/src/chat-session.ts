@@ -1,5 +1,4 @@
 import {
-  fromHex,
   ReplayError,
   SealchatError,
   toHex,
@@ -84,13 +83,13 @@ export abstract class ChatSession extends EventTarget {
   private readonly lastTyping = new Map<string, number>();
   private readonly deliveredTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Conversations whose stored transcript mark was given back to them (once each). */
-  private readonly marked = new WeakSet<Conversation>();
+  private readonly _marked = new WeakSet<Conversation>();
   /**
    * The heads a conversation held on an earlier load, until its first full catch-up checked that
    * the relay's history extends them. Kept as stored until then, so a trim is not written over.
    */
-  private readonly unchecked = new WeakMap<Conversation, TranscriptMark['seen']>();
-  private readonly markTimers = new Map<Conversation, ReturnType<typeof setTimeout>>();
+  private readonly _unchecked = new WeakMap<Conversation, TranscriptMark['seen']>();
+  private readonly _markTimers = new Map<Conversation, ReturnType<typeof setTimeout>>();
 
   private device: DeviceIdentity;
 
@@ -106,7 +105,7 @@ export abstract class ChatSession extends EventTarget {
     this.outbox = new Outbox(
       this.connection,
       {
-        seal: (item) => this.sealAndMark(item),
+        seal: (item) => this._sealAndMark(item),
         sent: (item, conversationId, seq) => {
           if (shown(item)) this.changeMessage(toHex(conversationId), item.id, { seq, state: 'sent' });
         },
@@ -174,11 +173,11 @@ export abstract class ChatSession extends EventTarget {
     this.outbox.stop();
     for (const timer of this.deliveredTimers.values()) clearTimeout(timer);
     // What the last records moved is written now, not lost with the timer.
-    for (const [conversation, timer] of this.markTimers) {
+    for (const [conversation, timer] of this._markTimers) {
       clearTimeout(timer);
-      void this.saveMark(conversation).catch(() => undefined);
+      void this._saveMark(conversation).catch(() => undefined);
     }
-    this.markTimers.clear();
+    this._markTimers.clear();
     this.connection.close();
   }
 
@@ -277,18 +276,13 @@ export abstract class ChatSession extends EventTarget {
    * SecureConversation drop what we already had. Resolves once the announced backlog is processed.
    */
   protected async attach(conversation: Conversation, capability: Uint8Array<ArrayBuffer>): Promise<void> {
-    if (!this.marked.has(conversation)) {
-      this.marked.add(conversation);
+    if (!this._marked.has(conversation)) {
+      this._marked.add(conversation);
       const mark = await loadTranscriptMark(this.options.store, conversation.id);
       if (mark.own) conversation.secure.restoreOwnHead(mark.own);
       // An agent keeps the visitor it saw open the conversation: a re-read cannot swap it.
-      if (mark.visitor && !this.isVisitor)
-        conversation.secure.pinVisitor({
-          deviceId: fromHex(mark.visitor.deviceId),
-          signingPublic: fromHex(mark.visitor.signingPublic),
-          agreementPublic: fromHex(mark.visitor.agreementPublic),
-        });
-      this.unchecked.set(conversation, mark.seen);
+      if (mark.visitor && !this.isVisitor) conversation.secure.pinVisitor(mark.visitor);
+      this._unchecked.set(conversation, mark.seen);
     }
     const answer = await this.connection.request({
       kind: 'resume-conversation',
@@ -302,12 +296,12 @@ export abstract class ChatSession extends EventTarget {
     if (answer.reset) conversation.lastSeq = 0;
     conversation.epoch = answer.epoch;
     await this.caughtUp(conversation, answer.lastSeq);
-    const seen = this.unchecked.get(conversation);
+    const seen = this._unchecked.get(conversation);
     if (seen && conversation.lastSeq >= answer.lastSeq && this.connection.state === 'open') {
       // The whole history as the relay serves it now: it must reach every head held before.
-      this.unchecked.delete(conversation);
+      this._unchecked.delete(conversation);
       for (const notice of conversation.report(conversation.secure.checkExtends(seen))) this.emit('transcript', notice);
-      await this.saveMark(conversation);
+      await this._saveMark(conversation);
     }
   }
 
@@ -353,36 +347,32 @@ export abstract class ChatSession extends EventTarget {
    * Seals an item, then keeps this device's new head in the store before the outbox posts it: after
    * a reload the device numbers past it even if the relay withholds what it posted (docs/protocol.md §7).
    */
-  private async sealAndMark(item: OutboxItem): Promise<SealedItem> {
+  private async _sealAndMark(item: OutboxItem): Promise<SealedItem> {
     const sealed = await this.sealItem(item);
     const conversation = this.conversations.get(toHex(sealed.conversationId));
-    if (conversation) await this.saveMark(conversation);
+    if (conversation) await this._saveMark(conversation);
     return sealed;
   }
 
   /** Writes a conversation's transcript mark: this device's own head, and the heads it holds of the others. */
-  private saveMark(conversation: Conversation): Promise<void> {
-    const seen = this.unchecked.get(conversation) ?? conversation.secure.heads;
-    const visitor = this.isVisitor ? undefined : conversation.secure.visitor;
+  private _saveMark(conversation: Conversation): Promise<void> {
+    const seen = this._unchecked.get(conversation) ?? conversation.secure.heads;
+    const { ownHead: own, visitor } = conversation.secure;
     return saveTranscriptMark(this.options.store, conversation.id, {
-      own: conversation.secure.ownHead,
+      own,
       seen,
-      visitor: visitor && {
-        deviceId: toHex(visitor.deviceId),
-        signingPublic: toHex(visitor.signingPublic),
-        agreementPublic: toHex(visitor.agreementPublic),
-      },
+      visitor: this.isVisitor ? undefined : visitor,
     });
   }
 
   /** Saves a conversation's mark soon after records moved it (one write for a burst). */
-  private scheduleMark(conversation: Conversation): void {
-    if (this.markTimers.has(conversation)) return;
-    this.markTimers.set(
+  private _scheduleMark(conversation: Conversation): void {
+    if (this._markTimers.has(conversation)) return;
+    this._markTimers.set(
       conversation,
       setTimeout(() => {
-        this.markTimers.delete(conversation);
-        this.saveMark(conversation).catch((error: unknown) => this.emit('error', toSealchatError(error)));
+        this._markTimers.delete(conversation);
+        this._saveMark(conversation).catch((error: unknown) => this.emit('error', toSealchatError(error)));
       }, MARK_DELAY_MS),
     );
   }
@@ -405,7 +395,7 @@ export abstract class ChatSession extends EventTarget {
         const introduced = !conversation.hasVisitor;
         const { messages, notices, typing } = await conversation.accept(frame.seq, frame.envelope);
         // The visitor's pin is kept at once; the rest of the mark can wait for the burst to end.
-        if (introduced && conversation.hasVisitor && !this.isVisitor) await this.saveMark(conversation);
+        if (introduced && conversation.hasVisitor && !this.isVisitor) await this._saveMark(conversation);
         for (const notice of notices) this.emit('transcript', notice);
         for (const message of messages) this.emit('message', message);
         if (typing && Date.now() - typing.sentAt < TYPING_INTERVAL_MS * 2) this.emit('typing', typing);
@@ -418,7 +408,7 @@ export abstract class ChatSession extends EventTarget {
         this.emit('problem', { conversationId: conversation.id, seq: frame.seq, error: toSealchatError(error) });
       } finally {
         this.dispatchEvent(new Event('caught-up-check'));
-        this.scheduleMark(conversation);
+        this._scheduleMark(conversation);
       }
     });
   }

@@ -1,4 +1,4 @@
-import { MemoryKeyStore, fromHex, toHex, type KeyStore } from '@sealchat/protocol';
+import { MemoryKeyStore, fromHex, toHex, type KeyStore, type OwnHead, type PublicDevice } from '@sealchat/protocol';
 import { StoredStateError } from './errors.js';
 
 /**
@@ -112,93 +112,62 @@ export function saveRosterMark(
   return store.putRecord(`roster/${toHex(orgId)}`, { version: mark.version, digest: toHex(mark.digest) });
 }
 
-/** One sender's place in a conversation's transcript: the senderSeq and digest (hex) of an envelope. */
-export interface TranscriptHead {
-  readonly senderSeq: number;
-  readonly digest: string;
-}
-
 /**
  * What a device keeps of one conversation's transcript between loads (docs/protocol.md §7-8): its
- * own head, so it never reuses a number when the relay withholds its last envelopes; and how far
- * it held every other sender's envelopes, so a relay that trims the tail between loads is caught.
+ * own head, so it never reuses a number when the relay withholds its last envelopes; how far it
+ * held every other sender's envelopes, so a relay that trims the tail between loads is caught; and,
+ * on an agent device, the visitor it saw open the conversation (§8 step 4).
  */
 export interface TranscriptMark {
-  readonly own: TranscriptHead | undefined;
+  readonly own: OwnHead | undefined;
   /** By sender device id (hex). */
-  readonly seen: ReadonlyMap<string, TranscriptHead>;
-  /** An agent's pin of the conversation's visitor, from its opening record (hex keys). */
-  readonly visitor?: PinnedVisitor | undefined;
+  readonly seen: ReadonlyMap<string, OwnHead>;
+  readonly visitor?: PublicDevice | undefined;
 }
 
-/** The visitor a conversation opened with, as an agent device pinned it (docs/protocol.md §8 step 4). */
-export interface PinnedVisitor {
-  readonly deviceId: string;
-  readonly signingPublic: string;
-  readonly agreementPublic: string;
-}
+const HEX = (length: number) => new RegExp(`^[0-9a-f]{${length * 2}}$`);
 
-function parseVisitor(value: unknown): PinnedVisitor {
-  const v = value as Record<string, unknown>;
-  const hex = (field: string, length: number) =>
-    typeof v[field] === 'string' && new RegExp(`^[0-9a-f]{${length * 2}}$`).test(v[field]);
+// Stored compactly (the visitor's bundle carries this code): `own` as [senderSeq, digest], `seen`
+// as [device, senderSeq, digest] triples, `visitor` as one hex string of id ‖ signing ‖ agreement key.
+function storedHead(senderSeq: unknown, digest: unknown): OwnHead {
   if (
-    typeof value !== 'object' ||
-    value === null ||
-    !hex('deviceId', 16) ||
-    !hex('signingPublic', 32) ||
-    !hex('agreementPublic', 32)
+    !Number.isInteger(senderSeq) ||
+    !(Number(senderSeq) >= 0 && Number(senderSeq) <= 0xffffffff) ||
+    !HEX(32).test(digest as string)
   )
-    throw new StoredStateError('Stored visitor pin is malformed');
-  return {
-    deviceId: v['deviceId'] as string,
-    signingPublic: v['signingPublic'] as string,
-    agreementPublic: v['agreementPublic'] as string,
-  };
-}
-
-function parseHead(value: unknown): TranscriptHead {
-  const v = value as Record<string, unknown>;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof v['senderSeq'] !== 'number' ||
-    !Number.isInteger(v['senderSeq']) ||
-    v['senderSeq'] < 0 ||
-    v['senderSeq'] > 0xffffffff ||
-    typeof v['digest'] !== 'string' ||
-    !/^[0-9a-f]{64}$/.test(v['digest'])
-  ) {
-    throw new StoredStateError('Stored transcript head is malformed');
-  }
-  return { senderSeq: v['senderSeq'], digest: v['digest'] };
+    throw new TypeError();
+  return { senderSeq: senderSeq as number, digest: digest as string };
 }
 
 /** @throws StoredStateError when the stored mark is malformed. */
 export async function loadTranscriptMark(store: ClientStore, conversationId: string): Promise<TranscriptMark> {
-  const value = await store.getRecord(`transcript/${conversationId}`);
-  if (value === undefined) return { own: undefined, seen: new Map() };
-  const v = value as Record<string, unknown>;
-  if (typeof value !== 'object' || value === null || (v['seen'] !== undefined && typeof v['seen'] !== 'object'))
+  const value = (await store.getRecord(`transcript/${conversationId}`)) as
+    { own?: unknown[]; seen?: unknown[][]; visitor?: string } | undefined;
+  try {
+    const seen = new Map<string, OwnHead>();
+    for (const [device, senderSeq, digest] of value?.seen ?? []) {
+      if (!HEX(16).test(device as string)) throw new TypeError();
+      seen.set(device as string, storedHead(senderSeq, digest));
+    }
+    const own = value?.own && storedHead(value.own[0], value.own[1]);
+    let visitor: PublicDevice | undefined;
+    if (value?.visitor !== undefined) {
+      if (!HEX(80).test(value.visitor)) throw new TypeError();
+      const bytes = fromHex(value.visitor);
+      visitor = { deviceId: bytes.slice(0, 16), signingPublic: bytes.slice(16, 48), agreementPublic: bytes.slice(48) };
+    }
+    return { own, seen, visitor };
+  } catch {
     throw new StoredStateError('Stored transcript mark is malformed');
-  const seen = new Map<string, TranscriptHead>();
-  for (const [device, head] of Object.entries((v['seen'] ?? {}) as Record<string, unknown>)) {
-    if (!/^[0-9a-f]{32}$/.test(device)) throw new StoredStateError('Stored transcript mark is malformed');
-    seen.set(device, parseHead(head));
   }
-  return {
-    own: v['own'] === undefined ? undefined : parseHead(v['own']),
-    seen,
-    visitor: v['visitor'] === undefined ? undefined : parseVisitor(v['visitor']),
-  };
 }
 
 export function saveTranscriptMark(store: ClientStore, conversationId: string, mark: TranscriptMark): Promise<void> {
-  const seen = Object.fromEntries([...mark.seen].map(([device, head]) => [device, { ...head }]));
+  const { own, visitor } = mark;
   return store.putRecord(`transcript/${conversationId}`, {
-    ...(mark.own ? { own: { ...mark.own } } : {}),
-    seen,
-    ...(mark.visitor ? { visitor: { ...mark.visitor } } : {}),
+    own: own && [own.senderSeq, own.digest],
+    seen: [...mark.seen].map(([device, head]) => [device, head.senderSeq, head.digest]),
+    visitor: visitor && toHex(visitor.deviceId) + toHex(visitor.signingPublic) + toHex(visitor.agreementPublic),
   });
 }
 

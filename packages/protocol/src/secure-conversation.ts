@@ -243,12 +243,10 @@ export class SecureConversation {
   /**
    * Gives back the head this device persisted before a reload: its next envelope is numbered past
    * it and linked to it, whatever the relay serves (a relay that withholds the tail cannot make an
-   * honest sender reuse a number and look like a fork, docs/protocol.md §7).
-   * @throws RangeError for a senderSeq that is not a u32.
+   * honest sender reuse a number and look like a fork, docs/protocol.md §7). The caller parsed it
+   * (a u32 and a 32-byte digest in hex).
    */
   restoreOwnHead(head: OwnHead): void {
-    if (!Number.isInteger(head.senderSeq) || head.senderSeq < 0 || head.senderSeq > 0xffffffff)
-      throw new RangeError('senderSeq is not a u32');
     if (!this._ownFloor || head.senderSeq > this._ownFloor.senderSeq) this._ownFloor = head;
   }
 
