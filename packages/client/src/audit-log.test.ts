@@ -10,6 +10,9 @@ import {
   utf8Encode,
   type DeviceIdentity,
   type DeviceRole,
+  issueRoster,
+  verifyRoster,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import { createTestOrganisation, type TestOrganisation } from '@sealchat/protocol/testing';
 import { describe, expect, it } from 'vitest';
@@ -153,14 +156,16 @@ async function certify(
   org: TestOrganisation,
   device: DeviceIdentity,
   issuer: { privateKey: CryptoKey; publicKey: Uint8Array<ArrayBuffer> },
-  options: { role?: DeviceRole; issuedAt?: number; expiresAt?: number } = {},
+  options: { role?: DeviceRole; issuedAt?: number; expiresAt?: number; administer?: boolean } = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
+  const role = options.role ?? 'supervisor';
   return issueCertificate(
     {
       orgId: org.orgId,
       deviceId: device.deviceId,
       displayName: 'Other',
-      role: options.role ?? 'supervisor',
+      role,
+      administer: options.administer ?? role === 'supervisor',
       signingPublic: device.signingPublic,
       agreementPublic: device.agreementPublic,
       issuedAt: options.issuedAt ?? Date.now() - 60_000,
@@ -430,6 +435,73 @@ describe('audit log: a hostile relay', () => {
     );
     await appendForged(s, agent, certificate);
     await expectTampered(s.read(), 4);
+  });
+
+  it('F8: refuses a record from an invited supervisor, whose certificate does not administer', async () => {
+    const s = await fourRecords();
+    const invited = await generateDeviceIdentity();
+    const byRoot = { privateKey: s.org.root.privateKey, publicKey: s.org.rootPublic };
+    await appendForged(s, invited, await certify(s.org, invited, byRoot, { administer: false }));
+    const tampered = await expectTampered(s.read(), 4);
+    expect(tampered.message).toMatch(/does not administer/);
+    // Its own writer will not even try.
+    const writer = new AuditLogWriter({
+      transport: new MemoryTransport(),
+      orgRootKey: s.org.rootPublic,
+      signer: invited,
+      certificate: await certify(s.org, invited, byRoot, { administer: false }),
+      archivePublic: s.archivePublic,
+    });
+    await expect(writer.append(SAMPLES['retention-set'])).rejects.toBeInstanceOf(CertificateError);
+  });
+
+  it('F8: refuses a record from a supervisor the roster of its time no longer lists (revoked, key kept)', async () => {
+    const s = await fourRecords();
+    const leaver = await generateDeviceIdentity();
+    const byRoot = { privateKey: s.org.root.privateKey, publicKey: s.org.rootPublic };
+    const leaverCert = await certify(s.org, leaver, byRoot);
+    // Version 1 listed the leaver; version 2, issued now, does not. Then the leaver writes.
+    const rosterWith = (
+      version: number,
+      previous: VerifiedRoster | undefined,
+      supervisors: Uint8Array<ArrayBuffer>[],
+      issuedAt = Date.now() - (version === 1 ? 60_000 : 1000),
+    ) =>
+      issueRoster(
+        {
+          orgId: s.org.orgId,
+          version,
+          previousDigest: previous?.digest,
+          issuedAt,
+          expiresAt: Date.now() + DAY,
+          archivePublic: s.archivePublic,
+          supervisors: [s.org.supervisorCertificate, ...supervisors],
+          agents: [],
+        },
+        byRoot,
+      );
+    const trust = { orgRootKey: s.org.rootPublic, now: Date.now() };
+    const v1 = await verifyRoster(await rosterWith(1, undefined, [leaverCert]), trust);
+    const v2 = await verifyRoster(await rosterWith(2, v1, []), { ...trust, previous: v1 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await appendForged(s, leaver, leaverCert);
+    const read = (rosters: VerifiedRoster[]) =>
+      readAuditLog({
+        transport: s.transport,
+        orgRootKey: s.org.rootPublic,
+        archiveKey: s.org.archive.agreement,
+        rosters,
+      });
+    const tampered = await expectTampered(read([v1, v2]), 4);
+    expect(tampered.message).toMatch(/roster of its time/);
+    // Rosters that do not reach back to the records are no excuse: the check fails closed.
+    const later = await verifyRoster(await rosterWith(3, v2, [leaverCert], Date.now() + 1000), {
+      ...trust,
+      previous: v2,
+    });
+    await expectTampered(read([later]), 0);
+    // The certificate alone (no rosters) cannot tell: it is a genuine administering certificate.
+    expect((await s.read()).entries).toHaveLength(5);
   });
 
   it('is caught serving a record signed under another organisation’s root', async () => {

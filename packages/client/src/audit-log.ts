@@ -11,6 +11,7 @@ import {
   verifyCertificate,
   type DeviceIdentity,
   type VerifiedCertificate,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import { decodeAuditEvent, encodeAuditEvent, type AuditEvent } from './audit-entry.js';
 import {
@@ -100,6 +101,13 @@ export interface VerifyAuditLogOptions extends AuditLogLimits {
   readonly orgRootKey: Uint8Array<ArrayBuffer>;
   /** The head this reader verified last time; the log must extend it. */
   readonly known?: AuditHead;
+  /**
+   * The organisation's rosters, chain-verified and ascending (`verifyRosterHistory` over
+   * `fetchRosterHistory`, the current one included): each record written since `known` must be
+   * signed by a device that administers on the roster of its time. Without them, only the signer's
+   * certificate is checked (it must administer).
+   */
+  readonly rosters?: readonly VerifiedRoster[];
 }
 
 export interface ReadAuditLogOptions extends VerifyAuditLogOptions {
@@ -192,7 +200,12 @@ async function verifyLog(
       throw new TypeError('known.digest must be 32 bytes');
     }
   }
-  const trust = { orgRootKey: options.orgRootKey, orgId: await orgIdFromRootKey(options.orgRootKey) };
+  const trust = {
+    orgRootKey: options.orgRootKey,
+    orgId: await orgIdFromRootKey(options.orgRootKey),
+    ...(options.rosters ? { rosters: options.rosters } : {}),
+    checkedBefore: known?.count ?? 0,
+  };
   const records: VerifiedAuditRecord[] = [];
   let digestAtKnown = known?.count === 0 ? ZERO_DIGEST : undefined;
   const end = await walk(
@@ -308,8 +321,8 @@ export class AuditLogWriter {
    * back). Calls on one writer run one after another.
    * @returns the index it was stored at.
    * @throws TypeError when `event` does not encode (nothing is sent).
-   * @throws CertificateError when this device's certificate is not a supervisor certificate of
-   *   this org valid now, or is not this device's: every reader would refuse the record.
+   * @throws CertificateError when this device's certificate is not an administering supervisor
+   *   certificate of this org valid now, or is not this device's: every reader would refuse the record.
    * @throws AuditLogTamperedError when the relay's log does not verify; this writer will not extend it.
    * @throws the transport's error, including the last `SEALCHAT_E_CONFLICT` after `maxAttempts`.
    */
@@ -336,6 +349,8 @@ export class AuditLogWriter {
       if (!bytesEqual(own.signingPublic, o.signer.signingPublic)) {
         throw new CertificateError("The audit writer's certificate is not this device's");
       }
+      // Every reader refuses a record from a device that does not administer: never write one.
+      if (!own.administer) throw new CertificateError('This device does not administer the organisation');
       const record = await sealAuditRecord({
         orgId: trust.orgId,
         index: head.count,

@@ -15,6 +15,7 @@ import {
   verify,
   verifyCertificate,
   type VerifiedCertificate,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import { encodeAuditEvent, type AuditEvent } from './audit-entry.js';
 
@@ -181,6 +182,15 @@ export async function sealAuditRecord(p: {
 export interface Trust {
   readonly orgRootKey: Uint8Array<ArrayBuffer>;
   readonly orgId: Uint8Array<ArrayBuffer>;
+  /**
+   * The organisation's rosters, chain-verified, ascending (`verifyRosterHistory`): a record's signer
+   * must administer on the roster in force when it was written (or the one right after, published
+   * just after a restore). A record dated before the first of them is refused: a relay that keeps
+   * back old rosters must not thereby skip the check. Without `rosters`, certificates only.
+   */
+  readonly rosters?: readonly VerifiedRoster[];
+  /** Records below this index were verified by this reader before (its kept head): not re-checked against rosters. */
+  readonly checkedBefore?: number;
 }
 
 export interface CheckedRecord {
@@ -225,5 +235,31 @@ export async function checkRecord(
     if (!(cause instanceof SealchatError)) throw cause;
     throw new AuditLogTamperedError(index, 'its signer or signature does not verify', { cause });
   }
+  // Being a supervisor is not enough: only a device the root lets administer writes the log
+  // (an invited supervisor cannot), and only while the roster of the time says so (docs/audit-log.md).
+  if (!certificate.administer) throw new AuditLogTamperedError(index, 'its signer does not administer');
+  if (index >= (trust.checkedBefore ?? 0) && !administersAt(trust.rosters, certificate, decoded.at)) {
+    throw new AuditLogTamperedError(index, 'its signer did not administer on the roster of its time');
+  }
   return { decoded, certificate, digest: await linkDigest(bytes) };
+}
+
+/**
+ * Whether `certificate`'s key administers on the roster in force at `at` (the newest issued by
+ * then) or on the one after it; true without rosters, false when they do not reach back to `at`.
+ */
+function administersAt(
+  rosters: readonly VerifiedRoster[] | undefined,
+  certificate: VerifiedCertificate,
+  at: number,
+): boolean {
+  if (!rosters || rosters.length === 0) return true;
+  if (at < rosters[0]!.issuedAt) return false;
+  let inForce = 0;
+  for (let i = 0; i < rosters.length; i++) if (rosters[i]!.issuedAt <= at) inForce = i;
+  return rosters
+    .slice(inForce, inForce + 2)
+    .some((roster) =>
+      roster.supervisors.some((s) => s.administer && bytesEqual(s.signingPublic, certificate.signingPublic)),
+    );
 }

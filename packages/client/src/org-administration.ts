@@ -6,14 +6,22 @@ import {
   SealchatError,
   signRelayChallenge,
   toHex,
+  verifyRosterHistory,
   type RelayFrame,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { AgentSession } from './agent-session.js';
 import type { AuditEvent } from './audit-entry.js';
 import { AuditLogWriter, readAuditLog, type AuditHead, type AuditLogEntry, type AuditTransport } from './audit-log.js';
 import type { ClientStore } from './client-store.js';
 import { StoredStateError } from './errors.js';
-import { getOrgSettings, relayAuditTransport, setRetention, type OrgSettings } from './org-admin.js';
+import {
+  fetchRosterHistory,
+  getOrgSettings,
+  relayAuditTransport,
+  setRetention,
+  type OrgSettings,
+} from './org-admin.js';
 import type { Organisation } from './organisation-bootstrap.js';
 import { RelayConnection, type RelayConnectionOptions, type RequestFrame } from './relay-connection.js';
 import { currentRoster } from './team-roster.js';
@@ -143,6 +151,7 @@ export class OrgAdministration extends EventTarget {
       transport: this.#transport,
       orgRootKey: this.#organisation.rootPublic,
       archiveKey: this.#organisation.archive,
+      rosters: await this.#rosterChain(),
       ...(known ? { known } : {}),
     });
     await this.#store.putRecord(AUDIT_HEAD_RECORD, { count: head.count, digest: toHex(head.digest) });
@@ -227,6 +236,25 @@ export class OrgAdministration extends EventTarget {
       certificate: own.encoded,
       archivePublic: await exportPublicKey(organisation.archive.publicKey),
     });
+  }
+
+  /**
+   * The organisation's rosters as far back as the relay keeps them, chain-verified from this
+   * browser's current roster backwards, for checking who administered when.
+   */
+  async #rosterChain(): Promise<VerifiedRoster[]> {
+    const current = await currentRoster(this.#store, this.#organisation);
+    const history = await verifyRosterHistory(await fetchRosterHistory(this, 1), {
+      orgRootKey: this.#organisation.rootPublic,
+      known: [current],
+    });
+    // Only what links, unbroken, back from the current roster counts as the chain.
+    const chain = [current];
+    for (const roster of [...history.rosters].reverse()) {
+      const next = chain[0]!;
+      if (roster.version === next.version - 1 && bytesEqual(next.previousDigest, roster.digest)) chain.unshift(roster);
+    }
+    return chain;
   }
 
   async #knownHead(): Promise<AuditHead | undefined> {

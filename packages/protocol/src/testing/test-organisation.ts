@@ -1,4 +1,4 @@
-import { issueCertificate, type DeviceRole } from '../certificate.js';
+import { issueCertificate, MAX_ADMINISTER_LIFETIME_MS, type DeviceRole } from '../certificate.js';
 import { generateDeviceIdentity, type DeviceIdentity } from '../identity.js';
 import { Context } from '../contexts.js';
 import { exportPublicKey, generateAgreementKeyPair, generateSigningKeyPair, labelledHash } from '../keys.js';
@@ -51,10 +51,12 @@ export async function createTestOrganisation(): Promise<TestOrganisation> {
       deviceId: supervisor.deviceId,
       displayName: 'Supervisor',
       role: 'supervisor',
+      // It administers (signs audit records, may sign the next roster), so it lives 7 days at most.
+      administer: true,
       signingPublic: supervisor.signingPublic,
       agreementPublic: supervisor.agreementPublic,
       issuedAt: now - 60_000,
-      expiresAt: now + 30 * DAY,
+      expiresAt: now - 60_000 + MAX_ADMINISTER_LIFETIME_MS,
     },
     { privateKey: root.privateKey, publicKey: rootPublic },
   );
