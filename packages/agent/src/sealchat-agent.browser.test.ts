@@ -91,9 +91,41 @@ describe('<sealchat-agent>', () => {
     document.body.append(el);
     await el.updateComplete;
     expect(el.shadowRoot!.querySelector('.warning')?.textContent).toMatch(/may be missing/);
+    // A late arrival lost nothing: it is said as such, not as missing messages.
     el.session = fakeSession([message('hello')], [{ kind: 'reorder' }]);
     await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('.warning')?.textContent).toMatch(/arrived late/);
+    el.session = fakeSession([message('hello')], []);
+    await el.updateComplete;
     expect(el.shadowRoot!.querySelector('.warning')).toBeNull();
+    el.remove();
+  });
+
+  it('says in words, visibly, what every kind of transcript notice and refused record means', async () => {
+    const el = document.createElement('sealchat-agent');
+    el.session = fakeSession(
+      [message('hello')],
+      [{ kind: 'refused' }, { kind: 'trimmed' }, { kind: 'fork' }, { kind: 'reorder' }],
+    );
+    document.body.append(el);
+    await el.updateComplete;
+    const notices = [...el.shadowRoot!.querySelectorAll<HTMLElement>('.notice')];
+    expect(notices.map((n) => n.textContent.trim())).toEqual([
+      'Some records in this conversation were refused (forged, misplaced or unreadable) and are not shown.',
+      'A sender’s messages exist in two versions: one was not written by it, or it wrote from two places at once.',
+      'Some messages in this conversation may be missing: the relay did not deliver them all.',
+      'Some messages arrived late, after later ones.',
+    ]);
+    for (const notice of notices) {
+      expect(notice.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })).toBe(true);
+      expect(notice.getBoundingClientRect().height).toBeGreaterThan(0);
+    }
+    // A refused record alone is said too (it used to be only a `problem` event nobody listened to).
+    el.session = fakeSession([message('hello')], [{ kind: 'refused' }]);
+    await el.updateComplete;
+    expect([...el.shadowRoot!.querySelectorAll('.notice')].map((n) => n.textContent.trim())).toEqual([
+      'Some records in this conversation were refused (forged, misplaced or unreadable) and are not shown.',
+    ]);
     el.remove();
   });
 

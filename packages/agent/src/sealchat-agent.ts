@@ -56,6 +56,27 @@ function renderRefused(c: AgentConversation) {
   </p>`;
 }
 
+/**
+ * What the conversation's transcript revealed, in words (docs/protocol.md §8): one line per kind of
+ * notice, worst first, never only an event nobody listens to.
+ */
+const NOTICE_TEXT: readonly (readonly [kinds: readonly string[], text: string])[] = [
+  [['refused'], 'Some records in this conversation were refused (forged, misplaced or unreadable) and are not shown.'],
+  [
+    ['fork'],
+    'A sender’s messages exist in two versions: one was not written by it, or it wrote from two places at once.',
+  ],
+  [['gap', 'trimmed'], 'Some messages in this conversation may be missing: the relay did not deliver them all.'],
+  [['reorder'], 'Some messages arrived late, after later ones.'],
+];
+
+function renderNotices(c: AgentConversation) {
+  const kinds = new Set<string>(c.notices.map((n) => n.kind));
+  return NOTICE_TEXT.filter(([of]) => of.some((k) => kinds.has(k))).map(
+    ([, text]) => html`<p class="warning notice" role="status">${text}</p>`,
+  );
+}
+
 function renderText(text: string) {
   return linkify(text).map((segment) =>
     segment.kind === 'link'
@@ -375,13 +396,7 @@ export class SealchatAgent extends LitElement {
               </button>`
         }
       </p>
-      ${
-        c.notices.some((n) => n.kind !== 'reorder')
-          ? html`<p class="warning" role="status">
-              Some messages in this conversation may be missing: the relay did not deliver them all.
-            </p>`
-          : nothing
-      }
+      ${renderNotices(c)}
       <div class="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0">
         <ol>
           ${c.messages.map(

@@ -56,7 +56,10 @@ export interface ChatSessionEventMap {
   conversation: CustomEvent<Conversation>;
   /** A record was rejected: forged, replayed, misplaced or undecryptable. */
   problem: CustomEvent<ConversationProblem>;
-  /** The transcript shows a dropped, late or forked record (the relay lost or reordered something). */
+  /**
+   * The transcript shows a dropped, late, forked or trimmed record (the relay lost or reordered
+   * something), or a record was refused (`kind: 'refused'`, after its `problem` event).
+   */
   transcript: CustomEvent<TranscriptNotice>;
   /** The other side is typing in a conversation (show it for a few seconds). */
   typing: CustomEvent<TypingSignal>;
@@ -406,6 +409,8 @@ export abstract class ChatSession extends EventTarget {
         // A duplicate is harmless and expected after an epoch reset: it is dropped without a report.
         if (error instanceof ReplayError) return;
         this.emit('problem', { conversationId: conversation.id, seq: frame.seq, error: toSealchatError(error) });
+        // Said in words by the widget and the console, which show the transcript's notices.
+        this.emit('transcript', conversation.refused(frame.seq));
       } finally {
         this.dispatchEvent(new Event('caught-up-check'));
         this._scheduleMark(conversation);

@@ -30,11 +30,16 @@ export interface ConversationProblem {
   readonly error: SealchatError;
 }
 
-/** What the transcript revealed about a record: a drop, a late arrival, or a fork (protocol §Transcript). */
+/**
+ * What the transcript revealed about a record: a drop, a late arrival, a fork, a tail trimmed since
+ * the last load (protocol §8), or `refused`: a record the relay served that was not accepted
+ * (forged, misplaced, replayed under another digest or undecryptable; the `problem` event says why).
+ */
 export interface TranscriptNotice {
   readonly conversationId: string;
   readonly seq: number;
-  readonly kind: TranscriptEvent['kind'];
+  readonly kind: TranscriptEvent['kind'] | 'refused';
+  /** Hex; empty for a refused record, whose sender is not known. */
   readonly senderDeviceId: string;
 }
 
@@ -220,6 +225,13 @@ export class Conversation {
     }));
     this.notices.push(...notices);
     return notices;
+  }
+
+  /** Records that the record at `seq` was refused, so the UI can say so (not only a `problem` event). */
+  refused(seq: number): TranscriptNotice {
+    const notice = { conversationId: this.id, seq, kind: 'refused' as const, senderDeviceId: '' };
+    this.notices.push(notice);
+    return notice;
   }
 
   /** Adds a message this device is about to send (state `sending`) to the list, before it is sealed. */
