@@ -113,7 +113,7 @@ describe('a console with no conversation yet', { timeout: 30_000 }, () => {
     const { code } = await createInvite(store, org, { name: 'Sam' });
     const sam = await acceptInvite(new MemoryClientStore(), code);
     const { roster } = await approveJoinRequest(store, org, sam.request);
-    await publishRoster(running.url, { rootPublic: org.rootPublic, roster: roster.roster }, { WebSocket: WS });
+    await publishRoster(running.url, roster, { WebSocket: WS });
     expect(await teamChanged).toBe(roster.version);
     expect(robin.team.map((d) => d.displayName)).toContain('Sam');
 

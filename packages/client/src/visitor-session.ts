@@ -1,15 +1,20 @@
 import {
   bytesEqual,
+  DEFAULT_MAX_HEAD_AGE_MS,
   loadOrCreateIdentity,
   orgIdFromRootKey,
   parseOrgKey,
+  RosterError,
+  RosterHeadError,
   safetyCode,
   SealchatError,
   toHex,
+  verifyRosterHead,
   type ConversationMode,
   type FormContent,
   type MessageContent,
   type RelayFrame,
+  type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { ChatMessage, MessageState } from './chat-message.js';
 import { ChatSession, type ChatSessionEventMap, type ChatSessionOptions } from './chat-session.js';
@@ -44,6 +49,14 @@ export interface VisitorSessionOptions extends ChatSessionOptions {
    * kept for re-reading. Only messages not yet stored by the relay are kept locally, until they are.
    */
   readonly mode?: ConversationMode;
+  /**
+   * The oldest roster head (docs/protocol.md §4.4) under which this visitor shares keys, in ms.
+   * Default 4 days (`DEFAULT_MAX_HEAD_AGE_MS`), which a team away for a long weekend still meets;
+   * a relay hiding a revocation reaches new visitors for at most this long.
+   */
+  readonly maxRosterHeadAgeMs?: number | undefined;
+  /** Refuse a roster below this version (the embed snippet's `min-roster-version`). Default 0. */
+  readonly minRosterVersion?: number | undefined;
 }
 
 /**
@@ -81,6 +94,8 @@ export class VisitorSession extends ChatSession {
   private readonly _fromDisk = new WeakSet<ChatMessage>();
   /** Ids the conversation uses for an entry {@link _merge} keeps under another id (`seq:<n>` → client id). */
   private readonly _alias = new Map<string, string>();
+  /** When the newest roster head this session verified was signed; nothing is sealed under a stale one. */
+  private _vouchedAt = -Infinity;
 
   /**
    * Loads what the store keeps, connects, and resolves once the first connection is set up (so it
@@ -113,7 +128,10 @@ export class VisitorSession extends ChatSession {
   }
 
   private static async _load(options: VisitorSessionOptions): Promise<VisitorSession> {
-    const { store } = options;
+    const { store, maxRosterHeadAgeMs: age, minRosterVersion: min } = options;
+    if (age !== undefined && !(age > 0)) throw new TypeError(`maxRosterHeadAgeMs must be above 0, not ${age}`);
+    if (min !== undefined && !(Number.isSafeInteger(min) && min >= 0))
+      throw new TypeError(`minRosterVersion must be a whole number from 0, not ${min}`);
     const orgRootKey = await parseOrgKey(options.orgKey);
     const orgId = await orgIdFromRootKey(orgRootKey);
     const pointer = await loadConversationPointer(store, orgId);
@@ -220,6 +238,7 @@ export class VisitorSession extends ChatSession {
 
   protected override async onConnected(): Promise<void> {
     const roster = await this.refreshRoster();
+    await this._confirm(roster);
     const presence = await this.connection.request({ kind: 'watch-presence', orgId: this.orgId, subscribe: true });
     if (presence.kind === 'presence') this._setOnline(presence.anyoneOnline);
     if (this._pointer) {
@@ -265,6 +284,13 @@ export class VisitorSession extends ChatSession {
 
   /** Opens the conversation when the first item that needs one has its turn (so never before the catch-up). */
   protected override async sealItem(item: OutboxItem): Promise<SealedItem> {
+    // A page open for days: the head checked at connect time has aged, so ask again before sharing keys.
+    const { maxRosterHeadAgeMs = DEFAULT_MAX_HEAD_AGE_MS } = this.options as VisitorSessionOptions;
+    if (Date.now() - this._vouchedAt > maxRosterHeadAgeMs)
+      await this._confirm(this.roster!).catch((error: unknown) => {
+        this.emit('error', toSealchatError(error));
+        throw error;
+      });
     if (item.conversationId === undefined && !this._conversation) await this._ensureConversation();
     const conversation = this._conversation;
     const { content, id } = item;
@@ -276,6 +302,32 @@ export class VisitorSession extends ChatSession {
     )
       conversation.draft(content, id);
     return super.sealItem({ ...item, conversationId: item.conversationId ?? conversation?.id });
+  }
+
+  /**
+   * Shares keys only under a roster someone who administers the organisation recently called current
+   * (docs/protocol.md §4.4): a relay may still hold a roster from before a revocation.
+   * @throws RosterHeadError (or StaleRosterHeadError) when the relay has no such head; RosterError
+   *   for a roster below `minRosterVersion`.
+   */
+  private async _confirm(roster: VerifiedRoster): Promise<void> {
+    const { maxRosterHeadAgeMs, minRosterVersion = 0 } = this.options as VisitorSessionOptions;
+    if (roster.version < minRosterVersion)
+      throw new RosterError(`Roster version ${roster.version} is below the ${minRosterVersion} this site requires`);
+    const answer = await this.connection
+      .request({ kind: 'get-roster-head', orgId: this.orgId })
+      .catch((error: unknown) => {
+        // None published, or a relay too old to keep one: nothing vouches for the roster.
+        throw error instanceof RelayRequestError ? new RosterHeadError(error.message, { cause: error }) : error;
+      });
+    if (answer.kind !== 'roster-head') throw new RosterHeadError(`Expected a roster head, got ${answer.kind}`);
+    const head = await verifyRosterHead(answer.head, {
+      orgRootKey: this.orgRootKey,
+      roster,
+      now: Date.now(),
+      maxAgeMs: maxRosterHeadAgeMs,
+    });
+    this._vouchedAt = head.signedAt;
   }
 
   private async _queue(content: MessageContent | FormContent, id = Outbox.newClientMessageId()): Promise<ChatMessage> {

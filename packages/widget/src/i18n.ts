@@ -21,6 +21,10 @@ export interface Strings {
   readonly offline: string;
   /** The per-sender hash chains show the relay dropped something. */
   readonly missing: string;
+  /** A record the relay served was refused (forged, misplaced or undecryptable). */
+  readonly refused: string;
+  /** No fresh roster head (docs/protocol.md §4.4): the visitor shares no keys, so nothing is sent. */
+  readonly unconfirmed: string;
   /** Accessible name of the message log. */
   readonly messages: string;
   /** Author of the visitor's own messages. */

@@ -39,6 +39,10 @@ export interface SealchatWidgetAttributes {
   /** React 19 removes the attribute for `false`; React 18 would write `sound="false"`, which still counts as on. */
   sound?: boolean;
   preload?: 'interaction' | 'idle';
+  /** Hours, a whole number from 1: the oldest roster head under which the chat sends. Default 96. */
+  'max-roster-age'?: string;
+  /** A whole number: refuse a roster below this version. */
+  'min-roster-version'?: string;
 }
 
 type Wrapped = ReactWebComponent<SealchatWidgetElement, typeof sealchatWidgetEvents>;

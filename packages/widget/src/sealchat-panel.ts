@@ -29,6 +29,10 @@ export interface PanelConfig {
   readonly maskPatterns: string;
   readonly prechat: string;
   readonly sound: boolean;
+  /** `max-roster-age`, in hours; empty for the client's default (4 days). */
+  readonly maxRosterAge: string;
+  /** `min-roster-version`; empty for none. */
+  readonly minRosterVersion: string;
 }
 
 /** Parses the `mode` attribute. @throws TypeError naming the allowed values. */
@@ -45,6 +49,17 @@ export function parsePrechat(value: string): PrechatField[] {
       throw new TypeError(`The prechat attribute lists ${JSON.stringify(field)}; use name, email and/or topic`);
   }
   return PRECHAT_FIELDS.filter((f) => fields.includes(f));
+}
+
+/**
+ * Parses a whole-number attribute (`max-roster-age`, `min-roster-version`); empty means unset.
+ * @throws TypeError for anything but digits, or a number below `min`.
+ */
+export function parseWhole(name: string, value: string, min: number): number | undefined {
+  if (value === '') return undefined;
+  if (!/^\d{1,15}$/.test(value) || +value < min)
+    throw new TypeError(`The ${name} attribute must be a whole number from ${min}, not ${JSON.stringify(value)}`);
+  return +value;
 }
 
 /** The parts of the panel that live for its whole life (their state — text typed, scroll — too). */
@@ -95,6 +110,8 @@ export class SealchatPanel extends HTMLElement {
   private _focusPending = false;
   private _chat: VisitorChat | undefined;
   private _error: string | undefined;
+  /** The chat could not confirm its roster is current (docs/protocol.md §4.4): nothing is sent. */
+  private _unconfirmed = false;
   private _mode: Mode = 'archive';
   private _greeting = '';
   private _maskRules: MaskRule[] = [];
@@ -203,8 +220,17 @@ export class SealchatPanel extends HTMLElement {
         hour: '2-digit',
         minute: '2-digit',
       });
+      const hours = parseWhole('max-roster-age', config.maxRosterAge, 1);
+      const minRosterVersion = parseWhole('min-roster-version', config.minRosterVersion, 0);
       const store = await IdbClientStore.open('sealchat-visitor');
-      const chat = await openVisitorChat({ relayUrl: config.relay, orgKey: config.org, store, mode: this._mode });
+      const chat = await openVisitorChat({
+        relayUrl: config.relay,
+        orgKey: config.org,
+        store,
+        mode: this._mode,
+        maxRosterHeadAgeMs: hours && hours * 3_600_000,
+        minRosterVersion,
+      });
       this._chat = chat;
       chat.addEventListener('message', (event) => {
         const message = (event as CustomEvent<ChatMessage>).detail;
@@ -229,6 +255,11 @@ export class SealchatPanel extends HTMLElement {
         this._deleted = true;
         this._view = 'chat';
         this.requestUpdate();
+      });
+      // No fresh roster head, or a roster below the pinned version: nothing is sent, and the visitor is told.
+      chat.addEventListener('error', (event) => {
+        if ((event as CustomEvent<{ code: string }>).detail.code.startsWith('SEALCHAT_E_ROSTER'))
+          this._unconfirmed = true;
       });
       for (const type of ['state', 'transcript', 'presence', 'error'])
         chat.addEventListener(type, () => this.requestUpdate());
@@ -287,11 +318,16 @@ export class SealchatPanel extends HTMLElement {
     ]);
     ui.notice.textContent = this._mode === 'ephemeral' ? t.noticeEphemeral : t.noticeArchive;
     const offline = chat && chat.state !== 'open' ? (navigator.onLine ? t.reconnecting : t.offline) : '';
-    const missing = !!chat?.notices.some((n) => n.kind !== 'reorder');
-    patch(ui.status, `${this._error ?? ''}|${offline}|${missing}|${away}`, () => [
+    const kinds = new Set<string>(chat?.notices.map((n) => n.kind));
+    const refused = kinds.has('refused');
+    const missing = kinds.has('gap') || kinds.has('trimmed') || kinds.has('fork');
+    const unconfirmed = this._unconfirmed;
+    patch(ui.status, `${this._error ?? ''}|${offline}|${missing}|${refused}|${away}|${unconfirmed}`, () => [
       this._error && h('p', { class: 'error', role: 'alert' }, this._error),
+      unconfirmed && h('p', { class: 'error', role: 'alert' }, t.unconfirmed),
       offline && h('p', { class: 'status', role: 'status' }, offline),
       missing && h('p', { class: 'error', role: 'status' }, t.missing),
+      refused && h('p', { class: 'error', role: 'status' }, t.refused),
       away && h('p', { class: 'status', role: 'status' }, t.away),
     ]);
     const hasConversation = !!chat?.conversationId;

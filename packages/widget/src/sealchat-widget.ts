@@ -38,6 +38,11 @@ let sheet: CSSStyleSheet | undefined;
  *   expressions, e.g. `["\\bCASE-\\d{6}\\b"]`. Card numbers (Luhn-checked) and IBANs are always masked.
  * @attr sound - Present: play a short chime when an agent writes while the chat is closed or the tab
  *   is in the background. The visitor can turn it on or off in the panel's menu.
+ * @attr max-roster-age - Hours: the oldest roster head under which the chat sends (a whole number
+ *   from 1). Default 96 (4 days). Past it the panel says it cannot confirm who would read the chat and
+ *   sends nothing (docs/protocol.md §4.4).
+ * @attr min-roster-version - Refuse a roster below this version (a whole number), e.g. the one in
+ *   force when the snippet was written, so no relay can serve an older one.
  * @attr preload - `interaction` (default): load the chat on the first click. `idle`: load it when
  *   the browser is idle, so the first click opens at once.
  *
@@ -194,6 +199,8 @@ export class SealchatWidget extends HTMLElement {
           maskPatterns: this.getAttribute('mask-patterns') ?? '',
           prechat: this.getAttribute('prechat') ?? '',
           sound: this.hasAttribute('sound'),
+          maxRosterAge: this.getAttribute('max-roster-age') ?? '',
+          minRosterVersion: this.getAttribute('min-roster-version') ?? '',
         });
         this._panel = panel;
       }

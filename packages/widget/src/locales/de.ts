@@ -10,6 +10,9 @@ export default {
   reconnecting: 'Verbindung wird wiederhergestellt…',
   offline: 'Sie sind offline. Nachrichten werden gesendet, sobald die Verbindung wieder steht.',
   missing: 'Einige Nachrichten fehlen möglicherweise: Der Relay-Server hat nicht alle zugestellt.',
+  refused: 'Eine Nachricht konnte nicht geprüft werden und wird nicht angezeigt.',
+  unconfirmed:
+    'Wir können gerade nicht bestätigen, wer diesen Chat lesen würde, deshalb wird nichts gesendet. Bitte versuchen Sie es später erneut.',
   messages: 'Nachrichten',
   you: 'Sie',
   agent: 'Support',

@@ -9,6 +9,8 @@ export default {
   reconnecting: 'Reconnecting…',
   offline: 'You are offline. Messages will be sent when the connection returns.',
   missing: 'Some messages may be missing: the relay did not deliver them all.',
+  refused: 'A message could not be verified and is not shown.',
+  unconfirmed: "We can't confirm who would read this chat right now, so nothing is sent. Please try again later.",
   messages: 'Messages',
   you: 'You',
   agent: 'Agent',

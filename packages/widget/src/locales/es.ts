@@ -10,6 +10,9 @@ export default {
   reconnecting: 'Reconectando…',
   offline: 'Estás sin conexión. Los mensajes se enviarán cuando vuelva la conexión.',
   missing: 'Puede que falten mensajes: el servidor de retransmisión no los entregó todos.',
+  refused: 'Un mensaje no se pudo verificar y no se muestra.',
+  unconfirmed:
+    'Ahora mismo no podemos confirmar quién leería este chat, así que no se envía nada. Inténtelo de nuevo más tarde.',
   messages: 'Mensajes',
   you: 'Tú',
   agent: 'Agente',

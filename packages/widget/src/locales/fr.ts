@@ -10,6 +10,9 @@ export default {
   reconnecting: 'Reconnexion…',
   offline: 'Vous êtes hors ligne. Les messages partiront dès le retour de la connexion.',
   missing: 'Des messages manquent peut-être : le relais ne les a pas tous transmis.',
+  refused: 'Un message n’a pas pu être vérifié et n’est pas affiché.',
+  unconfirmed:
+    'Nous ne pouvons pas confirmer pour l’instant qui lirait ce chat, donc rien n’est envoyé. Veuillez réessayer plus tard.',
   messages: 'Messages',
   you: 'Vous',
   agent: 'Conseiller',
