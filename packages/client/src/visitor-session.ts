@@ -129,9 +129,9 @@ export class VisitorSession extends ChatSession {
 
   private static async _load(options: VisitorSessionOptions): Promise<VisitorSession> {
     const { store, maxRosterHeadAgeMs: age, minRosterVersion: min } = options;
-    if (age !== undefined && !(age > 0)) throw new TypeError(`maxRosterHeadAgeMs must be above 0, not ${age}`);
-    if (min !== undefined && !(Number.isSafeInteger(min) && min >= 0))
-      throw new TypeError(`minRosterVersion must be a whole number from 0, not ${min}`);
+    if (!((age ?? 1) > 0)) throw new TypeError(`maxRosterHeadAgeMs must be above 0, not ${age}`);
+    if (!Number.isSafeInteger(min ?? 0) || min! < 0)
+      throw new TypeError(`minRosterVersion must be a whole number, not ${min}`);
     const orgRootKey = await parseOrgKey(options.orgKey);
     const orgId = await orgIdFromRootKey(orgRootKey);
     const pointer = await loadConversationPointer(store, orgId);
@@ -313,7 +313,7 @@ export class VisitorSession extends ChatSession {
   private async _confirm(roster: VerifiedRoster): Promise<void> {
     const { maxRosterHeadAgeMs, minRosterVersion = 0 } = this.options as VisitorSessionOptions;
     if (roster.version < minRosterVersion)
-      throw new RosterError(`Roster version ${roster.version} is below the ${minRosterVersion} this site requires`);
+      throw new RosterError(`Roster version ${roster.version} is below ${minRosterVersion}`);
     const answer = await this.connection
       .request({ kind: 'get-roster-head', orgId: this.orgId })
       .catch((error: unknown) => {
