@@ -33,8 +33,6 @@ import { Outbox, type OutboxItem, type OutboxOptions, type SealedItem } from './
 export const TYPING_INTERVAL_MS = 4000;
 /** How long after a burst of messages the `delivered` receipt goes out. */
 const DELIVERED_DELAY_MS = 300;
-/** How long after a burst of records the transcript mark is written. */
-const MARK_DELAY_MS = 200;
 
 /** Whether an outbox item is a message the UI shows (a note too; not a receipt, typing notice or control). */
 function shown(item: OutboxItem): boolean {
@@ -92,7 +90,6 @@ export abstract class ChatSession extends EventTarget {
    * the relay's history extends them. Kept as stored until then, so a trim is not written over.
    */
   private readonly _unchecked = new WeakMap<Conversation, TranscriptMark['seen']>();
-  private readonly _markTimers = new Map<Conversation, ReturnType<typeof setTimeout>>();
 
   private device: DeviceIdentity;
 
@@ -175,12 +172,6 @@ export abstract class ChatSession extends EventTarget {
   close(): void {
     this.outbox.stop();
     for (const timer of this.deliveredTimers.values()) clearTimeout(timer);
-    // What the last records moved is written now, not lost with the timer.
-    for (const [conversation, timer] of this._markTimers) {
-      clearTimeout(timer);
-      void this._saveMark(conversation).catch(() => undefined);
-    }
-    this._markTimers.clear();
     this.connection.close();
   }
 
@@ -368,18 +359,6 @@ export abstract class ChatSession extends EventTarget {
     });
   }
 
-  /** Saves a conversation's mark soon after records moved it (one write for a burst). */
-  private _scheduleMark(conversation: Conversation): void {
-    if (this._markTimers.has(conversation)) return;
-    this._markTimers.set(
-      conversation,
-      setTimeout(() => {
-        this._markTimers.delete(conversation);
-        this._saveMark(conversation).catch((error: unknown) => this.emit('error', toSealchatError(error)));
-      }, MARK_DELAY_MS),
-    );
-  }
-
   /** Called whenever the outbox's waiting items change; a store-backed session persists them. */
   protected outboxChanged: ((items: readonly OutboxItem[]) => void) | undefined;
 
@@ -397,7 +376,8 @@ export abstract class ChatSession extends EventTarget {
       try {
         const introduced = !conversation.hasVisitor;
         const { messages, notices, typing } = await conversation.accept(frame.seq, frame.envelope);
-        // The visitor's pin is kept at once; the rest of the mark can wait for the burst to end.
+        // The visitor's pin is kept at once. The heads are kept as this device seals (its
+        // "delivered" receipt follows what arrives), and after each catch-up.
         if (introduced && conversation.hasVisitor && !this.isVisitor) await this._saveMark(conversation);
         for (const notice of notices) this.emit('transcript', notice);
         for (const message of messages) this.emit('message', message);
@@ -413,7 +393,6 @@ export abstract class ChatSession extends EventTarget {
         this.emit('transcript', conversation.refused(frame.seq));
       } finally {
         this.dispatchEvent(new Event('caught-up-check'));
-        this._scheduleMark(conversation);
       }
     });
   }
