@@ -1,7 +1,4 @@
 import {
-  ByteReader,
-  DecodeError,
-  ORG_ID_LENGTH,
   SealchatError,
   bytesEqual,
   verifyPastRoster,

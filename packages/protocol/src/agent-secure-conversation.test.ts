@@ -584,8 +584,9 @@ describe('former members: a device revoked since, read under the roster of its t
     await expect(verifyPastRoster(foreign, w.org.rootPublic)).rejects.toThrow(RosterError);
     await expect(verifyPastRoster(new Uint8Array([1, 2, 3]), w.org.rootPublic)).rejects.toThrow(RosterError);
     // Version 3 listing Sam again, after the real version 2 and with the real supervisor certificate,
-    // but signed by the forger: it has no standing on version 2, nor does the supervisor, whose
-    // certificate does not administer.
+    // but signed by the forger: it has no standing on version 2. The supervisor, which administers
+    // on version 2, may sign it (as the window docs/security.md states); a root-certified supervisor
+    // that is not on version 2 may not.
     const next = {
       orgId: w.org.orgId,
       version: 3,
@@ -604,7 +605,32 @@ describe('former members: a device revoked since, read under the roster of its t
       privateKey: w.org.supervisor.signing.privateKey,
       publicKey: w.org.supervisor.signingPublic,
     });
-    for (const roster of [forgedNext, bySupervisor]) {
+    expect((await verifyPastRoster(bySupervisor, w.org.rootPublic, past[1])).version).toBe(3);
+    const outsider = await generateDeviceIdentity();
+    const byOutsider = await issueRoster(
+      {
+        ...next,
+        supervisors: [
+          ...next.supervisors,
+          await issueCertificate(
+            {
+              orgId: w.org.orgId,
+              deviceId: outsider.deviceId,
+              displayName: 'Not on version 2',
+              role: 'supervisor',
+              administer: true,
+              signingPublic: outsider.signingPublic,
+              agreementPublic: outsider.agreementPublic,
+              issuedAt: now - 1000,
+              expiresAt: now + 60_000,
+            },
+            { privateKey: w.org.root.privateKey, publicKey: w.org.rootPublic },
+          ),
+        ],
+      },
+      { privateKey: outsider.signing.privateKey, publicKey: outsider.signingPublic },
+    );
+    for (const roster of [forgedNext, byOutsider]) {
       await expect(verifyPastRoster(roster, w.org.rootPublic, past[1])).rejects.toBeInstanceOf(RosterSignerError);
       await expect(verifyPastRoster(roster, w.org.rootPublic)).rejects.toBeInstanceOf(RosterSignerError);
     }

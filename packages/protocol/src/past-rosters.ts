@@ -60,11 +60,14 @@ export interface RosterHistory {
 /**
  * Verifies rosters the relay says the org published and merges them with those already `known`
  * (the session's current roster among them), keeping only what the chain allows:
- * - ascending, each roster is checked as of its own issue time ({@link verifyPastRoster}), a
- *   device-signed one against the accepted roster just before it;
  * - a version served with two different digests is ambiguous: both are dropped;
- * - descending from the newest, a roster its accepted successor does not name (a fork a relay kept
- *   from an ex-administrator) is dropped. `known` rosters are never dropped.
+ * - descending from the lowest `known` roster, each roster its accepted successor names by digest
+ *   is taken (the successor's signer vouches for it), checked as of its own issue time;
+ * - below a gap (a version the relay kept back), ascending, a roster signed by the root stands on
+ *   its own and a device-signed one needs the accepted roster just before it
+ *   ({@link verifyPastRoster});
+ * - a roster that an accepted successor does not name (a fork a relay kept from an
+ *   ex-administrator) is dropped. `known` rosters are never dropped.
  * @throws never for a bad roster (it lands in `refused`); only for a failure of WebCrypto itself.
  */
 export async function verifyRosterHistory(
@@ -99,16 +102,34 @@ export async function verifyRosterHistory(
     } else served.set(version, bytes);
   }
   const accepted = new Map<number, VerifiedRoster>(known);
-  for (const version of [...served.keys()].sort((a, b) => a - b)) {
+  const tryVerify = async (run: () => Promise<VerifiedRoster>): Promise<VerifiedRoster | undefined> => {
     try {
-      accepted.set(version, await verifyPastRoster(served.get(version)!, trust.orgRootKey, accepted.get(version - 1)));
+      return await run();
     } catch (error) {
       if (!(error instanceof RosterError)) throw error;
       refused.push(error);
+      return undefined;
     }
+  };
+  // Down the links from what is held.
+  const lowestKnown = Math.min(...known.keys());
+  for (let version = lowestKnown - 1; known.size > 0 && served.has(version); version--) {
+    const bytes = served.get(version)!;
+    const successor = accepted.get(version + 1)!;
+    if (!bytesEqual(await labelledHash(Context.rosterDigest, bytes), successor.previousDigest)) break;
+    served.delete(version);
+    const roster = await tryVerify(() => verifyHeldRoster(bytes, trust.orgRootKey));
+    if (!roster) break;
+    accepted.set(version, roster);
   }
-  const versions = [...accepted.keys()].sort((a, b) => b - a);
-  for (const version of versions) {
+  // The rest, up from the root's word.
+  for (const version of [...served.keys()].sort((a, b) => a - b)) {
+    const roster = await tryVerify(() =>
+      verifyPastRoster(served.get(version)!, trust.orgRootKey, accepted.get(version - 1)),
+    );
+    if (roster) accepted.set(version, roster);
+  }
+  for (const version of [...accepted.keys()].sort((a, b) => b - a)) {
     const successor = accepted.get(version + 1);
     const roster = accepted.get(version)!;
     if (successor && !known.has(version) && !bytesEqual(successor.previousDigest, roster.digest)) {

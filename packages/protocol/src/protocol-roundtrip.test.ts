@@ -220,23 +220,57 @@ describe('trust chain: root → supervisor → agents, roster signed by the root
     await expect(verifyRoster(byStranger, { orgRootKey: org.rootPublic, now, previous: v8 })).rejects.toBeInstanceOf(
       RosterSignerError,
     );
-    // The supervisor listed on version 8 holds a certificate that does not administer: being listed is not enough.
-    const bySupervisor = await issueRoster(
+    // A supervisor listed on version 8 whose certificate does not administer: being listed is not enough.
+    const invited = await generateDeviceIdentity();
+    const invitedCert = await issueCertificate(
       {
         orgId: org.orgId,
-        version: 9,
-        previousDigest: v8.digest,
-        issuedAt: now,
+        deviceId: invited.deviceId,
+        displayName: 'Invited',
+        role: 'supervisor',
+        signingPublic: invited.signingPublic,
+        agreementPublic: invited.agreementPublic,
+        issuedAt: now - 1000,
         expiresAt: now + HOUR,
-        archivePublic: undefined,
-        supervisors: [org.supervisorCertificate],
-        agents: [],
       },
-      supervisorOf(org),
+      rootOf(org),
     );
-    await expect(verifyRoster(bySupervisor, { orgRootKey: org.rootPublic, now, previous: v8 })).rejects.toBeInstanceOf(
+    const v8b = await verifyRoster(
+      await issueRoster(
+        {
+          orgId: org.orgId,
+          version: 8,
+          previousDigest: v8.previousDigest,
+          issuedAt: now - 500,
+          expiresAt: now + HOUR,
+          archivePublic: undefined,
+          supervisors: [org.supervisorCertificate, invitedCert],
+          agents: [],
+        },
+        rootOf(org),
+      ),
+      { orgRootKey: org.rootPublic, now },
+    );
+    const next = {
+      orgId: org.orgId,
+      version: 9,
+      previousDigest: v8b.digest,
+      issuedAt: now,
+      expiresAt: now + HOUR,
+      archivePublic: undefined,
+      supervisors: [org.supervisorCertificate, invitedCert],
+      agents: [],
+    };
+    const byInvited = await issueRoster(next, {
+      privateKey: invited.signing.privateKey,
+      publicKey: invited.signingPublic,
+    });
+    await expect(verifyRoster(byInvited, { orgRootKey: org.rootPublic, now, previous: v8b })).rejects.toBeInstanceOf(
       RosterSignerError,
     );
+    // The supervisor whose certificate administers on version 8 may sign version 9.
+    const bySupervisor = await issueRoster(next, supervisorOf(org));
+    expect((await verifyRoster(bySupervisor, { orgRootKey: org.rootPublic, now, previous: v8b })).version).toBe(9);
   });
 
   it('refuses an expired agent certificate', async () => {
