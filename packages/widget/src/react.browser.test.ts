@@ -199,6 +199,8 @@ describe('SealchatWidget (React)', () => {
       'mask-patterns': '["CASE-\\d+"]',
       sound: true,
       preload: 'interaction',
+      'max-roster-age': '48',
+      'min-roster-version': '7',
     };
     const attributes = declaration?.attributes ?? [];
     expect(Object.keys(attributeOnly).filter((name) => !attributes.some((a) => a.name === name))).toEqual([]);

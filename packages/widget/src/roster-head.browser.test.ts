@@ -113,6 +113,21 @@ describe('<sealchat-widget> without a fresh roster head', () => {
     expect(relay.asked).not.toContain('post');
   });
 
+  it('max-roster-age and min-roster-version take whole numbers only, and say so', async () => {
+    for (const [name, value, expected] of [
+      ['max-roster-age', '4d', /max-roster-age attribute must be a whole number from 1, not "4d"/],
+      ['max-roster-age', '0', /from 1, not "0"/],
+      ['min-roster-version', '-3', /min-roster-version attribute must be a whole number from 0/],
+    ] as const) {
+      const widget = mount('sc1x');
+      widget.setAttribute(name, value);
+      await widget.show();
+      const root = widget.shadowRoot!.querySelector('sealchat-panel')!.shadowRoot!;
+      await expect.poll(() => root.querySelector('[role="alert"]')?.textContent ?? '').toMatch(expected);
+      widget.remove();
+    }
+  });
+
   it('a fresh head: no such words, and the chat opens its conversation', async () => {
     const relay = await fakeRelay(60_000);
     const widget = mount(relay.orgKey);
