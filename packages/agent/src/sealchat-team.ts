@@ -14,6 +14,7 @@ import {
   publishRoster,
   reviewJoinRequest,
   revokeDevice,
+  RosterHeadRenewal,
   waitForApproval,
   type AgentSession,
   type ClientStore,
@@ -65,6 +66,8 @@ type Busy = 'invite' | 'review' | 'approve' | 'revoke' | 'join' | 'publish' | 'p
  * - **Supervisor** (`organisation` set): invite someone (a one-time code, expiring), check and
  *   approve the device request their browser made (comparing the device id with them), and list
  *   the roster's devices with Revoke. Every change issues a roster and publishes it to `relay`.
+ *   While shown, it renews the roster head (docs/protocol.md §4.4) at once and every 6 hours, and
+ *   warns in words when the last one is over 2 days old or could not be published.
  * - **Invitee** (no `organisation`): enter the invite code (or set `invite`), show the device
  *   request to hand back and the device id to compare, wait until a roster lists this device, then
  *   fire `sealchat-team-joined`.
@@ -80,6 +83,7 @@ type Busy = 'invite' | 'review' | 'approve' | 'revoke' | 'join' | 'publish' | 'p
  * @csspart approve - The approval form.
  * @csspart members - The device list.
  * @csspart join - The invitee's side.
+ * @csspart head-warning - The warning that visitors may soon send nothing (an old or unrenewed roster head).
  *
  * @cssprop --sealchat-accent - Button colour.
  * @cssprop --sealchat-danger - Revoke and error colour.
@@ -107,6 +111,7 @@ export class SealchatTeam extends LitElement {
     notice: { state: true },
     unpublished: { state: true },
     historyPolicy: { state: true },
+    headWarning: { state: true },
   };
 
   /** Where the team's records and this device's keys are kept (an `IdbClientStore` in a browser). */
@@ -145,6 +150,13 @@ export class SealchatTeam extends LitElement {
   protected unpublished = false;
   /** The organisation's history policy as the verified audit log says; undefined until read. */
   protected historyPolicy: boolean | undefined;
+  /**
+   * Words for supervisors when the roster head is old or could not be renewed (docs/protocol.md §4.4):
+   * visitors send nothing under a head past 4 days.
+   */
+  protected headWarning: string | undefined;
+  /** Renews the roster head every 6 hours while this panel shows a supervisor's team with a relay. */
+  private heads: { renewal: RosterHeadRenewal; key: readonly unknown[] } | undefined;
   private policyOf: OrgAdministration | undefined;
   private loaded: { store: ClientStore | undefined; organisation: Organisation | undefined } | undefined;
   private waiting: AbortController | undefined;
@@ -157,6 +169,8 @@ export class SealchatTeam extends LitElement {
       this.loaded = { store: this.store, organisation: this.organisation };
       void this.load();
     }
+    const key = [this.store, this.organisation, this.relay];
+    if (!this.heads || this.heads.key.some((k, i) => k !== key[i])) this.renewHeads(key);
     if (this.administration !== this.policyOf) {
       this.policyOf = this.administration;
       this.historyPolicy = undefined;
@@ -180,10 +194,28 @@ export class SealchatTeam extends LitElement {
     return !!this.administration && !!this.session;
   }
 
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.heads?.renewal.start();
+  }
+
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.waiting?.abort();
     this.waiting = undefined;
+    this.heads?.renewal.stop();
+  }
+
+  private renewHeads(key: readonly unknown[]): void {
+    this.heads?.renewal.stop();
+    this.heads = undefined;
+    this.headWarning = undefined;
+    const { store, organisation, relay } = this;
+    if (!store || !organisation || !relay) return;
+    const renewal = new RosterHeadRenewal(relay, store, organisation);
+    renewal.addEventListener('change', () => (this.headWarning = renewal.warning()));
+    this.heads = { renewal, key };
+    if (this.isConnected) renewal.start();
   }
 
   private async load(): Promise<void> {
@@ -371,6 +403,8 @@ export class SealchatTeam extends LitElement {
     try {
       // With the root key, so the relay also gets a fresh head for it: visitors write only under one.
       await publishRoster(relay, { rootPublic: organisation.rootPublic, rootKey: organisation.rootKey, roster });
+      // publishRoster vouched for it with a head; the renewal's clock starts again from here.
+      void this.heads?.renewal.renew();
       this.unpublished = false;
       this.notice = done;
       this.changed(version, true);
@@ -535,6 +569,7 @@ export class SealchatTeam extends LitElement {
     const busy = this.busy !== undefined;
     return html`
       ${this.renderMessages()}
+      ${this.headWarning ? html`<p class="error" role="alert" part="head-warning">${this.headWarning}</p>` : nothing}
       <div class="grid">
         <section aria-labelledby="invite-heading">
           <h3 id="invite-heading">Invite someone</h3>

@@ -1,0 +1,93 @@
+import { loadOrCreateOrganisation, MemoryClientStore } from '@sealchat/client';
+import { decodeClientFrame, encodeRelayFrame, type ClientFrame, type RelayFrame } from '@sealchat/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import './define.js';
+import type { SealchatTeam } from './sealchat-team.js';
+
+/**
+ * The supervisor's Team panel keeps the roster head fresh (docs/protocol.md §4.4) and says in words,
+ * on screen, when it cannot: visitors send nothing once the head is 4 days old.
+ */
+const DAY = 24 * 60 * 60 * 1000;
+const realWebSocket = globalThis.WebSocket;
+const mounted: HTMLElement[] = [];
+afterEach(() => {
+  globalThis.WebSocket = realWebSocket;
+  for (const el of mounted.splice(0)) el.remove();
+});
+
+/** A relay in the page that answers `publish-roster-head` with `answer`, and remembers what it was sent. */
+function fakeRelay(answer: 'ok' | 'refuse'): ClientFrame['kind'][] {
+  const asked: ClientFrame['kind'][] = [];
+  class Socket extends EventTarget {
+    binaryType = 'arraybuffer';
+    readyState = 0;
+    constructor() {
+      super();
+      setTimeout(() => {
+        this.readyState = 1;
+        this.dispatchEvent(new Event('open'));
+        this.reply({ kind: 'challenge', nonce: new Uint8Array(32) });
+      });
+    }
+    reply(frame: RelayFrame) {
+      const event = new MessageEvent('message', { data: encodeRelayFrame(frame).buffer });
+      setTimeout(() => this.dispatchEvent(event));
+    }
+    send(data: Uint8Array) {
+      const frame = decodeClientFrame(data);
+      asked.push(frame.kind);
+      const { requestId } = frame;
+      this.reply(
+        answer === 'ok'
+          ? { kind: 'ok', requestId }
+          : { kind: 'error', requestId, code: 'SEALCHAT_E_ROSTER_HEAD_REJECTED', message: 'Roster head rejected' },
+      );
+    }
+    close() {
+      this.readyState = 3;
+    }
+  }
+  globalThis.WebSocket = Socket as unknown as typeof WebSocket;
+  return asked;
+}
+
+async function team(lastSignedAt?: number): Promise<SealchatTeam> {
+  const store = new MemoryClientStore();
+  const organisation = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+  if (lastSignedAt !== undefined) await store.putRecord('org/roster-head', { signedAt: lastSignedAt });
+  const el = document.createElement('sealchat-team');
+  el.relay = 'ws://relay.test';
+  el.store = store;
+  el.organisation = organisation;
+  document.body.append(el);
+  mounted.push(el);
+  await el.updateComplete;
+  return el;
+}
+
+/** The warning's text if it is on screen (in the DOM and visible), else ''. */
+function warning(el: SealchatTeam): string {
+  const p = el.shadowRoot!.querySelector<HTMLElement>('[part="head-warning"]');
+  return p?.checkVisibility() && p.getBoundingClientRect().height > 0 ? p.textContent.trim() : '';
+}
+
+describe('<sealchat-team> roster head renewal', () => {
+  it('renews the head on load, and shows no warning while that works', async () => {
+    const asked = fakeRelay('ok');
+    const el = await team();
+    await expect.poll(() => asked).toContain('publish-roster-head');
+    await el.updateComplete;
+    expect(warning(el)).toBe('');
+  });
+
+  it('warns in words, visibly, when the head could not be published, and how old the last one is', async () => {
+    const asked = fakeRelay('refuse');
+    const el = await team(Date.now() - 3 * DAY);
+    await expect.poll(() => warning(el), { timeout: 5000 }).toMatch(/roster head could not be renewed/);
+    expect(asked).toContain('publish-roster-head');
+    expect(warning(el)).toMatch(/last renewed 72 hours ago/);
+    expect(warning(el)).toMatch(/Visitors send nothing once it is 4 days old/);
+    expect(el.shadowRoot!.querySelector('[part="head-warning"]')!.getAttribute('role')).toBe('alert');
+  });
+});
