@@ -144,6 +144,7 @@ export async function loadTranscriptMark(store: ClientStore, conversationId: str
   const value = (await store.getRecord(`transcript/${conversationId}`)) as
     { own?: unknown[]; seen?: unknown[][]; visitor?: string } | undefined;
   try {
+    if (value !== undefined && !(value instanceof Object)) throw new TypeError();
     const seen = new Map<string, OwnHead>();
     for (const [device, senderSeq, digest] of value?.seen ?? []) {
       if (!HEX(16).test(device as string)) throw new TypeError();
@@ -164,11 +165,14 @@ export async function loadTranscriptMark(store: ClientStore, conversationId: str
 
 export function saveTranscriptMark(store: ClientStore, conversationId: string, mark: TranscriptMark): Promise<void> {
   const { own, visitor } = mark;
-  return store.putRecord(`transcript/${conversationId}`, {
-    own: own && [own.senderSeq, own.digest],
+  // Fields left out rather than undefined: a file store keeps JSON values only.
+  const record: Record<string, unknown> = {
     seen: [...mark.seen].map(([device, head]) => [device, head.senderSeq, head.digest]),
-    visitor: visitor && toHex(visitor.deviceId) + toHex(visitor.signingPublic) + toHex(visitor.agreementPublic),
-  });
+  };
+  if (own) record['own'] = [own.senderSeq, own.digest];
+  if (visitor)
+    record['visitor'] = toHex(visitor.deviceId) + toHex(visitor.signingPublic) + toHex(visitor.agreementPublic);
+  return store.putRecord(`transcript/${conversationId}`, record);
 }
 
 export function deleteTranscriptMark(store: ClientStore, conversationId: string): Promise<void> {
