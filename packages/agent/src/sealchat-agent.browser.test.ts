@@ -126,6 +126,18 @@ describe('<sealchat-agent>', () => {
     expect([...el.shadowRoot!.querySelectorAll('.notice')].map((n) => n.textContent.trim())).toEqual([
       'Some records in this conversation were refused (forged, misplaced or unreadable) and are not shown.',
     ]);
+    // And an export carries them: it must not look whole when it is not.
+    const blobs: Blob[] = [];
+    const create = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (blob: Blob) => (blobs.push(blob), create(blob));
+    try {
+      for (const label of ['Export JSON', 'Export text'])
+        [...el.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent.trim() === label)!.click();
+    } finally {
+      URL.createObjectURL = create;
+    }
+    expect((JSON.parse(await blobs[0]!.text()) as { notices: unknown }).notices).toEqual([{ kind: 'refused' }]);
+    expect(await blobs[1]!.text()).toMatch(/\nNotice: Some records in this conversation were refused/);
     el.remove();
   });
 

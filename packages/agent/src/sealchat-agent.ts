@@ -70,11 +70,14 @@ const NOTICE_TEXT: readonly (readonly [kinds: readonly string[], text: string])[
   [['reorder'], 'Some messages arrived late, after later ones.'],
 ];
 
-function renderNotices(c: AgentConversation) {
+/** The sentences of {@link NOTICE_TEXT} that apply to a conversation, worst first. */
+function noticesOf(c: Conversation): string[] {
   const kinds = new Set<string>(c.notices.map((n) => n.kind));
-  return NOTICE_TEXT.filter(([of]) => of.some((k) => kinds.has(k))).map(
-    ([, text]) => html`<p class="warning notice" role="status">${text}</p>`,
-  );
+  return NOTICE_TEXT.filter(([of]) => of.some((k) => kinds.has(k))).map(([, text]) => text);
+}
+
+function renderNotices(c: AgentConversation) {
+  return noticesOf(c).map((text) => html`<p class="warning notice" role="status">${text}</p>`);
 }
 
 function renderText(text: string) {
@@ -525,13 +528,24 @@ export class SealchatAgent extends LitElement {
     }));
     const body =
       format === 'json'
-        ? JSON.stringify({ conversationId: c.id, exportedAt: new Date().toISOString(), messages }, null, 2)
-        : c.messages
-            .map(
+        ? JSON.stringify(
+            {
+              conversationId: c.id,
+              exportedAt: new Date().toISOString(),
+              messages,
+              // What the transcript revealed goes with it: an export must not look whole when it is not.
+              ...(c.notices.length ? { notices: c.notices.map(({ kind, seq }) => ({ kind, seq })) } : {}),
+            },
+            null,
+            2,
+          )
+        : [
+            ...c.messages.map(
               (m) =>
                 `[${new Date(m.sentAt).toISOString()}] ${m.note ? '(private note) ' : ''}${authorOf(m)}: ${m.text}`,
-            )
-            .join('\n');
+            ),
+            ...noticesOf(c).map((text) => `Notice: ${text}`),
+          ].join('\n');
     const url = URL.createObjectURL(new Blob([body], { type: format === 'json' ? 'application/json' : 'text/plain' }));
     const link = document.createElement('a');
     link.href = url;
