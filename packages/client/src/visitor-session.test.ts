@@ -31,6 +31,7 @@ async function forgingRelay() {
     {
       orgId,
       version: 99,
+      previousDigest: new Uint8Array(32).fill(1),
       issuedAt: now,
       expiresAt: now + 3_600_000,
       archivePublic: undefined,
