@@ -39,7 +39,7 @@ export function hostileSocket(filter: RelayFilter): WebSocketConstructor {
       listener: (event: { data?: unknown }) => void,
     ): void {
       if (type !== 'message') {
-        this._ws.addEventListener(type, listener);
+        this._ws.addEventListener(type, () => listener({}));
         return;
       }
       this._ws.addEventListener('message', (event) => {
