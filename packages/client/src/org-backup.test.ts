@@ -171,12 +171,14 @@ describe('organisation backup: restore', () => {
     await expect(crypto.subtle.exportKey('pkcs8', restored.rootKey.privateKey)).rejects.toThrow();
     await expect(crypto.subtle.exportKey('pkcs8', restored.archive.privateKey)).rejects.toThrow();
 
-    // The restored root certified a new supervisor, which signed a roster: it verifies under the pinned key.
+    // The restored root certified a new supervisor and signed a roster above the backup's: it verifies
+    // under the pinned key, and is no rollback from the backup's version.
     const roster = await verifyRoster(restored.roster, {
       orgRootKey: await parseOrgKey(created.organisation.orgKey),
       now: Date.now(),
-      minVersion: created.organisation.rosterVersion,
     });
+    expect(roster.version).toBeGreaterThan(created.organisation.rosterVersion);
+    expect(roster.signedByRoot).toBe(true);
     expect(roster.version).toBe(2);
     expect(roster.archive?.agreementPublic).toEqual(await exportPublicKey(created.organisation.archive.publicKey));
 
