@@ -16,11 +16,13 @@ import { minify } from 'terser';
 import ts from 'typescript';
 import { build } from 'vite';
 
-const LAUNCHER_BUDGET = 6 * 1024;
+// ../shared/BRIEF.md §Budgets: the launcher (what loads before the first click) ≤ 10 KB gzip, and
+// everything the visitor side needs (launcher, panel, crypto, largest locale) ≤ 40 KB gzip.
+const LAUNCHER_BUDGET = 10 * 1024;
 // --sourcemaps: also write .map files (to see where the bytes go); the sizes then include the
 // sourceMappingURL comment, so budgets are only meaningful without it.
 const SOURCEMAPS = process.argv.includes('--sourcemaps');
-const TOTAL_BUDGET = 32 * 1024;
+const TOTAL_BUDGET = 40 * 1024;
 
 const root = resolve(import.meta.dirname, '..');
 const src = resolve(root, 'packages/widget/src');
@@ -226,7 +228,7 @@ async function bundle(entry, fileName, options = {}) {
     },
   });
   // A second pass with terser: its compressor and mangler take a few percent more off than the
-  // bundler's own (each byte counts against the 32 KB budget).
+  // bundler's own (each byte counts against the visitor-side budget).
   const path = resolve(outDir, fileName);
   const pass = await minify(readFileSync(path, 'utf8'), {
     module: true,
