@@ -560,6 +560,40 @@ describe('audit log: a hostile relay', () => {
     const grown = await verifyAuditLog({ transport: s.transport, orgRootKey: s.org.rootPublic, known: head });
     expect(grown.head.count).toBe(5);
   });
+
+  it('F8: refuses a first read that stops before the head the organisation signed (a hidden history-policy-set 0)', async () => {
+    const s = await setup();
+    await s.writer.append(SAMPLES['org-created']);
+    await s.writer.append({ action: 'history-policy-set', enabled: 1 });
+    await s.writer.append({ action: 'history-policy-set', enabled: 0 });
+    // What a roster head signed after the last entry carries (docs/protocol.md §4.4).
+    const floor = s.writer.head;
+    const hiding = served(listed(s.transport.records.slice(0, 2)));
+    const policy = (entries: readonly { event: AuditEvent }[]) =>
+      entries.reduce((on, { event }) => (event.action === 'history-policy-set' ? event.enabled === 1 : on), false);
+    // A reader with nothing kept, and no floor, believes the shorter log: history sharing looks on.
+    expect(policy((await s.read(hiding)).entries)).toBe(true);
+    const read = (transport: AuditTransport) =>
+      readAuditLog({ transport, orgRootKey: s.org.rootPublic, archiveKey: s.org.archive.agreement, floor });
+    const short = await expectTampered(read(hiding), 2);
+    expect(short.message).toMatch(/ends before the head the organisation signed/);
+    await expectTampered(verifyAuditLog({ transport: hiding, orgRootKey: s.org.rootPublic, floor }), 2);
+    // As long, but another history: refused too.
+    const other = await setup();
+    const forged = new AuditLogWriter({
+      transport: other.transport,
+      orgRootKey: s.org.rootPublic,
+      signer: s.org.supervisor,
+      certificate: s.org.supervisorCertificate,
+      archivePublic: s.archivePublic,
+    });
+    for (let i = 0; i < 3; i++) await forged.append(SAMPLES['retention-set']);
+    expect((await expectTampered(read(other.transport), 2)).message).toMatch(/differs from the head/);
+    // The whole log passes, and so does one grown past the floor.
+    expect(policy((await read(s.transport)).entries)).toBe(false);
+    await s.writer.append(SAMPLES['bot-removed']);
+    expect((await read(s.transport)).head.count).toBe(4);
+  });
 });
 
 describe('audit log: who can read it', () => {

@@ -102,6 +102,12 @@ export interface VerifyAuditLogOptions extends AuditLogLimits {
   /** The head this reader verified last time; the log must extend it. */
   readonly known?: AuditHead;
   /**
+   * The audit head of a verified, fresh roster head (`VerifiedRosterHead.audit`, docs/protocol.md
+   * §4.4): the log must extend it too. It is what makes a first read, with no `known`, safe from a
+   * relay that serves a shorter log.
+   */
+  readonly floor?: AuditHead;
+  /**
    * The organisation's rosters, chain-verified and ascending (`verifyRosterHistory` over
    * `fetchRosterHistory`, the current one included): each record written since `known` must be
    * signed by a device that administers on the roster of its time. Without them, only the signer's
@@ -185,21 +191,16 @@ function signerOf(certificate: VerifiedCertificate): AuditSigner {
 
 /**
  * Walks the whole log, checking every record's place, link, date order, signer and signature,
- * and (with `visit`) opening each. Then checks it extends `known`.
+ * and (with `visit`) opening each. Then checks it extends `known` and `floor`.
  */
 async function verifyLog(
   options: VerifyAuditLogOptions,
   visit?: (record: CheckedRecord) => Promise<void>,
 ): Promise<{ head: AuditHead; records: VerifiedAuditRecord[] }> {
   checkKey(options.orgRootKey, 'orgRootKey');
-  const known = options.known;
-  if (known !== undefined) {
-    if (!Number.isSafeInteger(known.count) || known.count < 0)
-      throw new TypeError('known.count must be an integer ≥ 0');
-    if (!(known.digest instanceof Uint8Array) || known.digest.length !== DIGEST_LENGTH) {
-      throw new TypeError('known.digest must be 32 bytes');
-    }
-  }
+  const { known, floor } = options;
+  checkHead(known, 'known');
+  checkHead(floor, 'floor');
   const trust = {
     orgRootKey: options.orgRootKey,
     orgId: await orgIdFromRootKey(options.orgRootKey),
@@ -207,29 +208,46 @@ async function verifyLog(
     checkedBefore: known?.count ?? 0,
   };
   const records: VerifiedAuditRecord[] = [];
-  let digestAtKnown = known?.count === 0 ? ZERO_DIGEST : undefined;
+  // The link digest after each count a head names (0 records: zeros).
+  const digests = new Map<number, Uint8Array<ArrayBuffer>>([[0, ZERO_DIGEST]]);
   const end = await walk(
     { transport: options.transport, trust, ...limits(options) },
     GENESIS,
     async (checked, state) => {
       records.push({ index: checked.decoded.index, at: checked.decoded.at, signer: signerOf(checked.certificate) });
-      if (known && state.count === known.count) digestAtKnown = state.digest;
+      if (state.count === known?.count || state.count === floor?.count) digests.set(state.count, state.digest);
       await visit?.(checked);
     },
   );
+  const mustExtend = (head: AuditHead, short: string, differs: string) => {
+    const last = Math.max(head.count - 1, 0);
+    if (end.count < head.count) throw new AuditLogTamperedError(last, short);
+    if (!bytesEqual(digests.get(head.count) ?? ZERO_DIGEST, head.digest))
+      throw new AuditLogTamperedError(last, differs);
+  };
   if (known) {
-    const last = Math.max(known.count - 1, 0);
-    if (end.count < known.count) {
-      throw new AuditLogTamperedError(
-        last,
-        `the log ends at ${end.count} records, but ${known.count} were verified before`,
-      );
-    }
-    if (!bytesEqual(digestAtKnown ?? ZERO_DIGEST, known.digest)) {
-      throw new AuditLogTamperedError(last, 'it differs from the record verified there before');
-    }
+    mustExtend(
+      known,
+      `the log ends at ${end.count} records, but ${known.count} were verified before`,
+      'it differs from the record verified there before',
+    );
+  }
+  if (floor) {
+    mustExtend(
+      floor,
+      `the log ends before the head the organisation signed (${end.count} of ${floor.count} records)`,
+      'it differs from the head the organisation signed',
+    );
   }
   return { head: { count: end.count, digest: end.digest }, records };
+}
+
+function checkHead(head: AuditHead | undefined, name: string): void {
+  if (head === undefined) return;
+  if (!Number.isSafeInteger(head.count) || head.count < 0) throw new TypeError(`${name}.count must be an integer ≥ 0`);
+  if (!(head.digest instanceof Uint8Array) || head.digest.length !== DIGEST_LENGTH) {
+    throw new TypeError(`${name}.digest must be 32 bytes`);
+  }
 }
 
 /**
@@ -237,7 +255,7 @@ async function verifyLog(
  * moved or altered. Needs only the org key, so any member device can check it.
  * @returns the records' signers and times, and the head to keep for next time.
  * @throws AuditLogTamperedError at the first index that does not verify, or when the log is
- *   shorter than `known` or differs from it.
+ *   shorter than `known` or `floor` or differs from either.
  * @throws SealchatError `SEALCHAT_E_LIMIT` when the log is longer than `maxRecords`.
  * @throws TypeError for a bad option.
  */
@@ -251,7 +269,7 @@ export async function verifyAuditLog(
  * Verifies the log as {@link verifyAuditLog} does, and opens every entry with the archive key.
  * @returns the entries in order, and the head to keep (pass it back as `known` next time).
  * @throws AuditLogTamperedError at the first index that does not verify or does not open, or when
- *   the log is shorter than `known` or differs from it.
+ *   the log is shorter than `known` or `floor` or differs from either.
  * @throws AuditLogKeyError at the first record sealed to another archive key.
  * @throws SealchatError `SEALCHAT_E_LIMIT` when the log is longer than `maxRecords`.
  * @throws TypeError for a bad option.
