@@ -251,12 +251,11 @@ export abstract class ChatSession extends EventTarget {
 
   protected async acceptRoster(bytes: Uint8Array<ArrayBuffer>): Promise<VerifiedRoster> {
     const mark = await loadRosterMark(this.options.store, this.orgId);
-    const roster = await verifyRoster(bytes, {
-      orgRootKey: this.orgRootKey,
-      now: Date.now(),
-      minVersion: mark.version,
-      knownDigest: mark.digest,
-    });
+    // The roster in hand, when it is the newest seen, lets an administrator's successor be checked
+    // (docs/protocol.md §4.3); otherwise the stored mark still refuses a rollback and a fork.
+    const held = this.roster && this.roster.version >= mark.version ? this.roster : undefined;
+    const previous = held ?? (mark.digest ? { version: mark.version, digest: mark.digest } : undefined);
+    const roster = await verifyRoster(bytes, { orgRootKey: this.orgRootKey, now: Date.now(), previous });
     if (roster.version > mark.version || !mark.digest) await saveRosterMark(this.options.store, this.orgId, roster);
     this.roster = roster;
     for (const conversation of this.conversations.values()) conversation.updateRoster(roster);
