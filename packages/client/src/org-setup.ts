@@ -1,10 +1,4 @@
-import {
-  SealchatError,
-  bytesEqual,
-  verifyPastRoster,
-  verifyRoster,
-  type VerifiedRoster,
-} from '@sealchat/protocol';
+import { SealchatError, bytesEqual, verifyPastRoster, verifyRoster, type VerifiedRoster } from '@sealchat/protocol';
 import type { ClientStore } from './client-store.js';
 import { RelayRequestError, StoredStateError } from './errors.js';
 import {
