@@ -11,14 +11,7 @@ import {
   type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { ChatMessage } from './chat-message.js';
-import {
-  loadRosterMark,
-  loadTranscriptMark,
-  saveRosterMark,
-  saveTranscriptMark,
-  type ClientStore,
-  type TranscriptMark,
-} from './client-store.js';
+import { loadRosterMark, saveRosterMark, type ClientStore } from './client-store.js';
 import {
   Conversation,
   type ConversationOptions,
@@ -28,6 +21,7 @@ import {
 } from './conversation.js';
 import { toSealchatError } from './errors.js';
 import { Outbox, type OutboxItem, type OutboxOptions, type SealedItem } from './outbox.js';
+import { TranscriptKeeper } from './transcript-keeper.js';
 
 /** A typing notice is sent at most this often while typing; receivers show one about twice as long. */
 export const TYPING_INTERVAL_MS = 4000;
@@ -83,13 +77,8 @@ export abstract class ChatSession extends EventTarget {
   protected abstract readonly isVisitor: boolean;
   private readonly lastTyping = new Map<string, number>();
   private readonly deliveredTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Conversations whose stored transcript mark was given back to them (once each). */
-  private readonly _marked = new WeakSet<Conversation>();
-  /**
-   * The heads a conversation held on an earlier load, until its first full catch-up checked that
-   * the relay's history extends them. Kept as stored until then, so a trim is not written over.
-   */
-  private readonly _unchecked = new WeakMap<Conversation, TranscriptMark['seen']>();
+  /** The conversations' transcript marks (made on first use: {@link isVisitor} is a subclass's field). */
+  private _keeper: TranscriptKeeper | undefined;
 
   private device: DeviceIdentity;
 
@@ -269,14 +258,7 @@ export abstract class ChatSession extends EventTarget {
    * SecureConversation drop what we already had. Resolves once the announced backlog is processed.
    */
   protected async attach(conversation: Conversation, capability: Uint8Array<ArrayBuffer>): Promise<void> {
-    if (!this._marked.has(conversation)) {
-      this._marked.add(conversation);
-      const mark = await loadTranscriptMark(this.options.store, conversation.id);
-      if (mark.own) conversation.secure.restoreOwnHead(mark.own);
-      // An agent keeps the visitor it saw open the conversation: a re-read cannot swap it.
-      if (mark.visitor && !this.isVisitor) conversation.secure.pinVisitor(mark.visitor);
-      this._unchecked.set(conversation, mark.seen);
-    }
+    await this.marks.restore(conversation);
     const answer = await this.connection.request({
       kind: 'resume-conversation',
       conversationId: conversation.conversationId,
@@ -289,13 +271,9 @@ export abstract class ChatSession extends EventTarget {
     if (answer.reset) conversation.lastSeq = 0;
     conversation.epoch = answer.epoch;
     await this.caughtUp(conversation, answer.lastSeq);
-    const seen = this._unchecked.get(conversation);
-    if (seen && conversation.lastSeq >= answer.lastSeq && this.connection.state === 'open') {
-      // The whole history as the relay serves it now: it must reach every head held before.
-      this._unchecked.delete(conversation);
-      for (const notice of conversation.report(conversation.secure.checkExtends(seen))) this.emit('transcript', notice);
-      await this._saveMark(conversation);
-    }
+    // The whole history as the relay serves it now: it must reach every head held before.
+    if (conversation.lastSeq >= answer.lastSeq && this.connection.state === 'open')
+      for (const notice of await this.marks.caughtUp(conversation)) this.emit('transcript', notice);
   }
 
   /** Waits until `conversation` has processed records up to `target`, or the socket drops. */
@@ -343,19 +321,13 @@ export abstract class ChatSession extends EventTarget {
   private async _sealAndMark(item: OutboxItem): Promise<SealedItem> {
     const sealed = await this.sealItem(item);
     const conversation = this.conversations.get(toHex(sealed.conversationId));
-    if (conversation) await this._saveMark(conversation);
+    if (conversation) await this.marks.save(conversation);
     return sealed;
   }
 
-  /** Writes a conversation's transcript mark: this device's own head, and the heads it holds of the others. */
-  private _saveMark(conversation: Conversation): Promise<void> {
-    const seen = this._unchecked.get(conversation) ?? conversation.secure.heads;
-    const { ownHead: own, visitor } = conversation.secure;
-    return saveTranscriptMark(this.options.store, conversation.id, {
-      own,
-      seen,
-      visitor: this.isVisitor ? undefined : visitor,
-    });
+  /** What this session keeps of its conversations' transcripts between loads. */
+  private get marks(): TranscriptKeeper {
+    return (this._keeper ??= new TranscriptKeeper(this.options.store, this.isVisitor));
   }
 
   /** Called whenever the outbox's waiting items change; a store-backed session persists them. */
@@ -373,11 +345,7 @@ export abstract class ChatSession extends EventTarget {
     if (!conversation) return;
     this.processing = this.processing.then(async () => {
       try {
-        const introduced = !conversation.hasVisitor;
-        const { messages, notices, typing } = await conversation.accept(frame.seq, frame.envelope);
-        // The visitor's pin is kept at once. The heads are kept as this device seals (its
-        // "delivered" receipt follows what arrives), and after each catch-up.
-        if (introduced && conversation.hasVisitor && !this.isVisitor) await this._saveMark(conversation);
+        const { messages, notices, typing } = await this.marks.accept(conversation, frame.seq, frame.envelope);
         for (const notice of notices) this.emit('transcript', notice);
         for (const message of messages) this.emit('message', message);
         if (typing && Date.now() - typing.sentAt < TYPING_INTERVAL_MS * 2) this.emit('typing', typing);
