@@ -10,6 +10,12 @@ const here = import.meta.dirname;
 // straight from source, while npm consumers get dist/ (the "default" condition).
 const resolveSource = { conditions: ['source', 'module', 'browser', 'development|production'] };
 
+// Project Wycheproof vectors are read in place, never copied into the repository: from the shared/
+// checkout beside it, or from SEALCHAT_WYCHEPROOF_DIR (.ci/run sets it for a checkout elsewhere).
+// wycheproof.test.ts globs them through this alias in Node and in Chromium.
+const wycheproofDir = process.env['SEALCHAT_WYCHEPROOF_DIR'] ?? resolve(here, '../shared/vendor/wycheproof');
+const alias = { '@wycheproof': wycheproofDir };
+
 export default defineConfig({
   // `vite` / `vite build` serve and build the demo site.
   root: resolve(here, 'demo'),
@@ -35,7 +41,7 @@ export default defineConfig({
     projects: [
       {
         root: here,
-        resolve: { conditions: ['source'] },
+        resolve: { conditions: ['source'], alias },
         test: {
           name: 'node',
           environment: 'node',
@@ -50,7 +56,8 @@ export default defineConfig({
       },
       {
         root: here,
-        resolve: resolveSource,
+        resolve: { ...resolveSource, alias },
+        server: { fs: { allow: [here, wycheproofDir] } },
         // Pre-bundled up front, so vite does not reload the page mid-run when it discovers them.
         optimizeDeps: { include: ['@hpke/core', 'lit', 'idb', 'fast-check'] },
         test: {

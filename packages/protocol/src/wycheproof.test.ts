@@ -2,8 +2,8 @@
  * Project Wycheproof (C2SP/wycheproof, testvectors_v1) through our own wrappers, in Node and in
  * Chromium (vite.config.ts runs this file in both projects).
  *
- * The vector files are read in place from ../shared/vendor/wycheproof beside the repository, never
- * copied into it. Vite's import.meta.glob resolves them at test time in both runtimes, with no
+ * The vector files are read in place from ../shared/vendor/wycheproof beside the repository (or
+ * SEALCHAT_WYCHEPROOF_DIR: the `@wycheproof` alias of vite.config.ts), never copied into it. Vite's import.meta.glob resolves them at test time in both runtimes, with no
  * node:fs (in Chromium they arrive through /@fs/ as JSON modules imported by this file). A missing
  * folder fails this file with a message saying where the vectors were expected: it never skips.
  *
@@ -22,11 +22,11 @@ import { bytes, list, number, object, oneOf, string, type Bytes, type Json } fro
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-const VECTOR_DIR = '../shared/vendor/wycheproof/testvectors_v1';
+const VECTOR_DIR = '@wycheproof/testvectors_v1 (../shared/vendor/wycheproof, or SEALCHAT_WYCHEPROOF_DIR)';
 
 // Lazy: only the four files named here are transformed, and only when asked for.
 const vectorFiles = import.meta.glob<unknown>(
-  '../../../../shared/vendor/wycheproof/testvectors_v1/{x25519,ed25519,aes_gcm,hkdf_sha256}_test.json',
+  '@wycheproof/testvectors_v1/{x25519,ed25519,aes_gcm,hkdf_sha256}_test.json',
   { import: 'default' },
 );
 
@@ -40,8 +40,8 @@ async function loadGroups(file: string, algorithm: string): Promise<readonly Tes
   const load = Object.entries(vectorFiles).find(([path]) => path.endsWith(`/${file}`))?.[1];
   if (!load) {
     throw new Error(
-      `Project Wycheproof vectors not found: expected ${VECTOR_DIR}/${file}, relative to the repository root ` +
-        '(a checkout of shared/ beside the repository). They are read in place and must not be copied into the repo.',
+      `Project Wycheproof vectors not found: expected ${file} in ${VECTOR_DIR}, relative to the repository root. ` +
+        'They are read in place and must not be copied into the repo.',
     );
   }
   const root = object(await load(), file);
