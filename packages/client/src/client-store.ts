@@ -114,8 +114,8 @@ export function saveRosterMark(
 
 /**
  * What a device keeps of one conversation's transcript between loads (docs/protocol.md §7-8): its
- * own head, so it never reuses a number when the relay withholds its last envelopes; how far it
- * held every other sender's envelopes, so a relay that trims the tail between loads is caught; and,
+ * own head, so it never reuses a number when the relay withholds its last envelopes; the furthest
+ * envelope it accepted of every other sender, so a relay that trims the tail between loads is caught; and,
  * on an agent device, the visitor it saw open the conversation (§8 step 4).
  */
 export interface TranscriptMark {

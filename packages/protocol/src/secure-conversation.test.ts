@@ -278,6 +278,23 @@ describe('SecureConversation', () => {
     expect(whole.checkExtends(other).map((e) => e.kind)).toEqual(['fork']);
   });
 
+  it('a tail held above a hole is reported trimmed when a later history stops below it', async () => {
+    // Found by the hostile model (client hostile-transcript.test.ts): heads named how far a sender
+    // was held without a hole, so what was held above one could be cut silently.
+    const w = await world();
+    const visitor = w.side(w.visitor, true);
+    const [share, one] = await visitor.seal(EnvelopeType.message, text('one'));
+    const [two] = await visitor.seal(EnvelopeType.message, text('two'));
+    const before = w.side(w.agents[0]!, false);
+    await deliver(before, [share!, two!]);
+    expect([...before.heads.values()]).toEqual([{ senderSeq: 2, digest: two!.digest }]);
+    const after = w.side(w.agents[0]!, false);
+    await deliver(after, [share!, one!]);
+    expect(after.checkExtends(before.heads).map((e) => e.kind)).toEqual(['trimmed']);
+    // Receipts still name only what is held without a hole.
+    expect(before.heldThrough(w.visitor.deviceId)).toEqual({ senderSeq: 0, digest: share!.digest });
+  });
+
   it('agents pin the visitor from its opening record, or from the pin kept by an earlier load', async () => {
     const w = await world();
     const visitor = w.side(w.visitor, true);

@@ -269,15 +269,16 @@ export class SecureConversation {
   }
 
   /**
-   * {@link heldThrough} for every other sender, by device id (hex): what a device keeps between
-   * loads, to check with {@link checkExtends} that the relay's next history extends it.
+   * The furthest envelope this device accepted of every other sender, by device id (hex): what a
+   * device keeps between loads, to check with {@link checkExtends} that the relay's next history
+   * still reaches it. Not {@link heldThrough}: a tail held above a hole must not go missing unseen.
    */
   get heads(): Map<string, OwnHead> {
     const out = new Map<string, OwnHead>();
     const mine = toHex(this.me.deviceId);
-    for (const key of this._transcripts.keys()) {
-      const head = key === mine ? undefined : this.heldThrough(fromHex(key));
-      if (head) out.set(key, head);
+    for (const [key, state] of this._transcripts) {
+      const digest = key === mine ? undefined : state.digests.get(state.highest);
+      if (digest !== undefined) out.set(key, { senderSeq: state.highest, digest });
     }
     return out;
   }
