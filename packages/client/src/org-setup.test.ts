@@ -12,6 +12,7 @@ import {
   generateDeviceIdentity,
   generateSigningKeyPair,
   issueRoster,
+  orgIdFromRootKey,
   randomBytes,
   verifyRoster,
 } from '@sealchat/protocol';
@@ -76,6 +77,11 @@ async function rosterRelay(forged?: Uint8Array<ArrayBuffer>) {
       })();
     });
   });
+  /** The roster held for the org of `orgRootKey`, verified as of its own issue time (it may have expired). */
+  async function heldRoster(orgRootKey: Uint8Array<ArrayBuffer>) {
+    const bytes = rosters.get((await orgIdFromRootKey(orgRootKey)).join());
+    return bytes && verifyPastRoster(bytes, orgRootKey);
+  }
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as { port: number };
   closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -121,6 +127,27 @@ describe('registerOrganisation', () => {
     expect(registered.rosterVersion).toBe(6);
     expect(relay.published).toEqual([6]);
     expect((await loadOrganisation(store))?.rosterVersion).toBe(6);
+  });
+
+  it('after a restore, with the relay still at the backup’s roster, publishes a roster that follows it', async () => {
+    const relay = await rosterRelay();
+    await relay.hold(created.organisation.roster, created.organisation.rootPublic);
+    const held = await verifyRoster(created.organisation.roster, {
+      orgRootKey: created.organisation.rootPublic,
+      now: Date.now(),
+    });
+
+    const store = new MemoryClientStore();
+    const restored = await restoreOrganisation(store, created.backup.text, PASSPHRASE);
+    const registered = await registerOrganisation(relay.url, store, restored, ws);
+    expect(relay.published).toEqual([2]);
+    const roster = await verifyRoster(registered.roster, {
+      orgRootKey: registered.rootPublic,
+      now: Date.now(),
+      previous: held,
+    });
+    expect(roster.version).toBe(2);
+    expect(bytesEqual(roster.previousDigest, held.digest)).toBe(true);
   });
 
   it('after a restore, keeps everyone the relay’s roster lists: restoring elsewhere revokes nobody', async () => {

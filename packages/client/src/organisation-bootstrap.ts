@@ -103,7 +103,17 @@ export async function loadOrCreateOrganisation(
   // the roster while at least two days are left.
   const ownAdmin = previous?.supervisors.find((s) => bytesEqual(s.deviceId, supervisor.deviceId));
   const adminDue = !ownAdmin?.administer || ownAdmin.expiresAt - now < ADMIN_RENEW_BEFORE;
-  if (!saved || saved.expiresAt - now < renewBefore || saved.version <= above || adminDue) {
+  // A saved roster that does not extend the one followed (a restore issued it before it saw the
+  // relay's, naming no predecessor) is issued again right after the followed one.
+  const { follows } = options;
+  const offChain =
+    follows !== undefined &&
+    !(
+      previous &&
+      (bytesEqual(previous.digest, follows.digest) ||
+        (previous.version === follows.version + 1 && bytesEqual(previous.previousDigest, follows.digest)))
+    );
+  if (!saved || saved.expiresAt - now < renewBefore || saved.version <= above || adminDue || offChain) {
     const issuedAt = now - 60_000;
     const expiresAt = now + lifetime;
     const byRoot = { privateKey: rootKey.privateKey, publicKey: rootPublic };
@@ -154,12 +164,15 @@ export async function loadOrCreateOrganisation(
         },
         c.role === 'supervisor' ? byRoot : bySupervisor,
       );
-    rosterVersion = Math.max(rosterVersion, above) + 1;
+    rosterVersion =
+      offChain && (options.rosterVersionAbove ?? 0) <= follows.version
+        ? follows.version + 1
+        : Math.max(rosterVersion, above) + 1;
     roster = await issueRoster(
       {
         orgId,
         version: rosterVersion,
-        previousDigest: predecessorDigest(rosterVersion, previous, options.follows),
+        previousDigest: predecessorDigest(rosterVersion, previous, follows),
         issuedAt,
         expiresAt,
         archivePublic: await exportPublicKey(archive.publicKey),
