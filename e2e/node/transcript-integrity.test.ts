@@ -4,13 +4,16 @@ import {
   publishRoster,
   VisitorSession,
   type ChatMessage,
+  type Conversation,
   type TranscriptNotice,
 } from '@sealchat/client';
 import {
+  decodeEnvelope,
   encodeContent,
   EnvelopeType,
   fromHex,
   generateDeviceIdentity,
+  sealHistoryGrant,
   SecureConversation,
   toHex,
   verifyRoster,
@@ -132,5 +135,53 @@ describe('a hostile relay and transcript integrity', () => {
     reloaded.addEventListener('problem', (e) => problems.push(e.detail.error.code));
     await expect.poll(() => reloaded.messagesOf(id).map((m) => m.text)).toEqual(['hello']);
     expect(await reloaded.safetyCode(id)).toBe(await visitor.safetyCode());
+  });
+  it('a forged history-grant push cannot make a console lose what it shows unseen: the re-read reports the cut', async () => {
+    // Found by the hostile model (packages/client/src/hostile-transcript.test.ts): the re-read a
+    // pushed grant forces was checked against the stored mark only, which a live record moves
+    // only when the console next seals (its "delivered" receipt, some 300 ms later).
+    const running = await startTestRelay(closers);
+    const agentStore = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(agentStore, { agentName: 'Robin' });
+    await publishRoster(running.url, org, { WebSocket: WS });
+    const attack = { conversationId: '', visitor: '', grant: undefined as Uint8Array<ArrayBuffer> | undefined };
+    let cut: number | undefined;
+    const forging: RelayFilter = (frame) => {
+      if (!attack.grant) return frame;
+      if (frame.kind === 'record' && toHex(frame.conversationId) === attack.conversationId) {
+        // The visitor's next record, then at once a grant the relay sealed itself; on the re-read
+        // that grant forces, that record is withheld.
+        if (cut === undefined && toHex(decodeEnvelope(frame.envelope).senderDeviceId) === attack.visitor) {
+          cut = frame.seq;
+          return [frame, { kind: 'history-granted', conversationId: frame.conversationId, grant: attack.grant }];
+        }
+        if (frame.seq === cut) return undefined;
+      }
+      if (frame.kind === 'resumed' && cut !== undefined && frame.lastSeq >= cut) return { ...frame, lastSeq: cut - 1 };
+      return frame;
+    };
+    const agent = await agentSession(running, org.rootPublic, org.agent, closers, {
+      store: agentStore,
+      WebSocket: hostileSocket(forging),
+    });
+    const visitor = await visitorSession(running, org.orgKey, closers);
+    const one = await visitor.send('one');
+    const id = one.conversationId;
+    await expect.poll(() => agent.messagesOf(id).map((m) => m.text)).toEqual(['one']);
+    await expect.poll(() => visitor.messages.map((m) => m.state)).toEqual(['delivered']);
+    attack.conversationId = id;
+    attack.visitor = toHex(visitor.identity.deviceId);
+    attack.grant = await sealHistoryGrant({
+      orgId: org.orgId,
+      conversationId: fromHex(id),
+      recipient: org.agent,
+      seeds: [],
+    });
+    await visitor.send('two');
+    const reread = await until<Conversation>(agent, 'conversation', (c) => c.id === id);
+    await expect
+      .poll(() => reread.notices.map((n) => [n.kind, n.senderDeviceId]))
+      .toEqual([['trimmed', toHex(visitor.identity.deviceId)]]);
+    expect(reread.messages.map((m) => m.text)).toEqual(['one']);
   });
 });

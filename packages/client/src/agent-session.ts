@@ -618,9 +618,15 @@ export class AgentSession extends ChatSession {
     return changed;
   }
 
-  /** Replaces a conversation by a new one that reads it from the start, with the seeds granted since. */
+  /**
+   * Replaces a conversation by a new one that reads it from the start, with the seeds granted since.
+   * What the one replaced holds stays the mark the new one's history must reach (a relay forces
+   * this re-read with a pushed grant, which anyone can seal).
+   */
   private renew(conversationId: Uint8Array<ArrayBuffer>): AgentConversation {
     const conversation = this.newConversation(conversationId);
+    const replaced = this.conversations.get(toHex(conversationId));
+    if (replaced) this.marks.replace(replaced, conversation);
     this.conversations.set(toHex(conversationId), conversation);
     this.emit('conversation', conversation);
     return conversation;

@@ -326,7 +326,7 @@ export abstract class ChatSession extends EventTarget {
   }
 
   /** What this session keeps of its conversations' transcripts between loads. */
-  private get marks(): TranscriptKeeper {
+  protected get marks(): TranscriptKeeper {
     return (this._keeper ??= new TranscriptKeeper(this.options.store, this.isVisitor));
   }
 

@@ -57,4 +57,24 @@ describe('TranscriptKeeper', () => {
       ['trimmed', toHex(visitor.deviceId)],
     ]);
   });
+  // Found by the hostile model (hostile-transcript.test.ts, seed 91084346): a re-read in the same
+  // session (a pushed history grant) was checked only against the stored mark, which a live record
+  // moves only when the console next seals.
+  it('a re-read replacing a conversation reports what the replaced one showed and the relay now withholds', async () => {
+    const { visitor, conversation } = await scene();
+    const visitorSide = conversation(true);
+    const [share, hello] = await visitorSide.seal({ kind: 'text', text: 'hello', sentAt: 1 });
+    const keeper = new TranscriptKeeper(new MemoryClientStore(), false);
+    const shown = conversation(false);
+    await load(keeper, shown, []);
+    // Live: the share (the pin is written at once) and `hello`, not written before the re-read.
+    await keeper.accept(shown, 1, share!);
+    await keeper.accept(shown, 2, hello!);
+    expect(shown.messages.map((m) => m.text)).toEqual(['hello']);
+
+    const reread = conversation(false);
+    keeper.replace(shown, reread);
+    expect(await load(keeper, reread, [share!])).toEqual([['trimmed', toHex(visitor.deviceId)]]);
+    expect(reread.secure.visitor?.deviceId).toEqual(visitor.deviceId);
+  });
 });

@@ -16,6 +16,8 @@ export class TranscriptKeeper {
    * the relay's history extends them. Kept as stored until then, so a trim is not written over.
    */
   private readonly _unchecked = new WeakMap<Conversation, TranscriptMark['seen']>();
+  /** Conversations that replace one this session read before (a re-read), with the one replaced. */
+  private readonly _replacing = new WeakMap<Conversation, Conversation>();
 
   /** @param isVisitor whether this is the visitor's device (only an agent's keeps the visitor's pin). */
   constructor(
@@ -34,9 +36,29 @@ export class TranscriptKeeper {
     if (this._restored.has(conversation)) return;
     this._restored.add(conversation);
     const mark = await loadTranscriptMark(this._store, conversation.id);
-    if (mark.own) conversation.secure.restoreOwnHead(mark.own);
-    if (mark.visitor && !this._isVisitor) conversation.secure.pinVisitor(mark.visitor);
-    this._unchecked.set(conversation, mark.seen);
+    const seen = new Map(mark.seen);
+    const replaced = this._replacing.get(conversation);
+    const secure = conversation.secure;
+    if (replaced) {
+      // What the replaced conversation holds in memory counts as kept: its heads, those it still had
+      // to check, its own head and its pin (written or not yet).
+      for (const [device, head] of [...(this._unchecked.get(replaced) ?? []), ...replaced.secure.heads])
+        if (head.senderSeq >= (seen.get(device)?.senderSeq ?? -1)) seen.set(device, head);
+      if (replaced.secure.ownHead) secure.restoreOwnHead(replaced.secure.ownHead);
+      if (replaced.secure.visitor && !this._isVisitor) secure.pinVisitor(replaced.secure.visitor);
+    }
+    if (mark.own) secure.restoreOwnHead(mark.own);
+    if (mark.visitor && !this._isVisitor) secure.pinVisitor(mark.visitor);
+    this._unchecked.set(conversation, seen);
+  }
+
+  /**
+   * Says that `fresh` replaces `old`, which this session has read, and reads the conversation again
+   * (as after a history grant): when `fresh` is restored, what `old` holds counts as kept, written
+   * or not yet, so a relay that forces the re-read cannot cut what is on screen unseen.
+   */
+  replace(old: Conversation, fresh: Conversation): void {
+    this._replacing.set(fresh, old);
   }
 
   /**
