@@ -8,6 +8,7 @@ import {
   type ChatMessage,
 } from '@sealchat/client';
 import {
+  EMPTY_AUDIT_MARK,
   agentWire,
   generateDeviceIdentity,
   issueRosterHead,
@@ -93,6 +94,7 @@ describe('the keeper', () => {
       roster,
       { privateKey: colleague.signing.privateKey, publicKey: colleague.signingPublic },
       Date.now() + 1000,
+      EMPTY_AUDIT_MARK,
     );
     const refused = await ask(relay.url, { kind: 'publish-roster-head', orgRootKey: org.rootPublic, head });
     expect((refused as { code: string }).code).toBe('SEALCHAT_E_ROSTER_HEAD_REJECTED');

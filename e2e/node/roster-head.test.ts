@@ -9,6 +9,7 @@ import {
   type IssuedRoster,
 } from '@sealchat/client';
 import {
+  EMPTY_AUDIT_MARK,
   agentWire,
   generateDeviceIdentity,
   issueRosterHead,
@@ -37,6 +38,7 @@ async function publishAsOf(url: string, issued: IssuedRoster, age: number | unde
     roster,
     { privateKey: issued.rootKey.privateKey, publicKey: issued.rootPublic },
     Date.now() - age,
+    EMPTY_AUDIT_MARK,
   );
   const connection = new RelayConnection(url, { WebSocket: WS, wire: agentWire });
   await new Promise<void>((resolve) => {

@@ -14,6 +14,7 @@ import {
   type RelayConnectionOptions,
 } from '@sealchat/client';
 import {
+  EMPTY_AUDIT_MARK,
   agentWire,
   bytesEqual,
   issueRosterHead,
@@ -84,6 +85,7 @@ export async function renewRosterHead(options: KeeperOptions): Promise<{ rosterV
       roster,
       { privateKey: identity.signing.privateKey, publicKey: identity.signingPublic },
       now,
+      EMPTY_AUDIT_MARK,
     );
     await connection.request({ kind: 'publish-roster-head', orgRootKey, head });
     return { rosterVersion: roster.version, signedAt: now };

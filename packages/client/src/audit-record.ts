@@ -6,10 +6,10 @@ import {
   SIGNATURE_LENGTH,
   SealchatError,
   archiveIdFromKey,
+  auditLinkDigest,
   bytesEqual,
   concatBytes,
   hpkeSeal,
-  labelledHash,
   sign,
   utf8Encode,
   verify,
@@ -37,9 +37,11 @@ const ARCHIVE_ID_LENGTH = 16;
 const AEAD_TAG_LENGTH = 16;
 const CIPHERTEXT_LENGTH = AUDIT_ENTRY_BLOCK + AEAD_TAG_LENGTH;
 
-/** Labels, docs/protocol.md §3.1 (defined here, not in the protocol's Context: only the client uses them). */
+/**
+ * Labels, docs/protocol.md §3.1 (defined here, not in the protocol's Context: only the client uses
+ * them). The link digest's is the protocol's (`auditLinkDigest`): the relay checks roster heads with it.
+ */
 const Label = {
-  link: 'sealchat/v1 audit-link',
   record: 'sealchat/v1 audit-record',
   entry: 'sealchat/v1 audit-entry',
 } as const;
@@ -101,9 +103,7 @@ export interface DecodedRecord {
 }
 
 /** The digest that links a record to the next one (and a head to its last record). */
-export function linkDigest(record: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-  return labelledHash(Label.link, record);
-}
+export const linkDigest: (record: Uint8Array) => Promise<Uint8Array<ArrayBuffer>> = auditLinkDigest;
 
 /** HPKE `info`: binds the entry to its organisation, index and predecessor, so it cannot be moved. */
 export function entryInfo(orgId: Uint8Array, index: number, prev: Uint8Array): Uint8Array<ArrayBuffer> {

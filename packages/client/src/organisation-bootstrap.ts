@@ -1,5 +1,6 @@
 import {
   MAX_ADMINISTER_LIFETIME_MS,
+  EMPTY_AUDIT_MARK,
   agentWire,
   bytesEqual,
   exportPublicKey,
@@ -309,6 +310,8 @@ async function sendRosterHead(
     roster,
     { privateKey: org.rootKey.privateKey, publicKey: org.rootPublic },
     signedAt,
+    // The audit log's mark is carried forward by the next change; until then, the empty log's.
+    EMPTY_AUDIT_MARK,
   );
   await connection.request({ kind: 'publish-roster-head', orgRootKey: org.rootPublic, head });
   return signedAt;

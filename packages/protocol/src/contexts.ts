@@ -30,6 +30,8 @@ export const Context = {
   rosterDigest: 'sealchat/v1 roster-digest',
   /** Signature over a roster head: "this roster is the current one" at a time (§4.4). */
   rosterHead: 'sealchat/v1 roster-head',
+  /** Link digest of an audit log record: what the next record and a roster head's audit mark name (§4.4). */
+  auditLink: 'sealchat/v1 audit-link',
   safetyCode: 'sealchat/v1 safety-code',
   /** HPKE `info` prefix of a history grant: a conversation's chain seeds re-sealed to one agent device (§14). */
   historyGrant: 'sealchat/v1 history-grant',

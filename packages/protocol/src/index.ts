@@ -142,6 +142,8 @@ export {
 export type { VerifiedRoster, RosterFields, RosterMark, ArchiveKey } from './roster.js';
 export { ROSTER_HEAD_FORMAT, DEFAULT_MAX_HEAD_AGE_MS, issueRosterHead, verifyRosterHead } from './roster-head.js';
 export type { VerifiedRosterHead } from './roster-head.js';
+export { AUDIT_DIGEST_LENGTH, EMPTY_AUDIT_MARK, auditLinkDigest } from './audit-mark.js';
+export type { AuditMark } from './audit-mark.js';
 export {
   CONVERSATION_ID_LENGTH,
   TRANSCRIPT_LINK_LENGTH,

@@ -1,3 +1,4 @@
+import { AUDIT_DIGEST_LENGTH, type AuditMark } from './audit-mark.js';
 import { bytesEqual } from './bytes.js';
 import { ByteReader, ByteWriter } from './codec.js';
 import { Context } from './contexts.js';
@@ -25,6 +26,11 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 export interface VerifiedRosterHead {
   readonly rosterVersion: number;
   readonly rosterDigest: Uint8Array<ArrayBuffer>;
+  /**
+   * How far the organisation's audit log reached when the head was signed, as the signer knew it
+   * (docs/audit-log.md §Heads): a reader's floor. The log a relay serves must extend it.
+   */
+  readonly audit: AuditMark;
   /** When an administrator said the roster was current, ms since the epoch. */
   readonly signedAt: number;
   readonly signerKey: Uint8Array<ArrayBuffer>;
@@ -32,20 +38,31 @@ export interface VerifiedRosterHead {
 }
 
 /**
- * Signs a roster head: "`roster` is the organisation's current roster at `signedAt`". The signer is
- * the org root, or a supervisor on `roster` whose certificate administers and is valid at `signedAt`
- * ({@link verifyRosterHead} refuses anything else).
+ * Signs a roster head: "`roster` is the organisation's current roster at `signedAt`, and its audit
+ * log reaches at least `audit`". The signer is the org root, or a supervisor on `roster` whose
+ * certificate administers and is valid at `signedAt` ({@link verifyRosterHead} refuses anything
+ * else). A signer never names a lower `audit` than a head it has seen: readers take it as a floor
+ * (docs/audit-log.md §Heads).
+ * @throws TypeError when `audit` is not a count ≥ 0 and a 32-byte digest (zeros for count 0).
  */
 export async function issueRosterHead(
   roster: VerifiedRoster,
   signer: { privateKey: CryptoKey; publicKey: Uint8Array<ArrayBuffer> },
   signedAt: number,
+  audit: AuditMark,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  if (!Number.isSafeInteger(audit.count) || audit.count < 0) throw new TypeError('audit.count must be an integer ≥ 0');
+  if (!(audit.digest instanceof Uint8Array) || audit.digest.length !== AUDIT_DIGEST_LENGTH)
+    throw new TypeError('audit.digest must be 32 bytes');
+  if (audit.count === 0 && audit.digest.some((b) => b !== 0))
+    throw new TypeError('audit.digest of an empty log is 32 zero bytes');
   const tbs = new ByteWriter()
     .u8(ROSTER_HEAD_FORMAT)
     .fixed(roster.orgId, ORG_ID_LENGTH)
     .u64(roster.version)
     .fixed(roster.digest, ROSTER_DIGEST_LENGTH)
+    .u64(audit.count)
+    .fixed(audit.digest, AUDIT_DIGEST_LENGTH)
     .u64(signedAt)
     .fixed(signer.publicKey, PUBLIC_KEY_LENGTH)
     .finish();
@@ -83,6 +100,8 @@ export async function verifyRosterHead(
     const orgId = r.fixed(ORG_ID_LENGTH);
     const rosterVersion = r.u64();
     const rosterDigest = r.fixed(ROSTER_DIGEST_LENGTH);
+    const auditCount = r.u64();
+    const auditDigest = r.fixed(AUDIT_DIGEST_LENGTH);
     const signedAt = r.u64();
     const signerKey = r.fixed(PUBLIC_KEY_LENGTH);
     r.end();
@@ -108,7 +127,14 @@ export async function verifyRosterHead(
     if (trust.now - signedAt > maxAgeMs) {
       throw new StaleRosterHeadError(`Roster head is ${trust.now - signedAt} ms old, over ${maxAgeMs}`);
     }
-    return { rosterVersion, rosterDigest, signedAt, signerKey, encoded };
+    return {
+      rosterVersion,
+      rosterDigest,
+      audit: { count: auditCount, digest: auditDigest },
+      signedAt,
+      signerKey,
+      encoded,
+    };
   } catch (error) {
     if (error instanceof RosterHeadError) throw error;
     if (error instanceof SealchatError)

@@ -1,4 +1,5 @@
 import {
+  EMPTY_AUDIT_MARK,
   generateDeviceIdentity,
   issueCertificate,
   issueRoster,
@@ -79,15 +80,15 @@ describe('relay: roster heads', () => {
     expect(expectKind(await visitor.request({ kind: 'get-roster-head', orgId: s.org.orgId }), 'error').code).toBe(
       'SEALCHAT_E_NOT_FOUND',
     );
-    const head = await issueRosterHead(s.v1, byRoot(s), Date.now());
+    const head = await issueRosterHead(s.v1, byRoot(s), Date.now(), EMPTY_AUDIT_MARK);
     expectKind(await publishHead(s, head), 'ok');
     expect(
       expectKind(await visitor.request({ kind: 'get-roster-head', orgId: s.org.orgId }), 'roster-head').head,
     ).toEqual(head);
     // An administrator of the roster may renew it; no age limit at the relay, but never older than the one held.
-    const byAdmin = await issueRosterHead(s.v1, by(s.admin), Date.now() + 1000);
+    const byAdmin = await issueRosterHead(s.v1, by(s.admin), Date.now() + 1000, EMPTY_AUDIT_MARK);
     expectKind(await publishHead(s, byAdmin), 'ok');
-    const older = await issueRosterHead(s.v1, byRoot(s), Date.now() - 2 * DAY);
+    const older = await issueRosterHead(s.v1, byRoot(s), Date.now() - 2 * DAY, EMPTY_AUDIT_MARK);
     expect(expectKind(await publishHead(s, older), 'error').code).toBe('SEALCHAT_E_ROSTER_HEAD_REJECTED');
     expect(
       expectKind(await visitor.request({ kind: 'get-roster-head', orgId: s.org.orgId }), 'roster-head').head,
@@ -97,11 +98,11 @@ describe('relay: roster heads', () => {
   it('refuses heads signed by an agent or a supervisor who does not administer, and of unknown orgs', async () => {
     const s = await scene();
     for (const signer of [s.agent, s.invited]) {
-      const head = await issueRosterHead(s.v1, by(signer), Date.now());
+      const head = await issueRosterHead(s.v1, by(signer), Date.now(), EMPTY_AUDIT_MARK);
       expect(expectKind(await publishHead(s, head), 'error').code).toBe('SEALCHAT_E_ROSTER_HEAD_REJECTED');
     }
     const other = await createTestOrganisation();
-    const theirs = await issueRosterHead(await other.verifiedRoster(1, []), byRoot(s), Date.now());
+    const theirs = await issueRosterHead(await other.verifiedRoster(1, []), byRoot(s), Date.now(), EMPTY_AUDIT_MARK);
     expect(
       expectKind(
         await s.client.request({ kind: 'publish-roster-head', orgRootKey: other.rootPublic, head: theirs }),
@@ -115,7 +116,7 @@ describe('relay: roster heads', () => {
 
   it('F3: a new roster makes the held head stale; a head for the old roster is refused after it', async () => {
     const s = await scene();
-    const oldHead = await issueRosterHead(s.v1, byRoot(s), Date.now());
+    const oldHead = await issueRosterHead(s.v1, byRoot(s), Date.now(), EMPTY_AUDIT_MARK);
     expectKind(await publishHead(s, oldHead), 'ok');
     const v2raw = await issueRoster(
       {
@@ -136,14 +137,15 @@ describe('relay: roster heads', () => {
       'SEALCHAT_E_NOT_FOUND',
     );
     // The revoked administrator (and anyone replaying a head) cannot vouch for version 1 any more.
-    const replay = await issueRosterHead(s.v1, by(s.admin), Date.now() + 1000);
+    const replay = await issueRosterHead(s.v1, by(s.admin), Date.now() + 1000, EMPTY_AUDIT_MARK);
     expect(expectKind(await publishHead(s, replay), 'error').code).toBe('SEALCHAT_E_ROSTER_HEAD_REJECTED');
     const v2 = await verifyRoster(v2raw, { orgRootKey: s.org.rootPublic, now: Date.now(), previous: s.v1 });
     // Nor for version 2, which does not list it.
-    expect(expectKind(await publishHead(s, await issueRosterHead(v2, by(s.admin), Date.now())), 'error').code).toBe(
-      'SEALCHAT_E_ROSTER_HEAD_REJECTED',
-    );
-    const fresh = await issueRosterHead(v2, byRoot(s), Date.now());
+    expect(
+      expectKind(await publishHead(s, await issueRosterHead(v2, by(s.admin), Date.now(), EMPTY_AUDIT_MARK)), 'error')
+        .code,
+    ).toBe('SEALCHAT_E_ROSTER_HEAD_REJECTED');
+    const fresh = await issueRosterHead(v2, byRoot(s), Date.now(), EMPTY_AUDIT_MARK);
     expectKind(await publishHead(s, fresh), 'ok');
     expect(
       expectKind(await visitor.request({ kind: 'get-roster-head', orgId: s.org.orgId }), 'roster-head').head,

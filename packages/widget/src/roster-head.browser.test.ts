@@ -1,4 +1,5 @@
 import {
+  EMPTY_AUDIT_MARK,
   decodeClientFrame,
   encodeRelayFrame,
   issueRosterHead,
@@ -38,6 +39,7 @@ async function fakeRelay(headAge: number | undefined) {
           roster,
           { privateKey: org.root.privateKey, publicKey: org.rootPublic },
           Date.now() - headAge,
+          EMPTY_AUDIT_MARK,
         );
   const asked: ClientFrame['kind'][] = [];
   class Socket extends EventTarget {

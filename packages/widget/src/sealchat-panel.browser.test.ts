@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  EMPTY_AUDIT_MARK,
   decodeClientFrame,
   encodeRelayFrame,
   issueRosterHead,
@@ -68,6 +69,7 @@ function hostileRelay(org: TestOrganisation) {
             verified,
             { privateKey: org.root.privateKey, publicKey: org.rootPublic },
             Date.now(),
+            EMPTY_AUDIT_MARK,
           );
           return this.push({ kind: 'roster-head', requestId, head });
         }
