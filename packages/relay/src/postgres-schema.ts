@@ -120,6 +120,10 @@ export const PG_MIGRATIONS: readonly string[] = [
      signed_at bigint NOT NULL CHECK (signed_at >= 0),
      head bytea NOT NULL
    );`,
+  // v6: the audit count a head's mark names (docs/audit-log.md §Heads), so a head naming fewer
+  // records than the held one is refused in the same statement that stores it. Heads kept before
+  // name none: 0.
+  `ALTER TABLE roster_heads ADD COLUMN audit_count bigint NOT NULL DEFAULT 0 CHECK (audit_count >= 0);`,
 ];
 
 /** A schema name the relay accepts: a plain lower-case identifier, so it never needs escaping rules. */

@@ -218,26 +218,28 @@ export class PostgresStore implements RelayStore {
   }
 
   /**
-   * One statement: stored only while the org's roster is the version the head names, and never over
-   * a newer head for it. A roster published concurrently may still commit just after; the relay
+   * One statement: stored only while the org's roster is the version the head names, never over a
+   * newer head for it, and never over one whose audit mark names more records. A roster published concurrently may still commit just after; the relay
    * serves a head only while it names the org's roster, so such a head is never handed out.
    */
   async saveRosterHead(orgId: Uint8Array, head: StoredRosterHead): Promise<boolean> {
     const result = await this.pool.query(
-      `INSERT INTO roster_heads (org_id, roster_version, signed_at, head)
-         SELECT org_id, roster_version, $2, $3 FROM orgs WHERE org_id = $1 AND roster IS NOT NULL AND roster_version = $4
+      `INSERT INTO roster_heads (org_id, roster_version, signed_at, head, audit_count)
+         SELECT org_id, roster_version, $2, $3, $5 FROM orgs WHERE org_id = $1 AND roster IS NOT NULL AND roster_version = $4
        ON CONFLICT (org_id) DO UPDATE SET
-         roster_version = excluded.roster_version, signed_at = excluded.signed_at, head = excluded.head
-       WHERE roster_heads.roster_version < excluded.roster_version
-          OR (roster_heads.roster_version = excluded.roster_version AND roster_heads.signed_at <= excluded.signed_at)`,
-      [blob(orgId), head.signedAt, blob(head.head), head.rosterVersion],
+         roster_version = excluded.roster_version, signed_at = excluded.signed_at, head = excluded.head,
+         audit_count = excluded.audit_count
+       WHERE (roster_heads.roster_version < excluded.roster_version
+          OR (roster_heads.roster_version = excluded.roster_version AND roster_heads.signed_at <= excluded.signed_at))
+         AND roster_heads.audit_count <= excluded.audit_count`,
+      [blob(orgId), head.signedAt, blob(head.head), head.rosterVersion, head.auditCount],
     );
     return (result.rowCount ?? 0) > 0;
   }
 
   async rosterHead(orgId: Uint8Array): Promise<StoredRosterHead | undefined> {
     const [row] = await this.rows<RosterHeadRow>(
-      'SELECT roster_version, signed_at, head FROM roster_heads WHERE org_id = $1',
+      'SELECT roster_version, signed_at, head, audit_count FROM roster_heads WHERE org_id = $1',
       [blob(orgId)],
     );
     return row && toRosterHead(row);

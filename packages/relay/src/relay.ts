@@ -6,6 +6,7 @@ import {
   MAX_AUDIT_PAGE,
   MAX_ROSTER_HISTORY_PAGE,
   SealchatError,
+  auditLinkDigest,
   bytesEqual,
   decodeClientFrame,
   encodeRelayFrame,
@@ -795,7 +796,10 @@ export class Relay implements FanoutSink {
   /**
    * Keeps a roster head (docs/protocol.md §4.4) for the org's current roster. Anyone may publish one:
    * it must verify against that roster (signed by the root or one of its administrators), and not be
-   * older than the head held for it. No age limit here: each visitor applies its own.
+   * older than the head held for it. No age limit here: each visitor applies its own. Its audit mark
+   * must name this relay's own log (no more records than it holds, and the link digest of the last
+   * one) and no fewer records than the head held (docs/audit-log.md §Heads): a signer that knew less
+   * than the last one is told so, and a head every reader would refuse is never served.
    */
   private async publishRosterHead(conn: Connection, frame: Frame<'publish-roster-head'>): Promise<void> {
     const orgId = await orgIdFromRootKey(frame.orgRootKey);
@@ -807,23 +811,39 @@ export class Relay implements FanoutSink {
     );
     const roster = bytesEqual(org.rootKey, frame.orgRootKey) ? await this.currentRoster(orgId) : undefined;
     if (!roster) throw rejected;
-    let signedAt: number;
+    let verified;
     try {
-      ({ signedAt } = await verifyRosterHead(frame.head, {
+      verified = await verifyRosterHead(frame.head, {
         orgRootKey: org.rootKey,
         roster,
         now: Date.now(),
         maxAgeMs: Infinity,
-      }));
+      });
     } catch (error) {
       if (!(error instanceof SealchatError)) throw error;
       this.logger.log('info', 'roster-head-refused', { conn: conn.id, code: error.code });
       throw rejected;
     }
-    if (!(await this.store.saveRosterHead(orgId, { rosterVersion: roster.version, signedAt, head: frame.head }))) {
+    const { signedAt, audit } = verified;
+    if (!(await this.holdsAuditMark(orgId, audit))) {
+      this.logger.log('info', 'roster-head-refused', { conn: conn.id, code: 'audit-mark' });
       throw rejected;
     }
+    const stored = { rosterVersion: roster.version, signedAt, auditCount: audit.count, head: frame.head };
+    if (!(await this.store.saveRosterHead(orgId, stored))) throw rejected;
     this.send(conn, { kind: 'ok', requestId: frame.requestId });
+  }
+
+  /**
+   * Whether `mark` names this relay's audit log for the org: at most as many records as it holds,
+   * and the link digest of the last of them (zeros for none). One indexed read and one hash: the
+   * records before it were checked by whoever verified the log, not here.
+   */
+  private async holdsAuditMark(orgId: Uint8Array, mark: { count: number; digest: Uint8Array }): Promise<boolean> {
+    if (mark.count === 0) return mark.digest.every((b) => b === 0);
+    if (mark.count > (await this.store.auditCount(orgId))) return false;
+    const [last] = await this.store.auditRecords(orgId, mark.count - 1, 1);
+    return !!last && last.index === mark.count - 1 && bytesEqual(await auditLinkDigest(last.record), mark.digest);
   }
 
   /** The org's roster head, only while it names the org's current roster. No authentication: it is public and signed. */

@@ -1,21 +1,24 @@
 import {
   EMPTY_AUDIT_MARK,
+  auditLinkDigest,
   generateDeviceIdentity,
   issueCertificate,
   issueRoster,
   issueRosterHead,
   verifyRoster,
+  type AuditMark,
   type DeviceIdentity,
   type VerifiedRoster,
 } from '@sealchat/protocol';
 import { createTestOrganisation, type TestOrganisation } from '@sealchat/protocol/testing';
 import { describe, expect, it } from 'vitest';
-import { expectKind, harnessPerTest, type Harness, type TestClient } from './testing/relay-harness.js';
+import { expectKind, harnessPerTest, random, type Harness, type TestClient } from './testing/relay-harness.js';
 
 /**
  * The relay keeps each org's roster head (docs/protocol.md §4.4, docs/relay-protocol.md): it takes
- * one only if it verifies against the org's current roster and is not older than the one held, and
- * serves it to anyone while it names the current roster. Issue 11, finding 3.
+ * one only if it verifies against the org's current roster, is not older than the one held and its
+ * audit mark names the relay's own log, never fewer records than the held head (docs/audit-log.md
+ * §Heads), and serves it to anyone while it names the current roster. Issue 11, findings 3 and 8a.
  */
 const newHarness = harnessPerTest();
 const DAY = 24 * 60 * 60 * 1000;
@@ -72,6 +75,19 @@ const byRoot = (s: Scene) => ({ privateKey: s.org.root.privateKey, publicKey: s.
 const by = (device: DeviceIdentity) => ({ privateKey: device.signing.privateKey, publicKey: device.signingPublic });
 const publishHead = (s: Scene, head: Uint8Array<ArrayBuffer>) =>
   s.client.request({ kind: 'publish-roster-head', orgRootKey: s.org.rootPublic, head });
+
+/** Appends `n` opaque records to the org's audit log as its supervisor; returns the mark after each. */
+async function appendAudit(s: Scene, n: number): Promise<AuditMark[]> {
+  const supervisor = await s.h.connect();
+  expectKind(await supervisor.authAgent(s.org.orgId, s.org.supervisor), 'ok');
+  const marks: AuditMark[] = [];
+  for (let index = 0; index < n; index++) {
+    const record = random(300);
+    expectKind(await supervisor.request({ kind: 'append-audit', index, record }), 'ok');
+    marks.push({ count: index + 1, digest: await auditLinkDigest(record) });
+  }
+  return marks;
+}
 
 describe('relay: roster heads', () => {
   it('keeps a head for the current roster and serves it to anyone, a visitor’s socket included', async () => {
@@ -150,5 +166,34 @@ describe('relay: roster heads', () => {
     expect(
       expectKind(await visitor.request({ kind: 'get-roster-head', orgId: s.org.orgId }), 'roster-head').head,
     ).toEqual(fresh);
+  });
+
+  it('F8a: takes an audit mark only for its own log, and never one naming fewer records than the held head', async () => {
+    const s = await scene();
+    const [, two, three] = await appendAudit(s, 3);
+    const now = Date.now();
+    const refused = async (audit: AuditMark, at: number) =>
+      expect(expectKind(await publishHead(s, await issueRosterHead(s.v1, byRoot(s), at, audit)), 'error').code).toBe(
+        'SEALCHAT_E_ROSTER_HEAD_REJECTED',
+      );
+    // More records than the relay holds, or another digest for the last one: every reader would
+    // refuse the log under such a head, so the relay does not keep it.
+    await refused({ count: 4, digest: three!.digest }, now);
+    await refused({ count: 3, digest: two!.digest }, now);
+    const held = await issueRosterHead(s.v1, byRoot(s), now, three!);
+    expectKind(await publishHead(s, held), 'ok');
+    // Newer, but naming fewer records (a signer that knew less): refused, the held head stays.
+    await refused(two!, now + 1000);
+    await refused(EMPTY_AUDIT_MARK, now + 1000);
+    const visitor = await s.h.connect();
+    expect(
+      expectKind(await visitor.request({ kind: 'get-roster-head', orgId: s.org.orgId }), 'roster-head').head,
+    ).toEqual(held);
+    // As many records, signed later: taken.
+    const renewed = await issueRosterHead(s.v1, by(s.admin), now + 2000, three!);
+    expectKind(await publishHead(s, renewed), 'ok');
+    expect(
+      expectKind(await visitor.request({ kind: 'get-roster-head', orgId: s.org.orgId }), 'roster-head').head,
+    ).toEqual(renewed);
   });
 });

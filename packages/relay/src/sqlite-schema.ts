@@ -79,6 +79,10 @@ export const MIGRATIONS: readonly string[] = [
      signed_at INTEGER NOT NULL CHECK (signed_at >= 0),
      head BLOB NOT NULL
    ) WITHOUT ROWID;`,
+  // v7: the audit count a head's mark names (docs/audit-log.md §Heads), so a head naming fewer
+  // records than the held one is refused in the same statement that stores it. Heads kept before
+  // name none: 0.
+  `ALTER TABLE roster_heads ADD COLUMN audit_count INTEGER NOT NULL DEFAULT 0 CHECK (audit_count >= 0);`,
 ];
 
 /** Epochs are random in [1, 2^48 - 1]: unguessable enough that two restores never share one. */

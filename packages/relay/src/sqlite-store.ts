@@ -102,17 +102,20 @@ export class SqliteStore implements RelayStore {
         'SELECT version, roster FROM roster_history WHERE org_id = ? AND version >= ? ORDER BY version LIMIT ?',
       ),
       orgRosters: db.prepare<[Buffer]>('DELETE FROM roster_history WHERE org_id = ?'),
-      // Only while the org's roster is the one the head names, and never over a newer head for it.
-      saveRosterHead: db.prepare<[number, Buffer, Buffer, number]>(
-        `INSERT INTO roster_heads (org_id, roster_version, signed_at, head)
-           SELECT org_id, roster_version, ?, ? FROM orgs WHERE org_id = ? AND roster IS NOT NULL AND roster_version = ?
+      // Only while the org's roster is the one the head names, never over a newer head for it, and
+      // never over one whose audit mark names more records.
+      saveRosterHead: db.prepare<[number, Buffer, number, Buffer, number]>(
+        `INSERT INTO roster_heads (org_id, roster_version, signed_at, head, audit_count)
+           SELECT org_id, roster_version, ?, ?, ? FROM orgs WHERE org_id = ? AND roster IS NOT NULL AND roster_version = ?
          ON CONFLICT (org_id) DO UPDATE SET
-           roster_version = excluded.roster_version, signed_at = excluded.signed_at, head = excluded.head
-         WHERE roster_heads.roster_version < excluded.roster_version
-            OR (roster_heads.roster_version = excluded.roster_version AND roster_heads.signed_at <= excluded.signed_at)`,
+           roster_version = excluded.roster_version, signed_at = excluded.signed_at, head = excluded.head,
+           audit_count = excluded.audit_count
+         WHERE (roster_heads.roster_version < excluded.roster_version
+            OR (roster_heads.roster_version = excluded.roster_version AND roster_heads.signed_at <= excluded.signed_at))
+           AND roster_heads.audit_count <= excluded.audit_count`,
       ),
       rosterHead: db.prepare<[Buffer], RosterHeadRow>(
-        'SELECT roster_version, signed_at, head FROM roster_heads WHERE org_id = ?',
+        'SELECT roster_version, signed_at, head, audit_count FROM roster_heads WHERE org_id = ?',
       ),
       // The devices a roster lists arrive as a JSON array of hex ids: one statement whatever their number.
       dropGrants: db.prepare<[Buffer, string]>(
@@ -259,7 +262,8 @@ export class SqliteStore implements RelayStore {
   }
 
   async saveRosterHead(orgId: Uint8Array, head: StoredRosterHead): Promise<boolean> {
-    return this.stmts.saveRosterHead.run(head.signedAt, blob(head.head), blob(orgId), head.rosterVersion).changes > 0;
+    const { signedAt, auditCount, rosterVersion } = head;
+    return this.stmts.saveRosterHead.run(signedAt, blob(head.head), auditCount, blob(orgId), rosterVersion).changes > 0;
   }
 
   async rosterHead(orgId: Uint8Array): Promise<StoredRosterHead | undefined> {

@@ -54,6 +54,7 @@ export interface RosterHeadRow {
   roster_version: number | string;
   signed_at: number | string;
   head: Buffer;
+  audit_count: number | string;
 }
 
 export interface RosterRow {
@@ -120,7 +121,12 @@ export function toRoster(row: RosterRow): StoredRoster {
 }
 
 export function toRosterHead(row: RosterHeadRow): StoredRosterHead {
-  return { rosterVersion: Number(row.roster_version), signedAt: Number(row.signed_at), head: bytes(row.head) };
+  return {
+    rosterVersion: Number(row.roster_version),
+    signedAt: Number(row.signed_at),
+    auditCount: Number(row.audit_count),
+    head: bytes(row.head),
+  };
 }
 
 export function toHistoryGrant(row: GrantRow): StoredHistoryGrant {

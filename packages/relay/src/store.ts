@@ -56,11 +56,14 @@ export interface StoredRoster {
 
 /**
  * A roster head as the relay keeps it (docs/protocol.md §4.4): the signed bytes, the roster version
- * they name and when they were signed. Public, and unforgeable by the relay.
+ * they name, when they were signed and how many audit records their mark names. Public, and
+ * unforgeable by the relay.
  */
 export interface StoredRosterHead {
   readonly rosterVersion: number;
   readonly signedAt: number;
+  /** The audit log length the head's mark names (docs/audit-log.md §Heads). */
+  readonly auditCount: number;
   readonly head: Uint8Array<ArrayBuffer>;
 }
 
@@ -161,9 +164,11 @@ export interface RelayStore {
   rosterHistory(orgId: Uint8Array, fromVersion: number, limit: number): Promise<StoredRoster[]>;
   /**
    * Keeps `head` as the org's roster head, replacing the one held, in one step that checks the org's
-   * roster is still version `head.rosterVersion` (a roster published meanwhile wins) and that the
-   * held head, if it names that version too, is not newer. The caller has verified it against that
-   * roster. Returns false, storing nothing, otherwise. A head goes with its org ({@link removeOrg}).
+   * roster is still version `head.rosterVersion` (a roster published meanwhile wins), that the
+   * held head, if it names that version too, is not newer, and that the held head's `auditCount`,
+   * whatever roster it names, is not higher: the audit floor never goes down (docs/audit-log.md
+   * §Heads). The caller has verified it against that roster and the audit log. Returns false,
+   * storing nothing, otherwise. A head goes with its org ({@link removeOrg}).
    */
   saveRosterHead(orgId: Uint8Array, head: StoredRosterHead): Promise<boolean>;
   /** The org's roster head, whichever roster it names (a newer roster makes it stale, not gone). */

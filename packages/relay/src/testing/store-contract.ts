@@ -181,7 +181,12 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
     });
 
     it('keeps one roster head per org, only for its current roster and never over a newer one', async () => {
-      const head = (rosterVersion: number, signedAt: number) => ({ rosterVersion, signedAt, head: random(165) });
+      const head = (rosterVersion: number, signedAt: number, auditCount = 0) => ({
+        rosterVersion,
+        signedAt,
+        auditCount,
+        head: random(165),
+      });
       expect(await store.rosterHead(orgId)).toBeUndefined();
       // No roster yet, or a head naming another version than the org's: nothing stored.
       expect(await store.saveRosterHead(orgId, head(1, 10))).toBe(false);
@@ -207,6 +212,30 @@ export function describeStoreContract(engine: string, makeFixture: () => Promise
       // The head goes with its org.
       expect(await store.removeOrg(orgId)).toBe(true);
       expect(await store.rosterHead(orgId)).toBeUndefined();
+    });
+
+    it('never lowers the audit count a roster head names, across rosters too', async () => {
+      const head = (rosterVersion: number, signedAt: number, auditCount: number) => ({
+        rosterVersion,
+        signedAt,
+        auditCount,
+        head: random(165),
+      });
+      expect(await store.saveRoster(orgId, 1, random(40), 100, [])).toBe(true);
+      const five = head(1, 100, 5);
+      expect(await store.saveRosterHead(orgId, five)).toBe(true);
+      expect(await store.rosterHead(orgId)).toEqual(five);
+      // Newer, but naming fewer records: refused. As many, or more: taken.
+      expect(await store.saveRosterHead(orgId, head(1, 200, 4))).toBe(false);
+      expect(await store.rosterHead(orgId)).toEqual(five);
+      expect(await store.saveRosterHead(orgId, head(1, 200, 5))).toBe(true);
+      expect(await store.saveRosterHead(orgId, head(1, 300, 9))).toBe(true);
+      // A new roster does not reset it: its first head names at least as many.
+      expect(await store.saveRoster(orgId, 2, random(40), 100, [])).toBe(true);
+      expect(await store.saveRosterHead(orgId, head(2, 400, 8))).toBe(false);
+      const nine = head(2, 400, 9);
+      expect(await store.saveRosterHead(orgId, nine)).toBe(true);
+      expect(await open().then((again) => again.rosterHead(orgId))).toEqual(nine);
     });
 
     it('stores nothing for a roster version already held or older (another relay published first)', async () => {
