@@ -51,6 +51,9 @@ export type { AgentSessionOptions } from './agent-session.js';
 export type { PresenceStatus } from '@sealchat/protocol';
 export { loadOrCreateOrganisation, publishRoster, publishRosterHead } from './organisation-bootstrap.js';
 export { RosterHeadRenewal, HEAD_RENEWAL_INTERVAL_MS, HEAD_WARNING_AGE_MS } from './roster-head-renewal.js';
+export { fetchAuditFloor } from './audit-floor.js';
+export type { AuditFloor, RequestChannel } from './audit-floor.js';
+export type { RosterHeadOptions } from './organisation-bootstrap.js';
 export type { RosterHeadRenewalOptions } from './roster-head-renewal.js';
 export type { Organisation, OrganisationOptions } from './organisation-bootstrap.js';
 export {

@@ -50,6 +50,12 @@ async function rosterRelay(forged?: Uint8Array<ArrayBuffer>) {
           );
         } else if (frame.kind === 'publish-roster-head') {
           socket.send(encodeRelayFrame({ kind: 'ok', requestId: frame.requestId }));
+        } else if (frame.kind === 'get-roster-head') {
+          // It keeps no head: the console signs the audit floor of its own store (none here).
+          const message = 'no roster head';
+          socket.send(
+            encodeRelayFrame({ kind: 'error', requestId: frame.requestId, code: 'SEALCHAT_E_NOT_FOUND', message }),
+          );
         } else if (frame.kind === 'publish-roster') {
           try {
             const verified = await verifyRoster(frame.roster, { orgRootKey: frame.orgRootKey, now: Date.now() });

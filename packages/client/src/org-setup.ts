@@ -1,4 +1,5 @@
 import { SealchatError, bytesEqual, verifyPastRoster, verifyRoster, type VerifiedRoster } from '@sealchat/protocol';
+import { loadKeptAuditHead } from './audit-floor.js';
 import type { ClientStore } from './client-store.js';
 import { RelayRequestError, StoredStateError } from './errors.js';
 import {
@@ -202,7 +203,8 @@ export async function registerOrganisation(
     if (!reissued) throw new StoredStateError('The organisation is no longer in this store');
     current = reissued;
   }
-  await publishRoster(relayUrl, current, options);
+  // The audit head this store verified, if any: the new roster's head must not name less.
+  await publishRoster(relayUrl, current, { ...options, auditHead: await loadKeptAuditHead(store) });
   return current;
 }
 

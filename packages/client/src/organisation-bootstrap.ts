@@ -1,6 +1,5 @@
 import {
   MAX_ADMINISTER_LIFETIME_MS,
-  EMPTY_AUDIT_MARK,
   agentWire,
   bytesEqual,
   exportPublicKey,
@@ -15,11 +14,13 @@ import {
   SealchatError,
   toHex,
   verifyHeldRoster,
+  type AuditMark,
   type DeviceIdentity,
   type VerifiedCertificate,
   type VerifiedRoster,
 } from '@sealchat/protocol';
-import { StoredStateError } from './errors.js';
+import { fetchAuditFloor, higherMark, type RequestChannel } from './audit-floor.js';
+import { RelayRequestError, StoredStateError } from './errors.js';
 import type { ClientStore } from './client-store.js';
 import { RelayConnection, type RelayConnectionOptions } from './relay-connection.js';
 
@@ -255,23 +256,40 @@ function parseSavedRoster(
   return { roster: fromHex(v['roster']), version: v['version'], expiresAt: v['expiresAt'] };
 }
 
+export interface RosterHeadOptions extends RelayConnectionOptions {
+  /**
+   * The audit head this device verified by reading the whole log (a console's is kept in its store:
+   * `loadKeptAuditHead`). The head names the higher of it and the audit mark of the relay's own
+   * verified head, so signing never lowers the organisation's audit floor (docs/audit-log.md §Heads).
+   */
+  readonly auditHead?: AuditMark | undefined;
+}
+
 /**
  * Publishes the organisation's roster to the relay, and, given the root key, a fresh roster head for
  * it ({@link publishRosterHead}): the new roster makes the relay's head stale, and visitors write
- * only under a fresh one. A relay in demo mode registers an unknown organisation this way;
- * otherwise the operator registers it first.
+ * only under a fresh one. The audit mark of the relay's head is read before the roster goes out
+ * (the new head carries it forward). A relay in demo mode registers an unknown organisation this
+ * way; otherwise the operator registers it first.
  * @throws RelayRequestError when the relay refuses the roster (unknown org, rollback) or the head.
+ * @throws AuditLogTamperedError when `options.auditHead` and the relay's head name one count with
+ *   two digests (nothing is published).
  */
 export async function publishRoster(
   relayUrl: string,
   org: Pick<Organisation, 'rootPublic' | 'roster'> & { readonly rootKey?: CryptoKeyPair | undefined },
-  options: RelayConnectionOptions = {},
+  options: RosterHeadOptions = {},
 ): Promise<void> {
   const { rootKey } = org;
   const connection = await openOneOff(relayUrl, rootKey ? { ...options, wire: agentWire } : options);
   try {
+    let audit = options.auditHead;
+    if (rootKey) {
+      const ours = await verifyHeldRoster(org.roster, org.rootPublic);
+      audit = higherMark(audit, (await fetchAuditFloor(connection, org.rootPublic, ours)).mark);
+    }
     await connection.request({ kind: 'publish-roster', orgRootKey: org.rootPublic, roster: org.roster });
-    if (rootKey) await sendRosterHead(connection, { ...org, rootKey }, Date.now());
+    if (rootKey) await sendRosterHead(connection, { ...org, rootKey }, Date.now(), audit);
   } finally {
     connection.close();
   }
@@ -279,42 +297,53 @@ export async function publishRoster(
 
 /**
  * Signs a roster head for the organisation's own roster with its root key, "this roster is current
- * now", and publishes it (docs/protocol.md §4.4). Visitors refuse a head older than their limit
- * (4 days by default), so consoles call this after every roster publish, on load and every few
- * hours while open. The relay refuses the head when it holds a newer roster than `org.roster`.
+ * now, and the audit log reaches at least this far", and publishes it (docs/protocol.md §4.4).
+ * Visitors refuse a head older than their limit (4 days by default), so consoles call this after
+ * every roster publish, on load and every few hours while open. The relay refuses the head when it
+ * holds a newer roster than `org.roster`, or a head naming more audit records.
  * @returns when the head was signed (ms since the epoch).
  * @throws RelayRequestError when the relay refuses (`SEALCHAT_E_ROSTER_HEAD_REJECTED`, unknown org).
  * @throws RosterError when `org.roster` no longer verifies (expired).
+ * @throws AuditLogTamperedError as {@link publishRoster}.
  */
 export async function publishRosterHead(
   relayUrl: string,
   org: Pick<Organisation, 'rootKey' | 'rootPublic' | 'roster'>,
-  options: RelayConnectionOptions = {},
+  options: RosterHeadOptions = {},
 ): Promise<number> {
   const connection = await openOneOff(relayUrl, { ...options, wire: agentWire });
   try {
-    return await sendRosterHead(connection, org, Date.now());
+    return await sendRosterHead(connection, org, Date.now(), options.auditHead);
   } finally {
     connection.close();
   }
 }
 
-async function sendRosterHead(
-  connection: RelayConnection,
+/**
+ * Signs and publishes a head for `org.roster` naming the higher of `audit` and the relay's own
+ * head's mark. Refused once (another console raised the mark meanwhile), it reads the relay's mark
+ * again and tries once more.
+ */
+export async function sendRosterHead(
+  channel: RequestChannel,
   org: Pick<Organisation, 'rootKey' | 'rootPublic' | 'roster'>,
   signedAt: number,
+  audit: AuditMark | undefined,
 ): Promise<number> {
   // The console's own roster, from its own storage: never one the relay served (docs/security.md F2).
   const roster = await verifyHeldRoster(org.roster, org.rootPublic, signedAt);
-  const head = await issueRosterHead(
-    roster,
-    { privateKey: org.rootKey.privateKey, publicKey: org.rootPublic },
-    signedAt,
-    // The audit log's mark is carried forward by the next change; until then, the empty log's.
-    EMPTY_AUDIT_MARK,
-  );
-  await connection.request({ kind: 'publish-roster-head', orgRootKey: org.rootPublic, head });
-  return signedAt;
+  const signer = { privateKey: org.rootKey.privateKey, publicKey: org.rootPublic };
+  for (let attempt = 1; ; attempt++) {
+    const mark = higherMark(audit, (await fetchAuditFloor(channel, org.rootPublic, roster)).mark);
+    const head = await issueRosterHead(roster, signer, signedAt, mark);
+    try {
+      await channel.request({ kind: 'publish-roster-head', orgRootKey: org.rootPublic, head });
+      return signedAt;
+    } catch (error) {
+      const rejected = error instanceof RelayRequestError && error.code === 'SEALCHAT_E_ROSTER_HEAD_REJECTED';
+      if (attempt >= 2 || !rejected) throw error;
+    }
+  }
 }
 
 /**

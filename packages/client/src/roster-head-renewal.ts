@@ -1,4 +1,5 @@
 import { SealchatError } from '@sealchat/protocol';
+import { loadKeptAuditHead } from './audit-floor.js';
 import type { ClientStore } from './client-store.js';
 import { toSealchatError } from './errors.js';
 import { publishRosterHead, type Organisation } from './organisation-bootstrap.js';
@@ -23,7 +24,9 @@ export interface RosterHeadRenewalOptions extends RelayConnectionOptions {
 
 /**
  * Keeps the organisation's roster head fresh while a console is open (docs/protocol.md §4.4): signs
- * one with the root key for the roster this store holds, at {@link start} and every
+ * one with the root key for the roster this store holds, carrying the audit floor forward (the
+ * higher of the relay's head's mark and the audit head this console verified, docs/audit-log.md
+ * §Heads), at {@link start} and every
  * {@link HEAD_RENEWAL_INTERVAL_MS}, and says in words when visitors may soon stop writing. A
  * `change` event follows every attempt. When the last head it published was signed is kept in the
  * store, so a reloaded console still knows.
@@ -93,7 +96,13 @@ export class RosterHeadRenewal extends EventTarget {
     }
     try {
       const roster = await currentRoster(this.store, this.org);
-      this._signedAt = await publishRosterHead(this.relayUrl, { ...this.org, roster: roster.encoded }, this.options);
+      // What this console verified of the audit log, if it read it: the head never names less.
+      const auditHead = await loadKeptAuditHead(this.store);
+      this._signedAt = await publishRosterHead(
+        this.relayUrl,
+        { ...this.org, roster: roster.encoded },
+        { ...this.options, auditHead },
+      );
       this._error = undefined;
       await this.store.putRecord(HEAD_RECORD, { signedAt: this._signedAt });
     } catch (error) {
