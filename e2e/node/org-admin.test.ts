@@ -15,6 +15,7 @@ import {
 } from '@sealchat/client';
 import { bytesEqual, generateDeviceIdentity, verifyRoster } from '@sealchat/protocol';
 import { describe, expect, it } from 'vitest';
+import { hostileSocket } from './hostile-socket.js';
 import { agentSession, startTestRelay, useClosers, WS } from './support.js';
 
 /**
@@ -113,6 +114,62 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
     db.prepare('DELETE FROM audit_records WHERE audit_index = 3').run();
     const rewound = await admin.readAuditLog().catch((error: unknown) => error);
     expect(rewound).toBeInstanceOf(AuditLogTamperedError);
+  });
+
+  it('F8a: a fresh console refuses a log the relay cut before the head the organisation signed', async () => {
+    const running = await startTestRelay(closers);
+    const store = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+    await publishRoster(running.url, org, { WebSocket: WS });
+    const admin = await OrgAdministration.connect({ relayUrl: running.url, organisation: org, store, WebSocket: WS });
+    closers.push(() => admin.close());
+    await admin.setHistoryPolicy(true);
+    await admin.setHistoryPolicy(false);
+
+    // A second browser of the organisation (a restore elsewhere) has kept nothing; the relay hides
+    // the last entry from it, so sharing history with the next approved agent would look allowed.
+    const hiding = hostileSocket((frame) =>
+      frame.kind === 'audit-page' ? { ...frame, records: frame.records.filter((r) => r.index < 1) } : frame,
+    );
+    const fresh = await OrgAdministration.connect({
+      relayUrl: running.url,
+      organisation: org,
+      store: new MemoryClientStore(),
+      WebSocket: hiding,
+    });
+    closers.push(() => fresh.close());
+    const refused = await fresh.historyPolicy().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AuditLogTamperedError);
+    expect((refused as Error).message).toMatch(/ends before the head the organisation signed \(1 of 2 records\)/);
+    // Nor does it write after the cut: its first entry would follow the log the relay chose.
+    await expect(fresh.setHistoryPolicy(true)).rejects.toBeInstanceOf(AuditLogTamperedError);
+
+    // The whole log, served honestly, reads as it was written.
+    const honest = await OrgAdministration.connect({
+      relayUrl: running.url,
+      organisation: org,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+    });
+    closers.push(() => honest.close());
+    expect(await honest.historyPolicy()).toBe(false);
+  });
+
+  it('F8a: with no roster head yet, reads the log as served and says so; its next entry publishes one', async () => {
+    const running = await startTestRelay(closers);
+    const store = new MemoryClientStore();
+    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+    // Without the root key: a roster and no head (an organisation from before heads, say).
+    await publishRoster(running.url, { rootPublic: org.rootPublic, roster: org.roster }, { WebSocket: WS });
+    const admin = await OrgAdministration.connect({ relayUrl: running.url, organisation: org, store, WebSocket: WS });
+    closers.push(() => admin.close());
+    expect(await admin.readAuditLog()).toEqual([]);
+    expect(admin.auditWarning).toMatch(
+      /No roster head vouches for the audit log's length \(the relay holds no roster head\)/,
+    );
+    await admin.record({ action: 'org-created', name: 'Harbour' });
+    expect(await admin.readAuditLog()).toHaveLength(1);
+    expect(admin.auditWarning).toBeUndefined();
   });
 
   it('refuses to connect for a device the roster does not list as a supervisor', async () => {

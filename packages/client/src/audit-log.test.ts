@@ -596,6 +596,50 @@ describe('audit log: a hostile relay', () => {
   });
 });
 
+describe('audit log: a writer and the floor', () => {
+  it('F8a: will not extend a log that stops before, or differs from, the head the organisation signed', async () => {
+    const s = await setup();
+    await s.writer.append(SAMPLES['org-created']);
+    await s.writer.append({ action: 'history-policy-set', enabled: 1 });
+    await s.writer.append({ action: 'history-policy-set', enabled: 0 });
+    const floor = s.writer.head;
+    const writerOn = (transport: AuditTransport, f = floor) =>
+      new AuditLogWriter({
+        transport,
+        orgRootKey: s.org.rootPublic,
+        signer: s.org.supervisor,
+        certificate: s.org.supervisorCertificate,
+        archivePublic: s.archivePublic,
+        floor: f,
+      });
+    // A relay that hides the last record and would take a new one in its place.
+    const cut = new MemoryTransport();
+    cut.records.push(...s.transport.records.slice(0, 2));
+    const short = await writerOn(cut)
+      .append(SAMPLES['bot-removed'])
+      .catch((e: unknown) => e);
+    expect(short).toBeInstanceOf(AuditLogTamperedError);
+    expect((short as Error).message).toMatch(/ends before the head the organisation signed \(2 of 3 records\)/);
+    expect(cut.records).toHaveLength(2);
+    // As long, but another history, properly signed.
+    const other = await setup();
+    const forged = new AuditLogWriter({
+      transport: other.transport,
+      orgRootKey: s.org.rootPublic,
+      signer: s.org.supervisor,
+      certificate: s.org.supervisorCertificate,
+      archivePublic: s.archivePublic,
+    });
+    for (let i = 0; i < 3; i++) await forged.append(SAMPLES['retention-set']);
+    await expect(writerOn(other.transport).append(SAMPLES['bot-removed'])).rejects.toThrow(/differs from the head/);
+    expect(other.transport.records).toHaveLength(3);
+    // The log itself, and a longer one, are extended.
+    expect(await writerOn(s.transport).append(SAMPLES['bot-removed'])).toBe(3);
+    expect(await writerOn(s.transport).append(SAMPLES['bot-enrolled'])).toBe(4);
+    expect(() => writerOn(s.transport, { count: -1, digest: floor.digest })).toThrow(TypeError);
+  });
+});
+
 describe('audit log: who can read it', () => {
   it('can be verified with the org key alone, but read only with the archive key', async () => {
     const s = await fourRecords();

@@ -130,6 +130,12 @@ export interface AuditLogWriterOptions extends AuditLogLimits {
   readonly certificate: Uint8Array<ArrayBuffer>;
   /** The archive key's public half (the roster's `archivePublic`). */
   readonly archivePublic: Uint8Array<ArrayBuffer>;
+  /**
+   * A head the log must extend before this writer adds to it: the audit mark of a verified roster
+   * head, or the head this device kept from a read (docs/audit-log.md §Heads). A log that stops
+   * short of it or differs from it is refused, as a reader refuses it.
+   */
+  readonly floor?: AuditHead;
   /** Appends tried before giving up when other writers keep taking the index. Default 5. */
   readonly maxAttempts?: number;
   /** For tests. Default `Date.now`. */
@@ -314,6 +320,8 @@ export class AuditLogWriter {
   readonly #maxAttempts: number;
   readonly #walk: { pageSize: number; maxRecords: number };
   #state: ChainState = GENESIS;
+  /** The floor, until the log was seen to extend it. */
+  #floor: AuditHead | undefined;
   #trust: Trust | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -324,6 +332,8 @@ export class AuditLogWriter {
     const maxAttempts = options.maxAttempts ?? 5;
     if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1)
       throw new TypeError('maxAttempts must be a positive integer');
+    checkHead(options.floor, 'floor');
+    this.#floor = options.floor;
     this.#options = options;
     this.#maxAttempts = maxAttempts;
     this.#walk = limits(options);
@@ -341,7 +351,8 @@ export class AuditLogWriter {
    * @throws TypeError when `event` does not encode (nothing is sent).
    * @throws CertificateError when this device's certificate is not an administering supervisor
    *   certificate of this org valid now, or is not this device's: every reader would refuse the record.
-   * @throws AuditLogTamperedError when the relay's log does not verify; this writer will not extend it.
+   * @throws AuditLogTamperedError when the relay's log does not verify, or stops short of or differs
+   *   from `floor`; this writer will not extend it.
    * @throws the transport's error, including the last `SEALCHAT_E_CONFLICT` after `maxAttempts`.
    */
   append(event: AuditEvent): Promise<number> {
@@ -355,8 +366,24 @@ export class AuditLogWriter {
     const o = this.#options;
     const trust = (this.#trust ??= { orgRootKey: o.orgRootKey, orgId: await orgIdFromRootKey(o.orgRootKey) });
     for (let attempt = 1; ; attempt++) {
-      const head = await walk({ transport: o.transport, trust, ...this.#walk }, this.#state);
+      const floor = this.#floor;
+      let atFloor = floor?.count === this.#state.count ? this.#state.digest : undefined;
+      const head = await walk({ transport: o.transport, trust, ...this.#walk }, this.#state, (_, state) => {
+        if (state.count === floor?.count) atFloor = state.digest;
+      });
       this.#state = head;
+      if (floor) {
+        const last = Math.max(floor.count - 1, 0);
+        if (head.count < floor.count) {
+          throw new AuditLogTamperedError(
+            last,
+            `the log ends before the head the organisation signed (${head.count} of ${floor.count} records)`,
+          );
+        }
+        if (!bytesEqual(atFloor ?? ZERO_DIGEST, floor.digest))
+          throw new AuditLogTamperedError(last, 'it differs from the head the organisation signed');
+        this.#floor = undefined;
+      }
       const at = Math.max((o.clock ?? Date.now)(), head.at);
       const own = await verifyCertificate(o.certificate, {
         issuers: [o.orgRootKey],

@@ -2,19 +2,18 @@ import {
   agentWire,
   bytesEqual,
   exportPublicKey,
-  fromHex,
   SealchatError,
   signRelayChallenge,
-  toHex,
   verifyRosterHistory,
   type RelayFrame,
   type VerifiedRoster,
 } from '@sealchat/protocol';
 import type { AgentSession } from './agent-session.js';
 import type { AuditEvent } from './audit-entry.js';
+import { fetchAuditFloor, higherMark, loadKeptAuditHead, saveKeptAuditHead } from './audit-floor.js';
 import { AuditLogWriter, readAuditLog, type AuditHead, type AuditLogEntry, type AuditTransport } from './audit-log.js';
 import type { ClientStore } from './client-store.js';
-import { StoredStateError } from './errors.js';
+import { toSealchatError } from './errors.js';
 import {
   fetchRosterHistory,
   getOrgSettings,
@@ -22,7 +21,7 @@ import {
   setRetention,
   type OrgSettings,
 } from './org-admin.js';
-import type { Organisation } from './organisation-bootstrap.js';
+import { sendRosterHead, type Organisation } from './organisation-bootstrap.js';
 import { RelayConnection, type RelayConnectionOptions, type RequestFrame } from './relay-connection.js';
 import { currentRoster } from './team-roster.js';
 
@@ -31,12 +30,11 @@ import { currentRoster } from './team-roster.js';
  * organisation's **supervisor device** (the relay answers settings and audit frames only for a
  * supervisor on the current roster), the retention setting, and the audit log — every entry signed
  * by this supervisor and sealed to the archive key, and read back verified against the head this
- * browser saw last (kept in its store, so a relay that truncates or rewrites the log is caught).
- * docs/audit-log.md and docs/agent-console.md describe both.
+ * browser saw last (kept in its store) and the audit floor of the relay's roster head (so a relay
+ * that truncates or rewrites the log is caught, on a first read too). After each entry it appends,
+ * it publishes a roster head naming the longer log. docs/audit-log.md and docs/agent-console.md
+ * describe both.
  */
-
-/** Where the last verified audit head is kept in the organisation's store. */
-const AUDIT_HEAD_RECORD = 'org/audit-head';
 
 export interface OrgAdministrationOptions extends RelayConnectionOptions {
   readonly relayUrl: string;
@@ -58,6 +56,7 @@ export class OrgAdministration extends EventTarget {
   readonly #transport: AuditTransport;
   #writer: AuditLogWriter | undefined;
   #ready: Promise<void>;
+  #auditWarning: string | undefined;
 
   private constructor(options: OrgAdministrationOptions) {
     super();
@@ -129,32 +128,54 @@ export class OrgAdministration extends EventTarget {
   }
 
   /**
-   * Appends an entry to the audit log, signed by this browser's supervisor device.
+   * What supervisors should know about the last audit read or write, in words, or undefined: no
+   * roster head vouched for the log's length (a relay could have left out its newest entries), or
+   * the head naming a new entry could not be published.
+   */
+  get auditWarning(): string | undefined {
+    return this.#auditWarning;
+  }
+
+  /**
+   * Appends an entry to the audit log, signed by this browser's supervisor device, then publishes
+   * a roster head naming the log with it (docs/audit-log.md §Heads), so a console reading the log
+   * for the first time knows it must reach this entry. That head failing does not undo the entry:
+   * {@link auditWarning} says so, and the next head renewal carries the mark forward.
    * @returns its index.
    * @throws as `AuditLogWriter.append`.
    */
   async record(event: AuditEvent): Promise<number> {
     this.#writer ??= await this.#newWriter();
     const index = await this.#writer.append(event);
+    await this.#raiseFloor(this.#writer.head);
     this.dispatchEvent(new CustomEvent('recorded', { detail: index }));
     return index;
   }
 
   /**
    * Reads the whole audit log, verified, and opens it with the archive key. The log must extend
-   * the one read here last time; the new head is kept for the next read.
+   * the one read here last time, and the audit mark of the relay's roster head (verified against
+   * this browser's roster; any age, since an old head is still a true floor). Without such a head
+   * the log is read as served, and {@link auditWarning} says so. The new head is kept for the next
+   * read.
    * @throws AuditLogTamperedError, AuditLogKeyError as `readAuditLog`.
    */
   async readAuditLog(): Promise<AuditLogEntry[]> {
-    const known = await this.#knownHead();
+    const known = await loadKeptAuditHead(this.#store);
+    const rosters = await this.#rosterChain();
+    const floor = await fetchAuditFloor(this, this.#organisation.rootPublic, rosters[rosters.length - 1]!);
     const { head, entries } = await readAuditLog({
       transport: this.#transport,
       orgRootKey: this.#organisation.rootPublic,
       archiveKey: this.#organisation.archive,
-      rosters: await this.#rosterChain(),
+      rosters,
       ...(known ? { known } : {}),
+      ...(floor.mark ? { floor: floor.mark } : {}),
     });
-    await this.#store.putRecord(AUDIT_HEAD_RECORD, { count: head.count, digest: toHex(head.digest) });
+    this.#auditWarning = floor.mark
+      ? undefined
+      : `No roster head vouches for the audit log's length (${floor.why}), so this console cannot tell whether the relay left out its newest entries.`;
+    await saveKeptAuditHead(this.#store, head);
     return entries;
   }
 
@@ -229,12 +250,16 @@ export class OrgAdministration extends EventTarget {
     const roster = await currentRoster(this.#store, organisation);
     const own = roster.supervisors.find((s) => bytesEqual(s.deviceId, organisation.supervisor.deviceId));
     if (!own) throw new SealchatError('SEALCHAT_E_NOT_FOUND', "This browser's supervisor device is not on the roster");
+    // The first append reads the whole log: it must reach what this browser verified and what the
+    // organisation's roster head names, or the entry would extend a log cut short (docs/audit-log.md §Heads).
+    const vouched = await fetchAuditFloor(this, organisation.rootPublic, roster);
     return new AuditLogWriter({
       transport: this.#transport,
       orgRootKey: organisation.rootPublic,
       signer: organisation.supervisor,
       certificate: own.encoded,
       archivePublic: await exportPublicKey(organisation.archive.publicKey),
+      floor: higherMark(await loadKeptAuditHead(this.#store), vouched.mark),
     });
   }
 
@@ -257,18 +282,19 @@ export class OrgAdministration extends EventTarget {
     return chain;
   }
 
-  async #knownHead(): Promise<AuditHead | undefined> {
-    const value = await this.#store.getRecord(AUDIT_HEAD_RECORD);
-    if (value === undefined) return undefined;
-    const v = value as Record<string, unknown>;
-    if (
-      typeof value !== 'object' ||
-      value === null ||
-      !Number.isSafeInteger(v['count']) ||
-      typeof v['digest'] !== 'string' ||
-      !/^[0-9a-f]{64}$/.test(v['digest'])
-    )
-      throw new StoredStateError('Stored audit head is malformed');
-    return { count: v['count'] as number, digest: fromHex(v['digest']) };
+  /**
+   * Publishes a roster head, signed with the root key, naming at least `written` (the log as this
+   * browser's writer just extended it and verified its chain). Never throws: a failure is kept in
+   * {@link auditWarning}.
+   */
+  async #raiseFloor(written: AuditHead): Promise<void> {
+    try {
+      const organisation = this.#organisation;
+      const roster = await currentRoster(this.#store, organisation);
+      const mark = higherMark(await loadKeptAuditHead(this.#store), written);
+      await sendRosterHead(this, { ...organisation, roster: roster.encoded }, Date.now(), mark);
+    } catch (error) {
+      this.#auditWarning = `The roster head naming the new audit entry could not be published (${toSealchatError(error).message}): a console reading the log for the first time may not see it until the next head.`;
+    }
   }
 }
