@@ -37,6 +37,7 @@ import {
   verifyRoster,
   verifyRosterHistory,
   ZERO_LINK,
+  type ConversationMode,
   type DeviceIdentity,
   type Sealed,
   type ShareOpener,
@@ -453,8 +454,12 @@ describe('former members: a device revoked since, read under the roster of its t
         archive,
         ...(pastRosters ? { pastRosters } : {}),
       });
-    /** A chain of Sam's begun now, stating `rosterVersion`, with Sam's keys or `keys`. */
-    const forgedChain = async (rosterVersion: number, keys: DeviceIdentity = sam) => {
+    /** A chain of Sam's begun now, stating `rosterVersion`, with Sam's keys or `keys`, in `mode`. */
+    const forgedChain = async (
+      rosterVersion: number,
+      keys: DeviceIdentity = sam,
+      mode: ConversationMode = 'archive',
+    ) => {
       const chain = SendingChain.create();
       const sender = { ...sam, agreement: keys.agreement, agreementPublic: keys.agreementPublic };
       const share = await sealKeyShare({
@@ -464,10 +469,10 @@ describe('former members: a device revoked since, read under the roster of its t
           conversationId: w.conversationId,
           chainId: chain.chainId,
           rosterVersion,
-          mode: 'archive',
+          mode,
         },
         seed: chain.chainSeed,
-        recipients: [late, current.archive!],
+        recipients: mode === 'archive' ? [late, current.archive!] : [late],
         link: { senderSeq: 4, previous: new Uint8Array(32) },
       });
       const payload = await sealPayload({
@@ -546,6 +551,25 @@ describe('former members: a device revoked since, read under the roster of its t
     // With Sam's own keys the same claim is accepted: it is the keys that were refused.
     const [good] = await forgedChain(1);
     await expect(conversation.receive(good!)).resolves.toMatchObject({ received: { sender: { former: true } } });
+  });
+
+  // Found by the hostile model (client hostile-transcript.test.ts): the first key share a console read
+  // set the conversation's mode, so a relay colluding with a former member served its share, in the
+  // other mode, first after a reload: the console refused the visitor and replied in a mode the
+  // visitor never chose (an ephemeral conversation's replies shared with the archive key).
+  it('a former member’s key share in the other mode, read before the visitor’s opening, does not set the mode', async () => {
+    const { sealed, reader, past, forgedChain } = await revoked();
+    const conversation = reader(past);
+    const [share] = await forgedChain(1, undefined, 'ephemeral');
+    await expect(conversation.receive(share!)).resolves.toMatchObject({ received: { sender: { former: true } } });
+    expect(conversation.mode).toBeUndefined();
+    expect(messageTexts(await deliver(conversation, sealed.slice(0, 2)))).toEqual(['Where is my order?']);
+    expect(conversation.mode).toBe('archive');
+    const [reply] = await conversation.seal(EnvelopeType.message, text('Hello'));
+    expect(readKeyShareIntro(decodeEnvelope(reply!.envelope)).mode).toBe('archive');
+    // Once the visitor set it, a share in the other mode is refused, as before.
+    const [late] = await forgedChain(1, undefined, 'ephemeral');
+    await expect(conversation.receive(late!)).rejects.toThrow(ConversationModeError);
   });
 
   it('a "past roster" not signed by the organisation, or of another one, is refused by verifyPastRoster', async () => {

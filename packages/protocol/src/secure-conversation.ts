@@ -160,7 +160,8 @@ interface KnownSender extends SenderInfo {
  * - a roster device writes under the keys in its certificate, only while it is on the roster;
  * - the visitor is the first non-roster device with a key share in the conversation, pinned
  *   from then on; the visitor itself pins its own identity from the start;
- * - the first key share also pins the conversation's mode; a share in another mode is refused.
+ * - the visitor's first key share (or this device's own) pins the conversation's mode; a share in
+ *   another mode is refused from then on.
  */
 export class SecureConversation {
   readonly conversationId: Uint8Array<ArrayBuffer>;
@@ -342,7 +343,9 @@ export class SecureConversation {
         const seed = await openKeyShare(envelope, opener, this.orgId);
         this.chains.set(chainKey, new ReceivingChain(envelope.chainId, seed, { maxSkip: this.maxSkip }));
       }
-      this.pinnedMode ??= intro.mode;
+      // The visitor chooses the mode: its key shares set it (or this device's own, sealed in it),
+      // never one of another sender that the relay served first (docs/protocol.md §8 step 6).
+      if (sender.role === 'visitor' || mine) this.pinnedMode ??= intro.mode;
       if (!this._visitorDevice && sender.role === 'visitor') {
         this._visitorDevice = {
           deviceId: envelope.senderDeviceId,
