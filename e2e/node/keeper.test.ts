@@ -2,6 +2,7 @@ import {
   enrolDevice,
   loadOrCreateOrganisation,
   MemoryClientStore,
+  OrgAdministration,
   publishRoster,
   RelayConnection,
   RosterHeadRenewal,
@@ -72,7 +73,9 @@ describe('the keeper', () => {
     });
     closers.push(() => running.close());
     await running.first;
-    expect(logged).toEqual([{ event: 'head-published', rosterVersion: roster.version, signedAt: expect.any(Number) }]);
+    expect(logged).toEqual([
+      { event: 'head-published', rosterVersion: roster.version, signedAt: expect.any(Number), auditCount: 0 },
+    ]);
     const answer = await ask(relay.url, { kind: 'get-roster-head', orgId: org.orgId });
     if (!('kind' in answer) || answer.kind !== 'roster-head') throw new Error(`no head: ${JSON.stringify(answer)}`);
     const head = await verifyRosterHead(answer.head, { orgRootKey: org.rootPublic, roster, now: Date.now() });
@@ -80,6 +83,38 @@ describe('the keeper', () => {
     const visitor = await visitorSession(relay, org.orgKey, closers);
     const sent = await visitor.send('Anyone there on Sunday?');
     await until<ChatMessage>(visitor, 'message', (m) => m.id === sent.id && m.state === 'sent');
+  });
+
+  it('F8a: carries the audit mark of the relay’s head forward, never naming fewer records', async () => {
+    const relay = await startTestRelay(closers);
+    const keeper = await generateDeviceIdentity();
+    const { store, org, roster } = await orgWith(relay.url, keeper, true);
+    const admin = await OrgAdministration.connect({ relayUrl: relay.url, organisation: org, store, WebSocket: WS });
+    closers.push(() => admin.close());
+    await admin.setHistoryPolicy(true);
+    await admin.setHistoryPolicy(false);
+    const headNow = async () => {
+      const answer = await ask(relay.url, { kind: 'get-roster-head', orgId: org.orgId });
+      if (!('kind' in answer) || answer.kind !== 'roster-head') throw new Error(`no head: ${JSON.stringify(answer)}`);
+      return verifyRosterHead(answer.head, { orgRootKey: org.rootPublic, roster, now: Date.now() });
+    };
+    // The console's head after its last entry names both records.
+    const byConsole = await headNow();
+    expect(byConsole.signerKey).toEqual(org.rootPublic);
+    expect(byConsole.audit.count).toBe(2);
+
+    const renewed = await renewRosterHead({
+      relayUrl: relay.url,
+      orgRootKey: org.rootPublic,
+      identity: keeper,
+      store: new MemoryClientStore(),
+      WebSocket: WS,
+    });
+    expect(renewed.auditCount).toBe(2);
+    const kept = await headNow();
+    expect(kept.signerKey).toEqual(keeper.signingPublic);
+    expect(kept.audit).toEqual(byConsole.audit);
+    expect(kept.signedAt).toBeGreaterThanOrEqual(byConsole.signedAt);
   });
 
   it('a supervisor that does not administer: the keeper will not sign, and the relay refuses its head', async () => {

@@ -5,8 +5,13 @@
  * version than one it saw before), and only while that roster lists it as administering: its
  * certificate lives at most 7 days and is renewed whenever a console re-issues the roster. It covers
  * a long weekend or a week's holiday, not an organisation nobody looks after.
+ *
+ * It never reads the audit log: each head carries forward the audit mark of the relay's current
+ * head, after verifying that head (docs/audit-log.md §Heads). So it vouches for a count it did not
+ * check itself; an administrator signed that count, and the keeper only renews it.
  */
 import {
+  fetchAuditFloor,
   loadRosterMark,
   RelayConnection,
   saveRosterMark,
@@ -45,17 +50,27 @@ export interface KeeperOptions extends RelayConnectionOptions {
 
 /** One line per renewal; never a key. */
 export type KeeperLogEntry =
-  | { readonly event: 'head-published'; readonly rosterVersion: number; readonly signedAt: number }
+  | {
+      readonly event: 'head-published';
+      readonly rosterVersion: number;
+      readonly signedAt: number;
+      /** The audit log length the head names, carried forward from the relay's head. */
+      readonly auditCount: number;
+    }
   | { readonly event: 'head-failed'; readonly code: string; readonly message: string };
 
 /**
  * Fetches the organisation's roster from the relay, verifies it (against the newest this keeper saw),
- * and publishes a head for it signed by the keeper's device.
- * @returns the roster version vouched for and when.
+ * and publishes a head for it signed by the keeper's device, naming the audit mark of the relay's
+ * verified head for that roster (none: the empty log's, which the relay refuses if it holds a head
+ * naming more).
+ * @returns the roster version vouched for, when, and the audit log length named.
  * @throws NotAdministeringError when the roster does not list this device as administering now;
  *   RosterError for a roster that does not verify or rolls back; RelayRequestError when the relay refuses.
  */
-export async function renewRosterHead(options: KeeperOptions): Promise<{ rosterVersion: number; signedAt: number }> {
+export async function renewRosterHead(
+  options: KeeperOptions,
+): Promise<{ rosterVersion: number; signedAt: number; auditCount: number }> {
   const { relayUrl, orgRootKey, identity, store } = options;
   const orgId = await orgIdFromRootKey(orgRootKey);
   const connection = new RelayConnection(relayUrl, { ...options, wire: agentWire });
@@ -81,14 +96,16 @@ export async function renewRosterHead(options: KeeperOptions): Promise<{ rosterV
         `Roster version ${roster.version} does not list this device as administering now: ask a supervisor to enrol it with administer, or to re-issue the roster`,
       );
     }
+    // The floor an administrator signed into the relay's head; never lowered here (docs/audit-log.md §Heads).
+    const audit = (await fetchAuditFloor(connection, orgRootKey, roster)).mark ?? EMPTY_AUDIT_MARK;
     const head = await issueRosterHead(
       roster,
       { privateKey: identity.signing.privateKey, publicKey: identity.signingPublic },
       now,
-      EMPTY_AUDIT_MARK,
+      audit,
     );
     await connection.request({ kind: 'publish-roster-head', orgRootKey, head });
-    return { rosterVersion: roster.version, signedAt: now };
+    return { rosterVersion: roster.version, signedAt: now, auditCount: audit.count };
   } finally {
     connection.close();
   }
