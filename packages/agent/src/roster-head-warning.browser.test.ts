@@ -1,4 +1,4 @@
-import { loadOrCreateOrganisation, MemoryClientStore } from '@sealchat/client';
+import { loadOrCreateOrganisation, MemoryClientStore, type OrgAdministration } from '@sealchat/client';
 import { decodeClientFrame, encodeRelayFrame, type ClientFrame, type RelayFrame } from '@sealchat/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import './define.js';
@@ -89,5 +89,22 @@ describe('<sealchat-team> roster head renewal', () => {
     expect(warning(el)).toMatch(/last renewed 72 hours ago/);
     expect(warning(el)).toMatch(/Visitors send nothing once it is 4 days old/);
     expect(el.shadowRoot!.querySelector('[part="head-warning"]')!.getAttribute('role')).toBe('alert');
+  });
+
+  it('F8a: says beside the history policy, visibly, when no roster head vouched for the audit log', async () => {
+    fakeRelay('ok');
+    const el = await team();
+    const words = 'No roster head vouches for the audit log’s length (the relay holds no roster head).';
+    el.administration = Object.assign(new EventTarget(), {
+      auditWarning: words,
+      historyPolicy: () => Promise.resolve(false),
+    }) as unknown as OrgAdministration;
+    const shown = () => {
+      const p = el.shadowRoot!.querySelector<HTMLElement>('[part="policy-warning"]');
+      return p?.checkVisibility() && p.getBoundingClientRect().height > 0 ? p.textContent.trim() : '';
+    };
+    await expect.poll(shown).toContain(words);
+    expect(shown()).toMatch(/^This setting may be out of date\./);
+    expect(el.shadowRoot!.querySelector('[part="policy-warning"]')!.getAttribute('role')).toBe('alert');
   });
 });

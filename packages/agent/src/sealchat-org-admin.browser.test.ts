@@ -10,11 +10,12 @@ const entry = (index: number, event: AuditLogEntry['event']): AuditLogEntry => (
 });
 
 /** Just enough of an OrgAdministration: settings on a fake relay, and a log that may fail to verify. */
-function fakeAdministration(options: { tampered?: boolean } = {}) {
+function fakeAdministration(options: { tampered?: boolean; auditWarning?: string } = {}) {
   let settings: OrgSettings = { retentionDays: undefined, defaultRetentionDays: 0, auditCount: 1 };
   const log: AuditLogEntry[] = [entry(0, { action: 'org-created', name: '<b>Harbour</b>' })];
   const target = new EventTarget();
   return Object.assign(target, {
+    auditWarning: options.auditWarning,
     settings: () => Promise.resolve(settings),
     setRetention: (days: number) => {
       settings = { ...settings, retentionDays: days || undefined };
@@ -60,5 +61,21 @@ describe('<sealchat-org-admin>', () => {
     expect(root.querySelector('[role="alert"]')!.textContent).toContain('does not verify: record 3');
     expect(root.querySelector('ol.audit')).toBeNull();
     el.remove();
+  });
+
+  it('F8a: says in words, visibly, when no roster head vouches for the log’s length', async () => {
+    const words = 'No roster head vouches for the audit log’s length (the relay holds no roster head)';
+    const el = await mount(fakeAdministration({ auditWarning: words }));
+    const warning = el.shadowRoot!.querySelector<HTMLElement>('[part="audit-warning"]')!;
+    expect(warning.textContent).toContain(words);
+    expect(warning.getAttribute('role')).toBe('alert');
+    expect(warning.checkVisibility()).toBe(true);
+    expect(warning.getBoundingClientRect().height).toBeGreaterThan(0);
+    // The entries still show: the log verified, only its length is unconfirmed.
+    expect(el.shadowRoot!.querySelectorAll('ol.audit li')).toHaveLength(1);
+    el.remove();
+    const vouched = await mount(fakeAdministration());
+    expect(vouched.shadowRoot!.querySelector('[part="audit-warning"]')).toBeNull();
+    vouched.remove();
   });
 });

@@ -32,6 +32,7 @@ type Busy = 'load' | 'retention' | 'audit' | undefined;
  *
  * @csspart retention - The retention form.
  * @csspart audit - The audit log.
+ * @csspart audit-warning - Why the log's length could not be confirmed (no roster head vouches for it).
  *
  * @cssprop --sealchat-accent - Button colour.
  * @cssprop --sealchat-danger - Error colour.
@@ -46,6 +47,7 @@ export class SealchatOrgAdmin extends LitElement {
     busy: { state: true },
     error: { state: true },
     auditError: { state: true },
+    auditWarning: { state: true },
     notice: { state: true },
   };
 
@@ -57,6 +59,8 @@ export class SealchatOrgAdmin extends LitElement {
   protected busy: Busy;
   protected error = '';
   protected auditError = '';
+  /** `OrgAdministration.auditWarning` after the last read, in words (docs/audit-log.md §Heads). */
+  protected auditWarning = '';
   protected notice = '';
 
   private listening: OrgAdministration | undefined;
@@ -101,6 +105,7 @@ export class SealchatOrgAdmin extends LitElement {
     try {
       this.entries = await administration.readAuditLog();
       this.auditError = '';
+      this.auditWarning = administration.auditWarning ?? '';
     } catch (error) {
       // A log that does not verify is shown as such, never partly.
       this.entries = undefined;
@@ -171,6 +176,11 @@ export class SealchatOrgAdmin extends LitElement {
                 ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}; signatures and hash chain verified.
               </p>`
             : html`<p role="status">Reading…</p>`
+      }
+      ${
+        this.auditWarning && !this.auditError
+          ? html`<p class="error" role="alert" part="audit-warning">${this.auditWarning}</p>`
+          : nothing
       }
       <p>
         <button type="button" class="secondary" ?disabled=${this.busy !== undefined} @click=${this.onRefresh}>

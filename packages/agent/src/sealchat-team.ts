@@ -84,6 +84,7 @@ type Busy = 'invite' | 'review' | 'approve' | 'revoke' | 'join' | 'publish' | 'p
  * @csspart members - The device list.
  * @csspart join - The invitee's side.
  * @csspart head-warning - The warning that visitors may soon send nothing (an old or unrenewed roster head).
+ * @csspart policy-warning - Why the history policy may be out of date (no roster head vouched for the audit log's length).
  *
  * @cssprop --sealchat-accent - Button colour.
  * @cssprop --sealchat-danger - Revoke and error colour.
@@ -111,6 +112,7 @@ export class SealchatTeam extends LitElement {
     notice: { state: true },
     unpublished: { state: true },
     historyPolicy: { state: true },
+    policyWarning: { state: true },
     headWarning: { state: true },
   };
 
@@ -150,6 +152,8 @@ export class SealchatTeam extends LitElement {
   protected unpublished = false;
   /** The organisation's history policy as the verified audit log says; undefined until read. */
   protected historyPolicy: boolean | undefined;
+  /** `OrgAdministration.auditWarning` after the policy was read: the audit log's length was not vouched for. */
+  protected policyWarning: string | undefined;
   /**
    * Words for supervisors when the roster head is old or could not be renewed (docs/protocol.md §4.4):
    * visitors send nothing under a head past 4 days.
@@ -183,7 +187,10 @@ export class SealchatTeam extends LitElement {
     if (!administration) return;
     try {
       const policy = await administration.historyPolicy();
-      if (this.administration === administration) this.historyPolicy = policy;
+      if (this.administration === administration) {
+        this.historyPolicy = policy;
+        this.policyWarning = administration.auditWarning;
+      }
     } catch (error) {
       this.error = `The history policy could not be read: ${messageOf(error)}`;
     }
@@ -766,6 +773,13 @@ export class SealchatTeam extends LitElement {
               : 'Only a supervisor console holding the organisation (its archive key) can share past conversations.'
           }
         </p>
+        ${
+          this.policyWarning
+            ? html`<p class="error" role="alert" part="policy-warning">
+                This setting may be out of date. ${this.policyWarning}
+              </p>`
+            : nothing
+        }
       </div>
     `;
   }
