@@ -58,7 +58,13 @@ async function rosterRelay(forged?: Uint8Array<ArrayBuffer>) {
           );
         } else if (frame.kind === 'publish-roster') {
           try {
-            const verified = await verifyRoster(frame.roster, { orgRootKey: frame.orgRootKey, now: Date.now() });
+            const before = await heldRoster(frame.orgRootKey);
+            // As the real relay does (docs/protocol.md §4.3): a new roster must extend the held one's chain.
+            const verified = await verifyRoster(frame.roster, {
+              orgRootKey: frame.orgRootKey,
+              now: Date.now(),
+              previous: before,
+            });
             const key = verified.orgId.join();
             const held = heldVersions.get(key);
             const sameBytes = bytesEqual(rosters.get(key) ?? new Uint8Array(0), frame.roster);
