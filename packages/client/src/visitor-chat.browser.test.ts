@@ -4,6 +4,7 @@ import {
   encodeRelayFrame,
   randomBytes,
   toHex,
+  verifyRoster,
   type ClientFrame,
   type RelayFrame,
 } from '@sealchat/protocol';
@@ -30,6 +31,10 @@ function fakeRelay(org: TestOrganisation) {
   const attached = new Set<FakeSocket>();
   const state = { up: true, opened: 0 };
   const rosterBytes = org.roster(1, []);
+  // Visitors share keys only under a fresh roster head (docs/protocol.md §4.4): this relay serves one.
+  const rosterHead = rosterBytes.then(async (roster) =>
+    org.rosterHead(await verifyRoster(roster, { orgRootKey: org.rootPublic, now: Date.now() })),
+  );
 
   class FakeSocket implements WebSocketLike {
     binaryType = 'arraybuffer';
@@ -78,6 +83,8 @@ function fakeRelay(org: TestOrganisation) {
       switch (frame.kind) {
         case 'get-roster':
           return this.push({ kind: 'roster', requestId, roster: await rosterBytes });
+        case 'get-roster-head':
+          return this.push({ kind: 'roster-head', requestId, head: await rosterHead });
         case 'watch-presence':
           return this.push({ kind: 'presence', requestId, orgId: org.orgId, anyoneOnline: true, devices: [] });
         case 'open-conversation':

@@ -4,6 +4,8 @@ import { Context } from '../contexts.js';
 import { exportPublicKey, generateAgreementKeyPair, generateSigningKeyPair, labelledHash } from '../keys.js';
 import { formatOrgKey, orgIdFromRootKey } from '../org-key.js';
 import { archiveIdFromKey, issueRoster, verifyRoster, type VerifiedRoster } from '../roster.js';
+import { EMPTY_AUDIT_MARK, type AuditMark } from '../audit-mark.js';
+import { issueRosterHead } from '../roster-head.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -37,6 +39,11 @@ export interface TestOrganisation {
   ): Promise<Uint8Array<ArrayBuffer>>;
   /** {@link roster}, verified. */
   verifiedRoster(version: number, agents: readonly DeviceIdentity[]): Promise<VerifiedRoster>;
+  /**
+   * A roster head for `roster` signed by the org root at `signedAt` (default now), naming `audit`
+   * (default an empty log): what a relay serves first-time visitors (docs/protocol.md §4.4).
+   */
+  rosterHead(roster: VerifiedRoster, signedAt?: number, audit?: AuditMark): Promise<Uint8Array<ArrayBuffer>>;
 }
 
 export async function createTestOrganisation(): Promise<TestOrganisation> {
@@ -114,6 +121,9 @@ export async function createTestOrganisation(): Promise<TestOrganisation> {
     },
     async verifiedRoster(version, agents) {
       return verifyRoster(await org.roster(version, agents), { orgRootKey: rootPublic, now: Date.now() });
+    },
+    rosterHead(roster, signedAt = Date.now(), audit = EMPTY_AUDIT_MARK) {
+      return issueRosterHead(roster, { privateKey: root.privateKey, publicKey: rootPublic }, signedAt, audit);
     },
   };
   return org;
