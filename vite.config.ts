@@ -62,8 +62,14 @@ export default defineConfig({
         optimizeDeps: { include: ['@hpke/core', 'lit', 'idb', 'fast-check'] },
         test: {
           name: 'chromium',
-          // Shared crypto suites run here too, so the protocol is proven in both runtimes.
-          include: ['packages/*/src/**/*.browser.test.ts', 'packages/protocol/src/**/*.test.ts'],
+          // Shared crypto suites run here too, so the protocol is proven in both runtimes; so do the
+          // client's hostile models (fewer runs) and transcript marks, over the code a browser runs.
+          include: [
+            'packages/*/src/**/*.browser.test.ts',
+            'packages/protocol/src/**/*.test.ts',
+            'packages/client/src/hostile-*.test.ts',
+            'packages/client/src/transcript-keeper.test.ts',
+          ],
           browser: {
             enabled: true,
             headless: true,
