@@ -38,6 +38,8 @@ export class TranscriptKeeper {
     const mark = await loadTranscriptMark(this._store, conversation.id);
     const seen = new Map(mark.seen);
     const replaced = this._replacing.get(conversation);
+    // Not kept past this: a run of re-reads must not hold every conversation it replaced.
+    this._replacing.delete(conversation);
     const secure = conversation.secure;
     if (replaced) {
       // What the replaced conversation holds in memory counts as kept: its heads, those it still had
