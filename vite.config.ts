@@ -63,12 +63,17 @@ export default defineConfig({
         test: {
           name: 'chromium',
           // Shared crypto suites run here too, so the protocol is proven in both runtimes; so do the
-          // client's hostile models (fewer runs) and transcript marks, over the code a browser runs.
+          // client's hostile models (fewer runs) and the client's trust checks that need no Node
+          // server (receipts, transcript marks, controls, the audit log: docs/security.md).
           include: [
             'packages/*/src/**/*.browser.test.ts',
             'packages/protocol/src/**/*.test.ts',
             'packages/client/src/hostile-*.test.ts',
             'packages/client/src/transcript-keeper.test.ts',
+            'packages/client/src/conversation.test.ts',
+            'packages/client/src/agent-controls.test.ts',
+            'packages/client/src/audit-log.test.ts',
+            'packages/client/src/audit-floor.test.ts',
           ],
           browser: {
             enabled: true,
