@@ -1,6 +1,7 @@
 import { loadOrCreateOrganisation, MemoryClientStore, type OrgAdministration } from '@sealchat/client';
-import { decodeClientFrame, encodeRelayFrame, type ClientFrame, type RelayFrame } from '@sealchat/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { ClientFrame } from '@sealchat/protocol';
+import { installPageRelay } from '@sealchat/protocol/testing';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import './define.js';
 import type { SealchatTeam } from './sealchat-team.js';
 
@@ -9,47 +10,20 @@ import type { SealchatTeam } from './sealchat-team.js';
  * on screen, when it cannot: visitors send nothing once the head is 4 days old.
  */
 const DAY = 24 * 60 * 60 * 1000;
-const realWebSocket = globalThis.WebSocket;
 const mounted: HTMLElement[] = [];
 afterEach(() => {
-  globalThis.WebSocket = realWebSocket;
   for (const el of mounted.splice(0)) el.remove();
 });
 
-/** A relay in the page that answers `publish-roster-head` with `answer`, and remembers what it was sent. */
+/** A relay in the page that answers every request (`publish-roster-head` among them) with `answer`. */
 function fakeRelay(answer: 'ok' | 'refuse'): ClientFrame['kind'][] {
-  const asked: ClientFrame['kind'][] = [];
-  class Socket extends EventTarget {
-    binaryType = 'arraybuffer';
-    readyState = 0;
-    constructor() {
-      super();
-      setTimeout(() => {
-        this.readyState = 1;
-        this.dispatchEvent(new Event('open'));
-        this.reply({ kind: 'challenge', nonce: new Uint8Array(32) });
-      });
-    }
-    reply(frame: RelayFrame) {
-      const event = new MessageEvent('message', { data: encodeRelayFrame(frame).buffer });
-      setTimeout(() => this.dispatchEvent(event));
-    }
-    send(data: Uint8Array) {
-      const frame = decodeClientFrame(data);
-      asked.push(frame.kind);
-      const { requestId } = frame;
-      this.reply(
-        answer === 'ok'
-          ? { kind: 'ok', requestId }
-          : { kind: 'error', requestId, code: 'SEALCHAT_E_ROSTER_HEAD_REJECTED', message: 'Roster head rejected' },
-      );
-    }
-    close() {
-      this.readyState = 3;
-    }
-  }
-  globalThis.WebSocket = Socket as unknown as typeof WebSocket;
-  return asked;
+  const relay = installPageRelay(({ requestId }) =>
+    answer === 'ok'
+      ? { kind: 'ok', requestId }
+      : { kind: 'error', requestId, code: 'SEALCHAT_E_ROSTER_HEAD_REJECTED', message: 'Roster head rejected' },
+  );
+  onTestFinished(() => relay.restore());
+  return relay.asked;
 }
 
 async function team(lastSignedAt?: number): Promise<SealchatTeam> {

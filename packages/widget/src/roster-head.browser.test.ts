@@ -1,14 +1,6 @@
-import {
-  EMPTY_AUDIT_MARK,
-  decodeClientFrame,
-  encodeRelayFrame,
-  issueRosterHead,
-  verifyRoster,
-  type ClientFrame,
-  type RelayFrame,
-} from '@sealchat/protocol';
-import { createTestOrganisation } from '@sealchat/protocol/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { verifyRoster } from '@sealchat/protocol';
+import { createTestOrganisation, installPageRelay } from '@sealchat/protocol/testing';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import './define.js';
 import type { SealchatWidget } from './sealchat-widget.js';
 
@@ -20,10 +12,8 @@ import type { SealchatWidget } from './sealchat-widget.js';
 const DAY = 24 * 60 * 60 * 1000;
 const UNCONFIRMED = "We can't confirm who would read this chat right now, so nothing is sent. Please try again later.";
 
-const realWebSocket = globalThis.WebSocket;
 const added: Element[] = [];
 afterEach(() => {
-  globalThis.WebSocket = realWebSocket;
   for (const el of added.splice(0)) el.remove();
 });
 
@@ -32,47 +22,16 @@ async function fakeRelay(headAge: number | undefined) {
   const org = await createTestOrganisation();
   const rosterBytes = await org.roster(1, []);
   const roster = await verifyRoster(rosterBytes, { orgRootKey: org.rootPublic, now: Date.now() });
-  const head =
-    headAge === undefined
-      ? undefined
-      : await issueRosterHead(
-          roster,
-          { privateKey: org.root.privateKey, publicKey: org.rootPublic },
-          Date.now() - headAge,
-          EMPTY_AUDIT_MARK,
-        );
-  const asked: ClientFrame['kind'][] = [];
-  class Socket extends EventTarget {
-    binaryType = 'arraybuffer';
-    readyState = 0;
-    constructor() {
-      super();
-      setTimeout(() => {
-        this.readyState = 1;
-        this.dispatchEvent(new Event('open'));
-        this.reply({ kind: 'challenge', nonce: new Uint8Array(32) });
-      });
-    }
-    reply(frame: RelayFrame) {
-      const event = new MessageEvent('message', { data: encodeRelayFrame(frame).buffer });
-      setTimeout(() => this.dispatchEvent(event));
-    }
-    send(data: Uint8Array) {
-      const frame = decodeClientFrame(data);
-      asked.push(frame.kind);
-      const { requestId } = frame;
-      if (frame.kind === 'get-roster') this.reply({ kind: 'roster', requestId, roster: rosterBytes });
-      else if (frame.kind === 'get-roster-head' && head) this.reply({ kind: 'roster-head', requestId, head });
-      else if (frame.kind === 'watch-presence')
-        this.reply({ kind: 'presence', requestId, orgId: org.orgId, anyoneOnline: true, devices: [] });
-      else this.reply({ kind: 'error', requestId, code: 'SEALCHAT_E_NOT_FOUND', message: 'Not here' });
-    }
-    close() {
-      this.readyState = 3;
-    }
-  }
-  globalThis.WebSocket = Socket as unknown as typeof WebSocket;
-  return { orgKey: org.orgKey, asked };
+  const head = headAge === undefined ? undefined : await org.rosterHead(roster, Date.now() - headAge);
+  const relay = installPageRelay(({ kind, requestId }) => {
+    if (kind === 'get-roster') return { kind: 'roster', requestId, roster: rosterBytes };
+    if (kind === 'get-roster-head' && head) return { kind: 'roster-head', requestId, head };
+    if (kind === 'watch-presence')
+      return { kind: 'presence', requestId, orgId: org.orgId, anyoneOnline: true, devices: [] };
+    return { kind: 'error', requestId, code: 'SEALCHAT_E_NOT_FOUND', message: 'Not here' };
+  });
+  onTestFinished(() => relay.restore());
+  return { orgKey: org.orgKey, asked: relay.asked };
 }
 
 function mount(org: string): SealchatWidget {

@@ -1,101 +1,49 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  EMPTY_AUDIT_MARK,
-  decodeClientFrame,
-  encodeRelayFrame,
-  issueRosterHead,
-  randomBytes,
-  verifyRoster,
-  type ClientFrame,
-  type RelayFrame,
-} from '@sealchat/protocol';
-import { createTestOrganisation, type TestOrganisation } from '@sealchat/protocol/testing';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { randomBytes, verifyRoster, type RelayFrame } from '@sealchat/protocol';
+import { createTestOrganisation, installPageRelay, type TestOrganisation } from '@sealchat/protocol/testing';
 import './define.js';
-
-type Listener = (event: { data?: unknown }) => void;
 
 /**
  * A hostile relay inside the page, installed as the global WebSocket (the panel opens its own):
  * it answers what a visitor asks, and when the visitor attaches to its conversation it serves a
  * record that no honest device wrote.
  */
-function hostileRelay(org: TestOrganisation) {
+function hostileRelay(org: TestOrganisation): void {
   const conversationId = randomBytes(16);
   const roster = org.roster(1, []);
   let posted = 1;
 
-  return class HostileSocket {
-    binaryType = 'arraybuffer';
-    readyState = 0;
-    private readonly listeners = new Map<string, Listener[]>();
-
-    constructor() {
-      setTimeout(() => {
-        this.readyState = 1;
-        this.fire('open');
-        this.push({ kind: 'challenge', nonce: randomBytes(32) });
-      });
-    }
-
-    addEventListener(type: string, listener: Listener): void {
-      this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
-    }
-
-    send(data: Uint8Array): void {
-      void this.handle(decodeClientFrame(data));
-    }
-
-    close(): void {
-      this.readyState = 3;
-    }
-
-    private push(frame: RelayFrame): void {
-      const bytes = encodeRelayFrame(frame);
-      setTimeout(() => this.readyState === 1 && this.fire('message', bytes.slice().buffer));
-    }
-
-    private fire(type: string, data?: unknown): void {
-      for (const listener of this.listeners.get(type) ?? []) listener({ data });
-    }
-
-    private async handle(frame: ClientFrame): Promise<void> {
-      const requestId = frame.requestId;
-      switch (frame.kind) {
-        case 'get-roster':
-          return this.push({ kind: 'roster', requestId, roster: await roster });
-        case 'get-roster-head': {
-          const verified = await verifyRoster(await roster, { orgRootKey: org.rootPublic, now: Date.now() });
-          const head = await issueRosterHead(
-            verified,
-            { privateKey: org.root.privateKey, publicKey: org.rootPublic },
-            Date.now(),
-            EMPTY_AUDIT_MARK,
-          );
-          return this.push({ kind: 'roster-head', requestId, head });
-        }
-        case 'watch-presence':
-          return this.push({ kind: 'presence', requestId, orgId: org.orgId, anyoneOnline: true, devices: [] });
-        case 'open-conversation':
-          return this.push({ kind: 'conversation-opened', requestId, conversationId, capability: randomBytes(32) });
-        case 'resume-conversation':
-          this.push({ kind: 'resumed', requestId, epoch: 1, lastSeq: 1, firstSeq: 1, reset: false });
-          // Not an envelope any device of the organisation (or the visitor) wrote.
-          return this.push({ kind: 'record', conversationId, seq: 1, envelope: randomBytes(200) });
-        case 'post':
-          return this.push({ kind: 'ack', requestId, seq: ++posted });
-        default:
-          return this.push({ kind: 'error', requestId, code: 'SEALCHAT_E_BAD_FRAME', message: frame.kind });
+  const relay = installPageRelay(async (frame): Promise<RelayFrame | RelayFrame[]> => {
+    const requestId = frame.requestId;
+    switch (frame.kind) {
+      case 'get-roster':
+        return { kind: 'roster', requestId, roster: await roster };
+      case 'get-roster-head': {
+        const verified = await verifyRoster(await roster, { orgRootKey: org.rootPublic, now: Date.now() });
+        return { kind: 'roster-head', requestId, head: await org.rosterHead(verified) };
       }
+      case 'watch-presence':
+        return { kind: 'presence', requestId, orgId: org.orgId, anyoneOnline: true, devices: [] };
+      case 'open-conversation':
+        return { kind: 'conversation-opened', requestId, conversationId, capability: randomBytes(32) };
+      case 'resume-conversation':
+        return [
+          { kind: 'resumed', requestId, epoch: 1, lastSeq: 1, firstSeq: 1, reset: false },
+          // Not an envelope any device of the organisation (or the visitor) wrote.
+          { kind: 'record', conversationId, seq: 1, envelope: randomBytes(200) },
+        ];
+      case 'post':
+        return { kind: 'ack', requestId, seq: ++posted };
+      default:
+        return { kind: 'error', requestId, code: 'SEALCHAT_E_BAD_FRAME', message: frame.kind };
     }
-  };
+  });
+  onTestFinished(() => relay.restore());
 }
 
-const scope = globalThis as { WebSocket: unknown };
-const realWebSocket = scope.WebSocket;
 const added: Element[] = [];
 afterEach(() => {
   for (const el of added.splice(0)) el.remove();
-  scope.WebSocket = realWebSocket;
 });
 
 /** Whether a person sees `el`: rendered, not hidden by CSS, with a size. */
@@ -114,7 +62,7 @@ describe('<sealchat-panel> against a hostile relay', () => {
       const request = indexedDB.deleteDatabase('sealchat-visitor');
       request.onsuccess = request.onerror = resolve;
     });
-    scope.WebSocket = hostileRelay(org);
+    hostileRelay(org);
     const widget = document.createElement('sealchat-widget');
     widget.setAttribute('relay', 'ws://relay.invalid');
     widget.setAttribute('org', org.orgKey);
