@@ -6,9 +6,7 @@ import {
   envelopeDigest,
   EnvelopeType,
   generateDeviceIdentity,
-  issueCertificate,
   issueRoster,
-  MAX_ADMINISTER_LIFETIME_MS,
   openHistoryGrant,
   openKeyShare,
   readKeyShareIntro,
@@ -114,20 +112,7 @@ beforeAll(async () => {
   const impostor = await generateDeviceIdentity();
   const now = Date.now();
   const byRoot = { privateKey: org.root.privateKey, publicKey: org.rootPublic };
-  const exSupervisorCert = await issueCertificate(
-    {
-      orgId: org.orgId,
-      deviceId: exSupervisor.deviceId,
-      displayName: 'Ex',
-      role: 'supervisor',
-      administer: true,
-      signingPublic: exSupervisor.signingPublic,
-      agreementPublic: exSupervisor.agreementPublic,
-      issuedAt: now - 60_000,
-      expiresAt: now - 60_000 + MAX_ADMINISTER_LIFETIME_MS,
-    },
-    byRoot,
-  );
+  const exSupervisorCert = await org.certifySupervisor(exSupervisor, { displayName: 'Ex' });
   const pastBytes = await issueRoster(
     {
       orgId: org.orgId,

@@ -636,20 +636,11 @@ describe('former members: a device revoked since, read under the roster of its t
         ...next,
         supervisors: [
           ...next.supervisors,
-          await issueCertificate(
-            {
-              orgId: w.org.orgId,
-              deviceId: outsider.deviceId,
-              displayName: 'Not on version 2',
-              role: 'supervisor',
-              administer: true,
-              signingPublic: outsider.signingPublic,
-              agreementPublic: outsider.agreementPublic,
-              issuedAt: now - 1000,
-              expiresAt: now + 60_000,
-            },
-            { privateKey: w.org.root.privateKey, publicKey: w.org.rootPublic },
-          ),
+          await w.org.certifySupervisor(outsider, {
+            displayName: 'Not on version 2',
+            issuedAt: now - 1000,
+            expiresAt: now + 60_000,
+          }),
         ],
       },
       { privateKey: outsider.signing.privateKey, publicKey: outsider.signingPublic },

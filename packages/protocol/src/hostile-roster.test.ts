@@ -1,11 +1,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  MAX_ADMINISTER_LIFETIME_MS,
   RosterError,
   bytesEqual,
   generateDeviceIdentity,
-  issueCertificate,
   issueRoster,
   toHex,
   verifyRoster,
@@ -65,22 +63,7 @@ beforeAll(async () => {
   const agents = await Promise.all(Array.from({ length: POOL_AGENTS }, () => generateDeviceIdentity()));
   const admins = await Promise.all(Array.from({ length: POOL_ADMINS }, () => generateDeviceIdentity()));
   const rogue = await generateDeviceIdentity();
-  const byRoot = { privateKey: org.root.privateKey, publicKey: org.rootPublic };
-  const adminCert = (device: DeviceIdentity) =>
-    issueCertificate(
-      {
-        orgId: org.orgId,
-        deviceId: device.deviceId,
-        displayName: 'Admin',
-        role: 'supervisor',
-        administer: true,
-        signingPublic: device.signingPublic,
-        agreementPublic: device.agreementPublic,
-        issuedAt: NOW - DAY,
-        expiresAt: NOW - DAY + MAX_ADMINISTER_LIFETIME_MS,
-      },
-      byRoot,
-    );
+  const adminCert = (device: DeviceIdentity) => org.certifySupervisor(device, { issuedAt: NOW - DAY });
   pool = {
     org,
     agents,

@@ -69,22 +69,6 @@ describe('trust chain: root → supervisor → agents, roster signed by the root
     privateKey: org.supervisor.signing.privateKey,
     publicKey: org.supervisor.signingPublic,
   });
-  /** A certificate for the test organisation's supervisor, issued by the root, that administers. */
-  const administering = (org: TestOrganisation, now: number) =>
-    issueCertificate(
-      {
-        orgId: org.orgId,
-        deviceId: org.supervisor.deviceId,
-        displayName: 'Supervisor',
-        role: 'supervisor',
-        administer: true,
-        signingPublic: org.supervisor.signingPublic,
-        agreementPublic: org.supervisor.agreementPublic,
-        issuedAt: now - HOUR,
-        expiresAt: now + 6 * 24 * HOUR,
-      },
-      rootOf(org),
-    );
 
   it('verifies, and lists supervisors, agents and the archive key', async () => {
     const org = await createTestOrganisation();
@@ -107,7 +91,8 @@ describe('trust chain: root → supervisor → agents, roster signed by the root
       issuedAt: now - 1000,
       expiresAt: now + HOUR,
       archivePublic: undefined,
-      supervisors: [await administering(org, now)],
+      // Issued by the root, administering: what a device needs to sign a successor.
+      supervisors: [org.supervisorCertificate],
       agents: [await org.certify(agent)],
     };
     const v1 = await verifyRoster(await issueRoster({ ...fields, version: 1 }, rootOf(org)), {
@@ -222,19 +207,11 @@ describe('trust chain: root → supervisor → agents, roster signed by the root
     );
     // A supervisor listed on version 8 whose certificate does not administer: being listed is not enough.
     const invited = await generateDeviceIdentity();
-    const invitedCert = await issueCertificate(
-      {
-        orgId: org.orgId,
-        deviceId: invited.deviceId,
-        displayName: 'Invited',
-        role: 'supervisor',
-        signingPublic: invited.signingPublic,
-        agreementPublic: invited.agreementPublic,
-        issuedAt: now - 1000,
-        expiresAt: now + HOUR,
-      },
-      rootOf(org),
-    );
+    const invitedCert = await org.certifySupervisor(invited, {
+      administer: false,
+      issuedAt: now - 1000,
+      expiresAt: now + HOUR,
+    });
     const v8b = await verifyRoster(
       await issueRoster(
         {

@@ -38,29 +38,12 @@ async function team(): Promise<Team> {
   const org = await createTestOrganisation();
   const admin = await generateDeviceIdentity();
   const invited = await generateDeviceIdentity();
-  const now = Date.now();
-  const byRoot = { privateKey: org.root.privateKey, publicKey: org.rootPublic };
-  const supervisorCert = (device: DeviceIdentity, administer: boolean, days: number) =>
-    issueCertificate(
-      {
-        orgId: org.orgId,
-        deviceId: device.deviceId,
-        displayName: administer ? 'Admin' : 'Invited',
-        role: 'supervisor',
-        administer,
-        signingPublic: device.signingPublic,
-        agreementPublic: device.agreementPublic,
-        issuedAt: now - 60_000,
-        expiresAt: now - 60_000 + days * DAY,
-      },
-      byRoot,
-    );
   return {
     org,
     admin,
-    adminCert: await supervisorCert(admin, true, 7),
+    adminCert: await org.certifySupervisor(admin),
     invited,
-    invitedCert: await supervisorCert(invited, false, 30),
+    invitedCert: await org.certifySupervisor(invited, { administer: false }),
   };
 }
 

@@ -5,7 +5,6 @@ import {
   RosterHeadError,
   StaleRosterHeadError,
   generateDeviceIdentity,
-  issueCertificate,
   issueRoster,
   issueRosterHead,
   verifyRoster,
@@ -45,23 +44,9 @@ async function team(): Promise<Team> {
   const [admin, invited, agent] = await Promise.all([1, 2, 3].map(() => generateDeviceIdentity()));
   const now = Date.now();
   const byRoot = { privateKey: org.root.privateKey, publicKey: org.rootPublic };
-  const supervisorCert = (device: DeviceIdentity, administer: boolean) =>
-    issueCertificate(
-      {
-        orgId: org.orgId,
-        deviceId: device.deviceId,
-        displayName: administer ? 'Admin' : 'Invited',
-        role: 'supervisor',
-        administer,
-        signingPublic: device.signingPublic,
-        agreementPublic: device.agreementPublic,
-        issuedAt: now - HOUR,
-        expiresAt: now - HOUR + 7 * DAY,
-      },
-      byRoot,
-    );
-  const adminCert = await supervisorCert(admin!, true);
-  const invitedCert = await supervisorCert(invited!, false);
+  // Issued an hour ago: a head the admin dates two hours back predates its standing.
+  const adminCert = await org.certifySupervisor(admin!, { issuedAt: now - HOUR });
+  const invitedCert = await org.certifySupervisor(invited!, { administer: false, issuedAt: now - HOUR });
   const agentCert = await org.certify(agent!);
   const issue = (version: number, previous: VerifiedRoster | undefined, supervisors: Uint8Array<ArrayBuffer>[]) =>
     issueRoster(

@@ -1,10 +1,4 @@
-import {
-  generateDeviceIdentity,
-  issueCertificate,
-  issueRoster,
-  labelledHash,
-  type DeviceIdentity,
-} from '@sealchat/protocol';
+import { generateDeviceIdentity, issueRoster, labelledHash, type DeviceIdentity } from '@sealchat/protocol';
 import { describe, expect, it } from 'vitest';
 import { createTestOrganisation, type TestOrganisation } from '@sealchat/protocol/testing';
 import { expectKind, harnessPerTest, type Harness, type TestClient } from './testing/relay-harness.js';
@@ -66,21 +60,7 @@ async function revokedAdmin(): Promise<Scene> {
   const org = await createTestOrganisation();
   const admin = await generateDeviceIdentity();
   const agent = await generateDeviceIdentity();
-  const now = Date.now();
-  const adminCert = await issueCertificate(
-    {
-      orgId: org.orgId,
-      deviceId: admin.deviceId,
-      displayName: 'Leaver',
-      role: 'supervisor',
-      administer: true,
-      signingPublic: admin.signingPublic,
-      agreementPublic: admin.agreementPublic,
-      issuedAt: now - 60_000,
-      expiresAt: now + 6 * DAY,
-    },
-    { privateKey: org.root.privateKey, publicKey: org.rootPublic },
-  );
+  const adminCert = await org.certifySupervisor(admin, { displayName: 'Leaver' });
   const s: Scene = {
     h,
     org,

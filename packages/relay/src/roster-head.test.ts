@@ -2,7 +2,6 @@ import {
   EMPTY_AUDIT_MARK,
   auditLinkDigest,
   generateDeviceIdentity,
-  issueCertificate,
   issueRoster,
   issueRosterHead,
   verifyRoster,
@@ -38,21 +37,6 @@ async function scene(): Promise<Scene> {
   const org = await createTestOrganisation();
   const [admin, invited, agent] = await Promise.all([1, 2, 3].map(() => generateDeviceIdentity()));
   const now = Date.now();
-  const supervisor = (device: DeviceIdentity, administer: boolean) =>
-    issueCertificate(
-      {
-        orgId: org.orgId,
-        deviceId: device.deviceId,
-        displayName: administer ? 'Admin' : 'Invited',
-        role: 'supervisor',
-        administer,
-        signingPublic: device.signingPublic,
-        agreementPublic: device.agreementPublic,
-        issuedAt: now - 60_000,
-        expiresAt: now + 6 * DAY,
-      },
-      { privateKey: org.root.privateKey, publicKey: org.rootPublic },
-    );
   const bytes = await issueRoster(
     {
       orgId: org.orgId,
@@ -60,7 +44,11 @@ async function scene(): Promise<Scene> {
       issuedAt: now - 1000,
       expiresAt: now + DAY,
       archivePublic: undefined,
-      supervisors: [org.supervisorCertificate, await supervisor(admin!, true), await supervisor(invited!, false)],
+      supervisors: [
+        org.supervisorCertificate,
+        await org.certifySupervisor(admin!),
+        await org.certifySupervisor(invited!, { administer: false }),
+      ],
       agents: [await org.certify(agent!)],
     },
     { privateKey: org.root.privateKey, publicKey: org.rootPublic },

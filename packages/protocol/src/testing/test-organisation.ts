@@ -29,6 +29,16 @@ export interface TestOrganisation {
     options?: { displayName?: string; role?: DeviceRole; expiresAt?: number },
   ): Promise<Uint8Array<ArrayBuffer>>;
   /**
+   * A supervisor certificate for `device` issued by the org root, the only issuer whose grant of
+   * `administer` counts. Issued a minute ago by default; it administers (named "Admin", living
+   * {@link MAX_ADMINISTER_LIFETIME_MS}, the most it may) unless `administer` is false (then an
+   * invited colleague, "Invited", for 30 days).
+   */
+  certifySupervisor(
+    device: DeviceIdentity,
+    options?: { administer?: boolean; displayName?: string; issuedAt?: number; expiresAt?: number },
+  ): Promise<Uint8Array<ArrayBuffer>>;
+  /**
    * A roster listing the supervisor and `agents`, signed by the org root, following the roster
    * this organisation last issued at `version - 1` (a fork when it issued two of those).
    */
@@ -51,22 +61,26 @@ export async function createTestOrganisation(): Promise<TestOrganisation> {
   const rootPublic = await exportPublicKey(root.publicKey);
   const orgId = await orgIdFromRootKey(rootPublic);
   const supervisor = await generateDeviceIdentity();
-  const now = Date.now();
-  const supervisorCertificate = await issueCertificate(
-    {
-      orgId,
-      deviceId: supervisor.deviceId,
-      displayName: 'Supervisor',
-      role: 'supervisor',
-      // It administers (signs audit records, may sign the next roster), so it lives 7 days at most.
-      administer: true,
-      signingPublic: supervisor.signingPublic,
-      agreementPublic: supervisor.agreementPublic,
-      issuedAt: now - 60_000,
-      expiresAt: now - 60_000 + MAX_ADMINISTER_LIFETIME_MS,
-    },
-    { privateKey: root.privateKey, publicKey: rootPublic },
-  );
+  const certifySupervisor: TestOrganisation['certifySupervisor'] = (device, options = {}) => {
+    const administer = options.administer ?? true;
+    const issuedAt = options.issuedAt ?? Date.now() - 60_000;
+    return issueCertificate(
+      {
+        orgId,
+        deviceId: device.deviceId,
+        displayName: options.displayName ?? (administer ? 'Admin' : 'Invited'),
+        role: 'supervisor',
+        administer,
+        signingPublic: device.signingPublic,
+        agreementPublic: device.agreementPublic,
+        issuedAt,
+        expiresAt: options.expiresAt ?? issuedAt + (administer ? MAX_ADMINISTER_LIFETIME_MS : 30 * DAY),
+      },
+      { privateKey: root.privateKey, publicKey: rootPublic },
+    );
+  };
+  // It administers (signs audit records, may sign the next roster), so it lives 7 days at most.
+  const supervisorCertificate = await certifySupervisor(supervisor, { displayName: 'Supervisor' });
   const issued = new Map<number, Uint8Array<ArrayBuffer>>();
   const archiveAgreement = await generateAgreementKeyPair();
   const archivePublic = await exportPublicKey(archiveAgreement.publicKey);
@@ -79,6 +93,7 @@ export async function createTestOrganisation(): Promise<TestOrganisation> {
     supervisor,
     supervisorCertificate,
     archive: { deviceId: await archiveIdFromKey(archivePublic), agreement: archiveAgreement },
+    certifySupervisor,
     certify(device, options = {}) {
       const issuedAt = Date.now() - 60_000;
       return issueCertificate(
