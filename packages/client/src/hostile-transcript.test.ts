@@ -21,7 +21,7 @@ import {
   type GrantedSeed,
   type VerifiedRoster,
 } from '@sealchat/protocol';
-import { createTestOrganisation, type TestOrganisation } from '@sealchat/protocol/testing';
+import { createTestOrganisation, propertyParameters, type TestOrganisation } from '@sealchat/protocol/testing';
 import { AgentConversation } from './agent-session.js';
 import { MemoryClientStore, type ClientStore } from './client-store.js';
 import { IdbClientStore } from './idb-client-store.js';
@@ -55,14 +55,12 @@ import { TranscriptKeeper } from './transcript-keeper.js';
  *   marked `former` by the console;
  * - a message shows `delivered` or `read` only when the other side accepted exactly its envelope
  *   (finding 4).
- * Runs: 2,000 in Node (SEALCHAT_PROPERTY_RUNS overrides), 200 in Chromium; fast-check prints the
- * seed of a failure (SEALCHAT_PROPERTY_SEED replays it in Node).
+ * Runs: 2,000 in Node, 200 in Chromium; propertyParameters says how to run more or fewer, and how
+ * to replay a failure's seed.
  */
 
 const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-const RUNS = inNode ? Number(process.env['SEALCHAT_PROPERTY_RUNS'] ?? 2000) : 200;
-const SEED =
-  inNode && process.env['SEALCHAT_PROPERTY_SEED'] ? Number(process.env['SEALCHAT_PROPERTY_SEED']) : undefined;
+const property = propertyParameters();
 
 const text = (t: string) => encodeContent({ kind: 'text', text: t, sentAt: 1 });
 
@@ -585,10 +583,10 @@ describe('hostile transcript model: the relay with former members, across reload
         fc.array(stepArb, { maxLength: 7 }),
         (mode, colluding, steps) => scenario(mode, new Set(colluding), steps),
       ),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      property,
     );
     // The model reached each case it claims to check (counted over all runs; too few to count on in Chromium).
-    if (RUNS >= 1000)
+    if (property.numRuns >= 1000)
       for (const [name, count] of Object.entries(reached))
         expect(count, `runs that reached ${name}`).toBeGreaterThan(0);
   }, 600_000);

@@ -22,7 +22,7 @@ import {
   type DeviceIdentity,
   type VerifiedRoster,
 } from '@sealchat/protocol';
-import { createTestOrganisation, type TestOrganisation } from '@sealchat/protocol/testing';
+import { createTestOrganisation, propertyParameters, type TestOrganisation } from '@sealchat/protocol/testing';
 import { loadRosterMark, MemoryClientStore, saveRosterMark, type ClientStore } from './client-store.js';
 import { IdbClientStore } from './idb-client-store.js';
 
@@ -49,14 +49,12 @@ import { IdbClientStore } from './idb-client-store.js';
  * - the visitor's opening key share names only that roster's devices and the visitor: no device
  *   outside it (a revoked one, the ex-supervisors' rogue) can open it;
  * - the mark only rises, and a roster that verifies raises it even when its head is refused.
- * Runs: 2,000 in Node (SEALCHAT_PROPERTY_RUNS overrides), 200 in Chromium; fast-check prints the
- * seed of a failure (SEALCHAT_PROPERTY_SEED replays it in Node).
+ * Runs: 2,000 in Node, 200 in Chromium; propertyParameters says how to run more or fewer, and how
+ * to replay a failure's seed.
  */
 
 const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-const RUNS = inNode ? Number(process.env['SEALCHAT_PROPERTY_RUNS'] ?? 2000) : 200;
-const SEED =
-  inNode && process.env['SEALCHAT_PROPERTY_SEED'] ? Number(process.env['SEALCHAT_PROPERTY_SEED']) : undefined;
+const property = propertyParameters();
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -461,10 +459,10 @@ describe('hostile visitor model: the relay with former members, over two weeks',
         fc.array(joinArb, { minLength: 1, maxLength: 5 }),
         (chain, colluding, keeper, away, joins) => scenario(chain, new Set(colluding), keeper, away, joins),
       ),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      property,
     );
     // The model reached what it claims to check (counted over all runs; too few to count on in Chromium).
-    if (RUNS >= 1000)
+    if (property.numRuns >= 1000)
       for (const [name, count] of Object.entries(reached))
         expect(count, `runs that reached ${name}`).toBeGreaterThan(0);
   }, 600_000);

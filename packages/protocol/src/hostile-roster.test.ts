@@ -11,7 +11,7 @@ import {
   type DeviceIdentity,
   type VerifiedRoster,
 } from './index.js';
-import { createTestOrganisation, type TestOrganisation } from './testing/index.js';
+import { createTestOrganisation, propertyParameters, type TestOrganisation } from './testing/index.js';
 
 /**
  * Roster authority against a stronger adversary (issue 11, deliver 10; docs/security.md): the relay
@@ -33,13 +33,11 @@ import { createTestOrganisation, type TestOrganisation } from './testing/index.j
  *   without any forked roster accepted, every reader is on the honest chain;
  * - roster history, served with forks mixed in, keeps a roster outside the honest chain below the
  *   one held only below a break the relay made (an honest version withheld or made ambiguous).
- * Runs: 2,000 per property in Node (SEALCHAT_PROPERTY_RUNS overrides), 200 in Chromium; fast-check
- * prints the seed of a failure, and `seed` in fc.assert's options replays it.
+ * Runs: 2,000 per property in Node, 200 in Chromium; propertyParameters says how to run more or
+ * fewer, and how to replay a failure's seed.
  */
 
-// 2,000 runs in Node (issue 11's bar); fewer in Chromium, where the same code runs to show it holds there too.
-const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-const RUNS = inNode ? Number(process.env['SEALCHAT_PROPERTY_RUNS'] ?? 2000) : 200;
+const property = propertyParameters();
 const DAY = 24 * 60 * 60 * 1000;
 const POOL_AGENTS = 4;
 const POOL_ADMINS = 3;
@@ -228,7 +226,7 @@ describe('hostile roster model: the relay with former members', () => {
           }
         },
       ),
-      { numRuns: RUNS },
+      property,
     );
   }, 600_000);
 
@@ -266,7 +264,7 @@ describe('hostile roster model: the relay with former members', () => {
           }
         },
       ),
-      { numRuns: RUNS },
+      property,
     );
   }, 600_000);
 });
