@@ -33,6 +33,7 @@ import {
   readAuditLog,
   sealAuditRecord,
   verifyAuditLog,
+  type AuditLogWriterOptions,
   type AuditTransport,
 } from './audit-log.js';
 import { RelayRequestError } from './errors.js';
@@ -108,16 +109,29 @@ async function setup(): Promise<Setup> {
   const org = await createTestOrganisation();
   const transport = new MemoryTransport();
   const archivePublic = await exportPublicKey(org.archive.agreement.publicKey);
-  const writer = new AuditLogWriter({
-    transport,
-    orgRootKey: org.rootPublic,
-    signer: org.supervisor,
-    certificate: org.supervisorCertificate,
-    archivePublic,
-  });
+  const writer = newWriter({ org, archivePublic }, transport);
   const read = (t: AuditTransport = transport) =>
     readAuditLog({ transport: t, orgRootKey: org.rootPublic, archiveKey: org.archive.agreement });
   return { org, transport, archivePublic, writer, read };
+}
+
+/**
+ * A writer on `transport` as `s`'s supervisor, sealing to `s`'s archive key; `options` name what a
+ * case changes (another signer or certificate, a floor, a clock).
+ */
+function newWriter(
+  s: Pick<Setup, 'org' | 'archivePublic'>,
+  transport: AuditTransport,
+  options: Partial<AuditLogWriterOptions> = {},
+): AuditLogWriter {
+  return new AuditLogWriter({
+    transport,
+    orgRootKey: s.org.rootPublic,
+    signer: s.org.supervisor,
+    certificate: s.org.supervisorCertificate,
+    archivePublic: s.archivePublic,
+    ...options,
+  });
 }
 
 /** A log of four records. */
@@ -272,12 +286,9 @@ describe('audit log: write and read', () => {
   it('lets two writers race: both entries land at distinct indexes and the chain verifies', async () => {
     const s = await setup();
     const second = await generateDeviceIdentity();
-    const secondWriter = new AuditLogWriter({
-      transport: s.transport,
-      orgRootKey: s.org.rootPublic,
+    const secondWriter = newWriter(s, s.transport, {
       signer: second,
       certificate: await certify(s.org, second, { privateKey: s.org.root.privateKey, publicKey: s.org.rootPublic }),
-      archivePublic: s.archivePublic,
     });
     await s.writer.append(SAMPLES['org-created']);
     const indexes = await Promise.all([
@@ -300,27 +311,13 @@ describe('audit log: write and read', () => {
       list: () => Promise.resolve([]),
       append: () => Promise.reject(new RelayRequestError('SEALCHAT_E_CONFLICT', 'taken')),
     };
-    const writer = new AuditLogWriter({
-      transport: always,
-      orgRootKey: s.org.rootPublic,
-      signer: s.org.supervisor,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: s.archivePublic,
-      maxAttempts: 3,
-    });
+    const writer = newWriter(s, always, { maxAttempts: 3 });
     await expect(writer.append(SAMPLES['org-created'])).rejects.toMatchObject({ code: 'SEALCHAT_E_CONFLICT' });
   });
 
   it('never dates a record before the one it follows, even from a slow clock', async () => {
     const s = await fourRecords();
-    const slow = new AuditLogWriter({
-      transport: s.transport,
-      orgRootKey: s.org.rootPublic,
-      signer: s.org.supervisor,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: s.archivePublic,
-      clock: () => Date.now() - 30_000,
-    });
+    const slow = newWriter(s, s.transport, { clock: () => Date.now() - 30_000 });
     await slow.append(SAMPLES['retention-set']);
     const { entries } = await s.read();
     expect(entries[4]!.at).toBe(entries[3]!.at);
@@ -336,22 +333,10 @@ describe('audit log: write and read', () => {
       await s.org.certify(device, { role: 'supervisor' }), // issued by the supervisor, not the root
     ];
     for (const certificate of bad) {
-      const writer = new AuditLogWriter({
-        transport: s.transport,
-        orgRootKey: s.org.rootPublic,
-        signer: device,
-        certificate,
-        archivePublic: s.archivePublic,
-      });
+      const writer = newWriter(s, s.transport, { signer: device, certificate });
       await expect(writer.append(SAMPLES['org-created'])).rejects.toBeInstanceOf(CertificateError);
     }
-    const notMine = new AuditLogWriter({
-      transport: s.transport,
-      orgRootKey: s.org.rootPublic,
-      signer: device,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: s.archivePublic,
-    });
+    const notMine = newWriter(s, s.transport, { signer: device, certificate: s.org.supervisorCertificate });
     await expect(notMine.append(SAMPLES['org-created'])).rejects.toBeInstanceOf(CertificateError);
     expect(s.transport.records).toHaveLength(0);
   });
@@ -359,13 +344,7 @@ describe('audit log: write and read', () => {
   it('will not extend a log that does not verify', async () => {
     const s = await fourRecords();
     s.transport.records[2] = flip(s.transport.records[2]!, -1);
-    const late = new AuditLogWriter({
-      transport: s.transport,
-      orgRootKey: s.org.rootPublic,
-      signer: s.org.supervisor,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: s.archivePublic,
-    });
+    const late = newWriter(s, s.transport);
     await expectTampered(late.append(SAMPLES['retention-set']), 2);
     expect(s.transport.records).toHaveLength(4);
   });
@@ -445,12 +424,9 @@ describe('audit log: a hostile relay', () => {
     const tampered = await expectTampered(s.read(), 4);
     expect(tampered.message).toMatch(/does not administer/);
     // Its own writer will not even try.
-    const writer = new AuditLogWriter({
-      transport: new MemoryTransport(),
-      orgRootKey: s.org.rootPublic,
+    const writer = newWriter(s, new MemoryTransport(), {
       signer: invited,
       certificate: await certify(s.org, invited, byRoot, { administer: false }),
-      archivePublic: s.archivePublic,
     });
     await expect(writer.append(SAMPLES['retention-set'])).rejects.toBeInstanceOf(CertificateError);
   });
@@ -546,13 +522,7 @@ describe('audit log: a hostile relay', () => {
     await expectTampered(verifyAuditLog({ transport: served([]), orgRootKey: s.org.rootPublic, known: head }), 3);
     // Another history of the same length, properly signed: a fork.
     const fork = await setup();
-    const forged = new AuditLogWriter({
-      transport: fork.transport,
-      orgRootKey: s.org.rootPublic,
-      signer: s.org.supervisor,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: s.archivePublic,
-    });
+    const forged = newWriter(s, fork.transport);
     for (let i = 0; i < 4; i++) await forged.append(SAMPLES['retention-set']);
     await expectTampered(verifyAuditLog({ transport: fork.transport, orgRootKey: s.org.rootPublic, known: head }), 3);
     // Growing past the known head is what should happen.
@@ -580,13 +550,7 @@ describe('audit log: a hostile relay', () => {
     await expectTampered(verifyAuditLog({ transport: hiding, orgRootKey: s.org.rootPublic, floor }), 2);
     // As long, but another history: refused too.
     const other = await setup();
-    const forged = new AuditLogWriter({
-      transport: other.transport,
-      orgRootKey: s.org.rootPublic,
-      signer: s.org.supervisor,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: s.archivePublic,
-    });
+    const forged = newWriter(s, other.transport);
     for (let i = 0; i < 3; i++) await forged.append(SAMPLES['retention-set']);
     expect((await expectTampered(read(other.transport), 2)).message).toMatch(/differs from the head/);
     // The whole log passes, and so does one grown past the floor.
@@ -603,15 +567,7 @@ describe('audit log: a writer and the floor', () => {
     await s.writer.append({ action: 'history-policy-set', enabled: 1 });
     await s.writer.append({ action: 'history-policy-set', enabled: 0 });
     const floor = s.writer.head;
-    const writerOn = (transport: AuditTransport, f = floor) =>
-      new AuditLogWriter({
-        transport,
-        orgRootKey: s.org.rootPublic,
-        signer: s.org.supervisor,
-        certificate: s.org.supervisorCertificate,
-        archivePublic: s.archivePublic,
-        floor: f,
-      });
+    const writerOn = (transport: AuditTransport, f = floor) => newWriter(s, transport, { floor: f });
     // A relay that hides the last record and would take a new one in its place.
     const cut = new MemoryTransport();
     cut.records.push(...s.transport.records.slice(0, 2));
@@ -623,13 +579,7 @@ describe('audit log: a writer and the floor', () => {
     expect(cut.records).toHaveLength(2);
     // As long, but another history, properly signed.
     const other = await setup();
-    const forged = new AuditLogWriter({
-      transport: other.transport,
-      orgRootKey: s.org.rootPublic,
-      signer: s.org.supervisor,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: s.archivePublic,
-    });
+    const forged = newWriter(s, other.transport);
     for (let i = 0; i < 3; i++) await forged.append(SAMPLES['retention-set']);
     await expect(writerOn(other.transport).append(SAMPLES['bot-removed'])).rejects.toThrow(/differs from the head/);
     expect(other.transport.records).toHaveLength(3);
@@ -659,13 +609,7 @@ describe('audit log: who can read it', () => {
   it('names the first record sealed to another archive key, though the chain verifies', async () => {
     const s = await fourRecords();
     const otherArchive = await exportPublicKey((await generateAgreementKeyPair()).publicKey);
-    const elsewhere = new AuditLogWriter({
-      transport: s.transport,
-      orgRootKey: s.org.rootPublic,
-      signer: s.org.supervisor,
-      certificate: s.org.supervisorCertificate,
-      archivePublic: otherArchive,
-    });
+    const elsewhere = newWriter(s, s.transport, { archivePublic: otherArchive });
     await elsewhere.append(SAMPLES['retention-set']);
     await expect(s.read()).rejects.toMatchObject({ code: 'SEALCHAT_E_AUDIT_KEY', index: 4 });
     const verified = await verifyAuditLog({ transport: s.transport, orgRootKey: s.org.rootPublic });
