@@ -12,6 +12,8 @@ import {
   relayAuditTransport,
   removeDevice,
   setRetention,
+  type ClientStore,
+  type Organisation,
 } from '@sealchat/client';
 import { bytesEqual, generateDeviceIdentity, verifyRoster } from '@sealchat/protocol';
 import { describe, expect, it } from 'vitest';
@@ -24,11 +26,25 @@ import { agentSession, startTestRelay, useClosers, WS } from './support.js';
  */
 const closers = useClosers();
 
+/** A relay, and an organisation that published its roster and a roster head to it; `store` is its console's. */
+async function publishedOrganisation() {
+  const running = await startTestRelay(closers);
+  const store = new MemoryClientStore();
+  const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
+  await publishRoster(running.url, org, { WebSocket: WS });
+  return { running, store, org };
+}
+
+/** What the Organisation panel of a browser holding `store` runs for `org`; closed after the test. */
+async function administration(relayUrl: string, org: Organisation, store: ClientStore, WebSocket = WS) {
+  const admin = await OrgAdministration.connect({ relayUrl, organisation: org, store, WebSocket });
+  closers.push(() => admin.close());
+  return admin;
+}
+
 describe('a supervisor’s org settings over a real relay', { timeout: 30_000 }, () => {
   it('sets retention and reads it back, appends and lists audit records; an agent is refused', async () => {
-    const running = await startTestRelay(closers);
-    const org = await loadOrCreateOrganisation(new MemoryClientStore(), { agentName: 'Robin' });
-    await publishRoster(running.url, org, { WebSocket: WS });
+    const { running, org } = await publishedOrganisation();
     const supervisor = await agentSession(running, org.rootPublic, org.supervisor, closers);
 
     expect(await getOrgSettings(supervisor)).toEqual({
@@ -68,12 +84,8 @@ describe('a supervisor’s org settings over a real relay', { timeout: 30_000 },
 
 describe('OrgAdministration: what the console’s Organisation panel runs', { timeout: 30_000 }, () => {
   it('records retention in the audit log, reads it verified, and catches a relay that rewinds it', async () => {
-    const running = await startTestRelay(closers);
-    const store = new MemoryClientStore();
-    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
-    await publishRoster(running.url, org, { WebSocket: WS });
-    const admin = await OrgAdministration.connect({ relayUrl: running.url, organisation: org, store, WebSocket: WS });
-    closers.push(() => admin.close());
+    const { running, store, org } = await publishedOrganisation();
+    const admin = await administration(running.url, org, store);
     const recorded: number[] = [];
     admin.addEventListener('recorded', (event) => recorded.push(event.detail));
 
@@ -84,13 +96,7 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
 
     // A second supervisor browser of the same organisation (a restore elsewhere) writes to the same
     // log; the chain stays one chain.
-    const other = await OrgAdministration.connect({
-      relayUrl: running.url,
-      organisation: org,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
-    });
-    closers.push(() => other.close());
+    const other = await administration(running.url, org, new MemoryClientStore());
     await Promise.all([
       admin.record({ action: 'roster-published', version: 2 }),
       other.record({ action: 'roster-published', version: 3 }),
@@ -117,12 +123,8 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
   });
 
   it('F8a: a fresh console refuses a log the relay cut before the head the organisation signed', async () => {
-    const running = await startTestRelay(closers);
-    const store = new MemoryClientStore();
-    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
-    await publishRoster(running.url, org, { WebSocket: WS });
-    const admin = await OrgAdministration.connect({ relayUrl: running.url, organisation: org, store, WebSocket: WS });
-    closers.push(() => admin.close());
+    const { running, store, org } = await publishedOrganisation();
+    const admin = await administration(running.url, org, store);
     await admin.setHistoryPolicy(true);
     await admin.setHistoryPolicy(false);
 
@@ -131,13 +133,7 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
     const hiding = hostileSocket((frame) =>
       frame.kind === 'audit-page' ? { ...frame, records: frame.records.filter((r) => r.index < 1) } : frame,
     );
-    const fresh = await OrgAdministration.connect({
-      relayUrl: running.url,
-      organisation: org,
-      store: new MemoryClientStore(),
-      WebSocket: hiding,
-    });
-    closers.push(() => fresh.close());
+    const fresh = await administration(running.url, org, new MemoryClientStore(), hiding);
     const refused = await fresh.historyPolicy().catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(AuditLogTamperedError);
     expect((refused as Error).message).toMatch(/ends before the head the organisation signed \(1 of 2 records\)/);
@@ -145,13 +141,7 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
     await expect(fresh.setHistoryPolicy(true)).rejects.toBeInstanceOf(AuditLogTamperedError);
 
     // The whole log, served honestly, reads as it was written.
-    const honest = await OrgAdministration.connect({
-      relayUrl: running.url,
-      organisation: org,
-      store: new MemoryClientStore(),
-      WebSocket: WS,
-    });
-    closers.push(() => honest.close());
+    const honest = await administration(running.url, org, new MemoryClientStore());
     expect(await honest.historyPolicy()).toBe(false);
   });
 
@@ -161,8 +151,7 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
     const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
     // Without the root key: a roster and no head (an organisation from before heads, say).
     await publishRoster(running.url, { rootPublic: org.rootPublic, roster: org.roster }, { WebSocket: WS });
-    const admin = await OrgAdministration.connect({ relayUrl: running.url, organisation: org, store, WebSocket: WS });
-    closers.push(() => admin.close());
+    const admin = await administration(running.url, org, store);
     expect(await admin.readAuditLog()).toEqual([]);
     expect(admin.auditWarning).toMatch(
       /No roster head vouches for the audit log's length \(the relay holds no roster head\)/,
@@ -173,10 +162,7 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
   });
 
   it('refuses to connect for a device the roster does not list as a supervisor', async () => {
-    const running = await startTestRelay(closers);
-    const store = new MemoryClientStore();
-    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
-    await publishRoster(running.url, org, { WebSocket: WS });
+    const { running, store, org } = await publishedOrganisation();
     const impostor = { ...org, supervisor: org.agent };
     const refused = await OrgAdministration.connect({
       relayUrl: running.url,
@@ -191,10 +177,7 @@ describe('OrgAdministration: what the console’s Organisation panel runs', { ti
 
 describe('the roster history: what a reader of old conversations checks senders against', { timeout: 30_000 }, () => {
   it('an agent-role device reads every roster the org published, the revoked device on the old ones only', async () => {
-    const running = await startTestRelay(closers);
-    const store = new MemoryClientStore();
-    const org = await loadOrCreateOrganisation(store, { agentName: 'Robin' });
-    await publishRoster(running.url, org, { WebSocket: WS });
+    const { running, store, org } = await publishedOrganisation();
     const bot = await generateDeviceIdentity();
     const enrolled = await enrolAgentDevice(store, org, bot);
     await publishRoster(running.url, { rootPublic: org.rootPublic, roster: enrolled.roster }, { WebSocket: WS });
