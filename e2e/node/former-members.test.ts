@@ -20,15 +20,32 @@ import { agentSession, startTestRelay, until, useClosers, visitorSession, WS } f
  */
 const closers = useClosers();
 
+/** A relay, and an organisation whose roster lists Sam, an agent. */
+async function teamWithSam() {
+  const running = await startTestRelay(closers);
+  const orgStore = new MemoryClientStore();
+  const org = await loadOrCreateOrganisation(orgStore, { agentName: 'Robin' });
+  const samIdentity = await generateDeviceIdentity();
+  await publishRoster(running.url, await enrolAgentDevice(orgStore, org, samIdentity, { displayName: 'Sam' }), {
+    WebSocket: WS,
+  });
+  return { running, orgStore, org, samIdentity };
+}
+
+/** A supervisor console enrolled now, in a fresh browser, that holds the archive key. */
+async function newConsole({ running, orgStore, org }: Awaited<ReturnType<typeof teamWithSam>>) {
+  const consoleIdentity = await generateDeviceIdentity();
+  await publishRoster(running.url, await enrolDevice(orgStore, org, consoleIdentity, 'supervisor', 'Console'), {
+    WebSocket: WS,
+  });
+  // start() resolves once every conversation's backlog is processed.
+  return agentSession(running, org.rootPublic, consoleIdentity, closers, { archiveKey: org.archive });
+}
+
 describe('messages of a device revoked since', () => {
   it('a new supervisor console with the archive key reads the visitor’s message and the revoked agent’s reply, marked former', async () => {
-    const running = await startTestRelay(closers);
-    const orgStore = new MemoryClientStore();
-    const org = await loadOrCreateOrganisation(orgStore, { agentName: 'Robin' });
-    const samIdentity = await generateDeviceIdentity();
-    await publishRoster(running.url, await enrolAgentDevice(orgStore, org, samIdentity, { displayName: 'Sam' }), {
-      WebSocket: WS,
-    });
+    const team = await teamWithSam();
+    const { running, orgStore, org, samIdentity } = team;
     const sam = await agentSession(running, org.rootPublic, samIdentity, closers);
     const visitor = await visitorSession(running, org.orgKey, closers);
 
@@ -43,14 +60,7 @@ describe('messages of a device revoked since', () => {
 
     // Sam leaves the team; then a supervisor console is enrolled, in a fresh browser.
     await publishRoster(running.url, await revokeDevice(orgStore, org, samIdentity.deviceId), { WebSocket: WS });
-    const consoleIdentity = await generateDeviceIdentity();
-    await publishRoster(running.url, await enrolDevice(orgStore, org, consoleIdentity, 'supervisor', 'Console'), {
-      WebSocket: WS,
-    });
-    // start() resolves once every conversation's backlog is processed.
-    const supervisor = await agentSession(running, org.rootPublic, consoleIdentity, closers, {
-      archiveKey: org.archive,
-    });
+    const supervisor = await newConsole(team);
 
     expect(supervisor.team.map((d) => d.displayName)).not.toContain('Sam');
     expect(
@@ -64,13 +74,8 @@ describe('messages of a device revoked since', () => {
 
 describe('control envelopes of a device revoked since', () => {
   it('Sam’s claim and close stop counting when Sam is revoked: the open console and a new one agree, and say so', async () => {
-    const running = await startTestRelay(closers);
-    const orgStore = new MemoryClientStore();
-    const org = await loadOrCreateOrganisation(orgStore, { agentName: 'Robin' });
-    const samIdentity = await generateDeviceIdentity();
-    await publishRoster(running.url, await enrolAgentDevice(orgStore, org, samIdentity, { displayName: 'Sam' }), {
-      WebSocket: WS,
-    });
+    const team = await teamWithSam();
+    const { running, orgStore, org, samIdentity } = team;
     const robin = await agentSession(running, org.rootPublic, org.agent, closers);
     const sam = await agentSession(running, org.rootPublic, samIdentity, closers);
     const visitor = await visitorSession(running, org.orgKey, closers);
@@ -92,13 +97,7 @@ describe('control envelopes of a device revoked since', () => {
       [id, 'SEALCHAT_E_UNTRUSTED_SENDER', 'A close by Sam, who is no longer on the team'],
     ]);
 
-    const consoleIdentity = await generateDeviceIdentity();
-    await publishRoster(running.url, await enrolDevice(orgStore, org, consoleIdentity, 'supervisor', 'Console'), {
-      WebSocket: WS,
-    });
-    const supervisor = await agentSession(running, org.rootPublic, consoleIdentity, closers, {
-      archiveKey: org.archive,
-    });
+    const supervisor = await newConsole(team);
     const conversation = supervisor.conversationList.find((c) => c.id === id)!;
     expect(conversation.assignment).toEqual(assignmentOf(robin));
     expect(conversation.refusedControls.map((r) => [r.action, r.senderName])).toEqual([
