@@ -215,6 +215,9 @@ export class VisitorSession extends ChatSession {
    */
   async deleteConversation(): Promise<void> {
     const pointer = this._pointer;
+    // Named now: the relay's `conversation-deleted` push may forget it before the answer arrives,
+    // and forgetting twice would renew the device twice, at once.
+    const conversationId = this.conversationId;
     if (pointer) {
       await this.connection.request({
         kind: 'delete-conversation',
@@ -222,7 +225,7 @@ export class VisitorSession extends ChatSession {
         capability: pointer.capability,
       });
     }
-    await this._forget(this.conversationId);
+    await this._forget(conversationId);
   }
 
   /** Resolves once every change so far is written to the store (call it after {@link close} to hand over). */
@@ -487,7 +490,10 @@ export class VisitorSession extends ChatSession {
   private _renew(): Promise<void> {
     const { store } = this.options;
     const name = deviceName(this.orgId);
+    // One renewal at a time: two interleaved would store the halves of two different devices.
+    const before = this._renewal?.catch(() => undefined);
     return (this._renewal = (async () => {
+      await before;
       await Promise.all([store.deleteKeyPair(`${name}/signing`), store.deleteKeyPair(`${name}/agreement`)]);
       this.renewIdentity(await loadOrCreateIdentity(store, name));
     })());
