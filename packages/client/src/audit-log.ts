@@ -9,6 +9,7 @@ import {
   orgIdFromRootKey,
   unpad,
   verifyCertificate,
+  type AuditMark,
   type DeviceIdentity,
   type VerifiedCertificate,
   type VerifiedRoster,
@@ -61,12 +62,9 @@ const CONFLICT = 'SEALCHAT_E_CONFLICT';
 /**
  * How far a reader has verified the log: the number of records, and the link digest of the last
  * one (32 zero bytes for an empty log). Keep it locally and pass it back as `known`, so a relay
- * that truncates or rewrites the log is caught.
+ * that truncates or rewrites the log is caught. The same shape as a roster head's audit mark.
  */
-export interface AuditHead {
-  readonly count: number;
-  readonly digest: Uint8Array<ArrayBuffer>;
-}
+export type AuditHead = AuditMark;
 
 /** The supervisor device that signed a record, as its certificate names it. */
 export interface AuditSigner {
@@ -225,27 +223,44 @@ async function verifyLog(
       await visit?.(checked);
     },
   );
-  const mustExtend = (head: AuditHead, short: string, differs: string) => {
-    const last = Math.max(head.count - 1, 0);
-    if (end.count < head.count) throw new AuditLogTamperedError(last, short);
-    if (!bytesEqual(digests.get(head.count) ?? ZERO_DIGEST, head.digest))
-      throw new AuditLogTamperedError(last, differs);
-  };
   if (known) {
     mustExtend(
+      end.count,
+      digests.get(known.count),
       known,
       `the log ends at ${end.count} records, but ${known.count} were verified before`,
       'it differs from the record verified there before',
     );
   }
-  if (floor) {
-    mustExtend(
-      floor,
-      `the log ends before the head the organisation signed (${end.count} of ${floor.count} records)`,
-      'it differs from the head the organisation signed',
-    );
-  }
+  if (floor) mustReachFloor(end.count, digests.get(floor.count), floor);
   return { head: { count: end.count, digest: end.digest }, records };
+}
+
+/**
+ * Refuses a log of `count` records, whose link digest after `head.count` of them is `digestAt`
+ * (undefined: not reached), that does not extend `head`.
+ */
+function mustExtend(
+  count: number,
+  digestAt: Uint8Array | undefined,
+  head: AuditHead,
+  short: string,
+  differs: string,
+): void {
+  const last = Math.max(head.count - 1, 0);
+  if (count < head.count) throw new AuditLogTamperedError(last, short);
+  if (!bytesEqual(digestAt ?? ZERO_DIGEST, head.digest)) throw new AuditLogTamperedError(last, differs);
+}
+
+/** {@link mustExtend} for a floor: the audit mark of a roster head, which readers and writers both check. */
+function mustReachFloor(count: number, digestAt: Uint8Array | undefined, floor: AuditHead): void {
+  mustExtend(
+    count,
+    digestAt,
+    floor,
+    `the log ends before the head the organisation signed (${count} of ${floor.count} records)`,
+    'it differs from the head the organisation signed',
+  );
 }
 
 function checkHead(head: AuditHead | undefined, name: string): void {
@@ -373,15 +388,7 @@ export class AuditLogWriter {
       });
       this.#state = head;
       if (floor) {
-        const last = Math.max(floor.count - 1, 0);
-        if (head.count < floor.count) {
-          throw new AuditLogTamperedError(
-            last,
-            `the log ends before the head the organisation signed (${head.count} of ${floor.count} records)`,
-          );
-        }
-        if (!bytesEqual(atFloor ?? ZERO_DIGEST, floor.digest))
-          throw new AuditLogTamperedError(last, 'it differs from the head the organisation signed');
+        mustReachFloor(head.count, atFloor, floor);
         this.#floor = undefined;
       }
       const at = Math.max((o.clock ?? Date.now)(), head.at);
